@@ -1,0 +1,397 @@
+#include "admin_api/admin_session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <fmt/format.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <chrono>
+
+#include "admin_api/admin_context.hpp"
+#include "admin_api/api_handler.hpp"
+#include "admin_api/csv_export.hpp"
+#include "admin_api/dashboard_assets.hpp"
+#include "admin_api/export_channel.hpp"
+#include "admin_api/iso_time.hpp"
+#include "admin_api/metrics_text.hpp"
+
+namespace gm::admin_api {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+constexpr auto idle_timeout = std::chrono::seconds(30);
+constexpr auto write_timeout = std::chrono::seconds(30);
+constexpr std::size_t header_limit = 8 * 1024;
+constexpr std::size_t body_limit = 16 * 1024;  // every route is a GET: a body is ignored
+constexpr std::size_t export_chunk_bytes = 64 * 1024;
+
+admin_response text_response(unsigned status, std::string content_type, std::string_view body) {
+    admin_response r;
+    r.status = status;
+    r.content_type = std::move(content_type);
+    r.body.assign(body);
+    return r;
+}
+
+admin_response health_response(const health_snapshot& h, bool have_health) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    const bool ready = h.db_writable;
+    w.StartObject();
+    w.Key("status"); w.String(ready ? "ready" : "not ready");
+    w.Key("databaseWritable"); w.Bool(h.db_writable);
+    w.Key("journalBacklog"); w.Int64(h.journal_backlog);
+    w.Key("writerQueued"); w.Int64(h.queued);
+    w.Key("writerWritten"); w.Int64(h.written);
+    w.Key("writerFailures"); w.Int64(h.failures);
+    w.Key("upstreamReachable"); w.Bool(h.upstream_reachable);
+    w.Key("lastError");
+    if (h.last_error.empty()) w.Null();
+    else w.String(h.last_error.c_str(), static_cast<rapidjson::SizeType>(h.last_error.size()));
+    w.Key("healthReported"); w.Bool(have_health);
+    w.EndObject();
+    admin_response r;
+    r.status = ready ? 200 : 503;
+    r.body.assign(buf.GetString(), buf.GetSize());
+    return r;
+}
+
+}  // namespace
+
+admin_session::admin_session(net::ip::tcp::socket&& socket, std::shared_ptr<admin_context> ctx)
+    : stream_(std::move(socket)), ctx_(std::move(ctx)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    client_address_ = ec ? "unknown" : ep.address().to_string();
+}
+
+void admin_session::run() {
+    // The socket was accepted on this connection's strand: start there so that every
+    // handler of this session runs on it.
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&admin_session::do_read, shared_from_this()));
+}
+
+void admin_session::do_read() {
+    // A fresh parser per request, so the limits apply to each message.
+    parser_.emplace();
+    parser_->header_limit(header_limit);
+    parser_->body_limit(body_limit);
+    stream_.expires_after(idle_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&admin_session::on_read, shared_from_this()));
+}
+
+void admin_session::on_read(beast::error_code ec, std::size_t) {
+    // The client closed a keep-alive connection between requests: the normal end.
+    if (ec == http::error::end_of_stream) return do_close();
+    if (ec) {
+        if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+            keep_alive_ = false;
+            version_ = 11;
+            return send(json_error(400, "malformed HTTP request"));
+        }
+        return;  // timeout or reset: nothing to answer
+    }
+    handle();
+}
+
+bool admin_session::origin_allowed() const {
+    const auto& allowed = ctx_->options.cors_origin;
+    return !origin_.empty() && !allowed.empty() && (allowed == "*" || allowed == origin_);
+}
+
+void admin_session::handle() {
+    auto& req = parser_->get();
+    ctx_->requests.fetch_add(1, std::memory_order_relaxed);
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    origin_ = std::string(req[http::field::origin]);
+
+    auto url = boost::urls::parse_origin_form(req.target());
+    if (!url) return send(json_error(400, "malformed request target"));
+    const std::string path = url->path();
+    const route* r = find_route(path);
+    if (!r) return send(json_error(404, fmt::format("no such endpoint: {}", path)));
+
+    if (req.method() == http::verb::options) {
+        // CORS preflight: answered without a token, browsers never send one here.
+        admin_response res = text_response(204, "", "");
+        res.headers.emplace_back("Allow", std::string(allowed_methods));
+        if (origin_allowed()) {
+            res.headers.emplace_back("Access-Control-Allow-Methods", std::string(allowed_methods));
+            res.headers.emplace_back("Access-Control-Allow-Headers", "Authorization");
+            res.headers.emplace_back("Access-Control-Max-Age", "600");
+        }
+        return send(std::move(res));
+    }
+    if (req.method() != http::verb::get) {
+        admin_response res = json_error(405, fmt::format("method {} not allowed", std::string(req.method_string())));
+        res.headers.emplace_back("Allow", std::string(allowed_methods));
+        return send(std::move(res));
+    }
+
+    switch (r->id) {
+    case route_id::healthz:
+        return send(text_response(200, "application/json", R"({"status":"ok"})"));
+    case route_id::readyz: {
+        const bool have = static_cast<bool>(ctx_->deps.health);
+        return send(health_response(have ? ctx_->deps.health() : health_snapshot{}, have));
+    }
+    case route_id::metrics: {
+        std::optional<metering::call_metrics_snapshot> calls;
+        if (ctx_->deps.metrics) calls = ctx_->deps.metrics->snapshot();
+        std::optional<health_snapshot> health;
+        if (ctx_->deps.health) health = ctx_->deps.health();
+        return send(text_response(200, "text/plain; version=0.0.4; charset=utf-8",
+                                  render_metrics(calls ? &*calls : nullptr, health ? &*health : nullptr, ctx_->counters())));
+    }
+    case route_id::dashboard_html: {
+        auto res = text_response(200, "text/html; charset=utf-8", dashboard_html());
+        res.headers.emplace_back("Content-Security-Policy",
+                                 "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src *; img-src 'self' data:");
+        return send(std::move(res));
+    }
+    case route_id::dashboard_js:
+        return send(text_response(200, "text/javascript; charset=utf-8", dashboard_js()));
+    default: break;
+    }
+
+    query_params params;
+    for (auto p : url->params()) params.emplace_back(p.key, p.has_value ? p.value : std::string());
+    handle_api(*r, params);
+}
+
+void admin_session::handle_api(const route& r, const query_params& params) {
+    const std::int64_t now = ctx_->now_ms();
+    if (auto wait = ctx_->limiter.retry_after_s(client_address_, now); wait > 0) {
+        ctx_->rate_limited.fetch_add(1, std::memory_order_relaxed);
+        admin_response res = json_error(429, "too many failed authentication attempts from this address");
+        res.headers.emplace_back("Retry-After", std::to_string(wait));
+        return send(std::move(res));
+    }
+    const auto auth = ctx_->auth.check(parser_->get()[http::field::authorization]);
+    if (auth != auth_result::ok) {
+        ctx_->auth_failures.fetch_add(1, std::memory_order_relaxed);
+        std::string_view why = "a bearer token is required: Authorization: Bearer <token>";
+        std::string challenge = R"(Bearer realm="gemini-meter")";
+        if (auth == auth_result::not_configured) {
+            why = "no admin token is configured: start gemini-meter with --admin-token-file or GEMINI_METER_ADMIN_TOKEN";
+        } else if (auth == auth_result::wrong || auth == auth_result::malformed) {
+            // Only guesses count towards the limit; a request without a token is no guess.
+            ctx_->limiter.record_failure(client_address_, now);
+            why = "the bearer token is not valid";
+            challenge += R"(, error="invalid_token")";
+        }
+        admin_response res = json_error(401, why);
+        res.headers.emplace_back("WWW-Authenticate", std::move(challenge));
+        return send(std::move(res));
+    }
+
+    auto parsed = parse_api_query(r.id, params, {ctx_->options.max_range_days}, now);
+    if (auto* e = std::get_if<param_error>(&parsed)) return send(json_error(400, e->message, e->parameter, e->allowed));
+    auto& q = std::get<api_query>(parsed);
+    if (r.streamed) return start_export(std::move(q));
+    run_query(std::move(q));
+}
+
+void admin_session::run_query(api_query&& q) {
+    // Off the I/O thread: the query may take a while; the rendered answer comes back to
+    // this connection's strand.
+    net::post(*ctx_->pool, [self = shared_from_this(), q = std::move(q)]() mutable {
+        admin_context& ctx = *self->ctx_;
+        admin_response res;
+        storage::usage_queries* reader = nullptr;
+        try {
+            if (needs_reader(q.route)) reader = &ctx.readers.for_this_thread();
+        } catch (const std::exception& e) {
+            ctx.query_errors.fetch_add(1, std::memory_order_relaxed);
+            ctx.log(fmt::format("admin: cannot open a storage reader: {}", e.what()));
+            res = json_error(503, "the usage database is not available");
+        }
+        if (res.body.empty()) {
+            try {
+                res = run_api_query(q, reader, ctx.deps.pricing_json);
+            } catch (const std::exception& e) {
+                ctx.query_errors.fetch_add(1, std::memory_order_relaxed);
+                ctx.readers.discard_for_this_thread();
+                ctx.log(fmt::format("admin: query failed: {}", e.what()));
+                res = json_error(500, "the query failed; see the gemini-meter log");
+            }
+        }
+        net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
+    });
+}
+
+void admin_session::send(admin_response&& r) {
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version_);
+    res->set(http::field::server, "gemini-meter");
+    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    res->set(http::field::cache_control, "no-store");
+    res->set("X-Content-Type-Options", "nosniff");
+    for (auto& [name, value] : r.headers) res->set(name, value);
+    if (!ctx_->options.cors_origin.empty()) {
+        res->set(http::field::vary, "Origin");
+        if (origin_allowed()) {
+            res->set(http::field::access_control_allow_origin, ctx_->options.cors_origin == "*" ? "*" : origin_);
+            res->set(http::field::access_control_expose_headers, "Retry-After, WWW-Authenticate");
+        }
+    }
+    res->keep_alive(keep_alive_);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    res_ = std::move(res);
+    stream_.expires_after(write_timeout);
+    http::async_write(stream_, *res_,
+                      beast::bind_front_handler(&admin_session::on_write, shared_from_this(), res_->need_eof()));
+}
+
+void admin_session::on_write(bool close, beast::error_code ec, std::size_t) {
+    if (ec) return;  // the client went away; the session ends with the last handler
+    res_.reset();
+    if (close) return do_close();
+    do_read();
+}
+
+void admin_session::do_close() {
+    // Half-close so the client sees the end of the response before the socket goes.
+    beast::error_code ec;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+}
+
+void admin_session::start_export(api_query&& q) {
+    export_ = std::make_shared<export_channel>(4, &ctx_->stopping);
+    export_writing_ = false;
+    export_header_sent_ = false;
+    export_aborted_ = false;
+    export_filename_ = fmt::format("api-usage-{}-{}.csv", format_iso_date(q.range.start_ms),
+                                   format_iso_date(q.range.end_ms - 1));
+    net::post(*ctx_->pool, [self = shared_from_this(), ch = export_, q = std::move(q)]() mutable {
+        admin_context& ctx = *self->ctx_;
+        auto notify = [&] { net::post(self->stream_.get_executor(), beast::bind_front_handler(&admin_session::pump_export, self)); };
+        std::string buf = csv_header();
+        bool open = true;
+        auto flush = [&] {
+            if (buf.empty()) return open;
+            open = ch->push(std::move(buf));
+            buf.clear();
+            buf.reserve(export_chunk_bytes + 4096);
+            notify();
+            return open;
+        };
+        bool ok = true;
+        try {
+            auto& reader = ctx.readers.for_this_thread();
+            reader.export_rows(q.range, q.filter, [&](const metering::usage_record& r) {
+                append_csv_row(buf, r);
+                return buf.size() < export_chunk_bytes || flush();
+            });
+            flush();
+        } catch (const std::exception& e) {
+            ok = false;
+            ctx.query_errors.fetch_add(1, std::memory_order_relaxed);
+            ctx.readers.discard_for_this_thread();
+            ctx.log(fmt::format("admin: export failed: {}", e.what()));
+        }
+        ch->finish(ok);
+        notify();
+    });
+}
+
+void admin_session::pump_export() {
+    if (!export_ || export_writing_ || export_aborted_) return;
+    switch (export_->pop(chunk_)) {
+    case export_channel::pop_result::empty:
+        return;  // the producer posts another pump when it has more
+    case export_channel::pop_result::chunk:
+        if (!export_header_sent_) {
+            export_res_ = std::make_unique<http::response<http::empty_body>>(http::status::ok, version_);
+            auto& h = *export_res_;
+            h.set(http::field::server, "gemini-meter");
+            h.set(http::field::content_type, "text/csv; charset=utf-8");
+            h.set(http::field::content_disposition, fmt::format("attachment; filename=\"{}\"", export_filename_));
+            h.set(http::field::cache_control, "no-store");
+            if (origin_allowed())
+                h.set(http::field::access_control_allow_origin, ctx_->options.cors_origin == "*" ? "*" : origin_);
+            h.keep_alive(keep_alive_);
+            h.chunked(true);
+            export_sr_ = std::make_unique<http::response_serializer<http::empty_body>>(h);
+            export_writing_ = true;
+            stream_.expires_after(write_timeout);
+            http::async_write_header(stream_, *export_sr_,
+                                     beast::bind_front_handler(&admin_session::on_export_header, shared_from_this()));
+            return;
+        }
+        return write_export_chunk();
+    case export_channel::pop_result::done: {
+        // No chunk at all cannot happen (the CSV header is always pushed), but if it did
+        // the client still deserves a complete response.
+        if (!export_header_sent_) {
+            export_.reset();
+            return send(json_error(500, "the export produced no data"));
+        }
+        export_writing_ = true;
+        stream_.expires_after(write_timeout);
+        net::async_write(stream_, http::make_chunk_last(),
+                         beast::bind_front_handler(&admin_session::on_export_chunk, shared_from_this(), true));
+        return;
+    }
+    case export_channel::pop_result::failed:
+        if (!export_header_sent_) {
+            export_.reset();
+            return send(json_error(503, "the export failed; see the gemini-meter log"));
+        }
+        // The status line is gone already: ending without the last chunk tells the client
+        // that the body is incomplete.
+        export_aborted_ = true;
+        export_.reset();
+        {
+            beast::error_code ec;
+            stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+        }
+        return;
+    }
+}
+
+void admin_session::on_export_header(beast::error_code ec, std::size_t) {
+    export_writing_ = false;
+    if (ec) return abort_export();
+    export_header_sent_ = true;
+    write_export_chunk();
+}
+
+void admin_session::write_export_chunk() {
+    export_writing_ = true;
+    stream_.expires_after(write_timeout);
+    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
+                     beast::bind_front_handler(&admin_session::on_export_chunk, shared_from_this(), false));
+}
+
+void admin_session::on_export_chunk(bool last, beast::error_code ec, std::size_t) {
+    export_writing_ = false;
+    if (ec) return abort_export();
+    if (!last) return pump_export();
+    export_.reset();
+    export_sr_.reset();
+    export_res_.reset();
+    if (!keep_alive_) return do_close();
+    do_read();
+}
+
+void admin_session::abort_export() {
+    // The client is gone or too slow: tell the producer to stop reading rows.
+    export_aborted_ = true;
+    if (export_) export_->close();
+    export_.reset();
+}
+
+}  // namespace gm::admin_api

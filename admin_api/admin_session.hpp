@@ -1,0 +1,74 @@
+#pragma once
+// One admin connection: reads requests (keep-alive), answers health, metrics and the
+// dashboard inline, checks the bearer token and parameters of /api routes on the I/O
+// thread, then hands the query to the query pool and writes the answer when it is posted
+// back to this connection's strand.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "admin_api/admin_response.hpp"
+#include "admin_api/api_query.hpp"
+
+namespace gm::admin_api {
+
+struct admin_context;
+class export_channel;
+
+class admin_session : public std::enable_shared_from_this<admin_session> {
+public:
+    admin_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<admin_context> ctx);
+    void run();
+
+private:
+    void do_read();
+    void on_read(boost::beast::error_code ec, std::size_t bytes);
+    void handle();
+    void handle_api(const route& r, const query_params& params);
+    void send(admin_response&& r);
+    void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
+    void do_close();
+
+    void run_query(api_query&& q);
+    void start_export(api_query&& q);
+    void pump_export();
+    void on_export_header(boost::beast::error_code ec, std::size_t bytes);
+    void write_export_chunk();
+    void on_export_chunk(bool last, boost::beast::error_code ec, std::size_t bytes);
+    void abort_export();
+
+    bool origin_allowed() const;
+
+    boost::beast::tcp_stream stream_;
+    boost::beast::flat_buffer buffer_;
+    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    std::shared_ptr<admin_context> ctx_;
+    std::string client_address_;
+
+    // The request being answered.
+    unsigned version_ = 11;
+    bool keep_alive_ = true;
+    std::string origin_;
+    std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> res_;
+
+    // The export being streamed, if any.
+    std::shared_ptr<export_channel> export_;
+    std::unique_ptr<boost::beast::http::response<boost::beast::http::empty_body>> export_res_;
+    std::unique_ptr<boost::beast::http::response_serializer<boost::beast::http::empty_body>> export_sr_;
+    std::string export_filename_;
+    std::string chunk_;
+    bool export_writing_ = false;
+    bool export_header_sent_ = false;
+    bool export_aborted_ = false;
+};
+
+}  // namespace gm::admin_api
