@@ -1,0 +1,215 @@
+#include "app/config.hpp"
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <fmt/format.h>
+#include <cctype>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace gm::app {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* env_prefix = "GEMINI_METER_";
+
+std::string usage_text(const po::options_description& desc) {
+    std::ostringstream out;
+    out << "gemini-meter — a metering reverse proxy for the Gemini API\n\n"
+           "usage: gemini-meter [serve] [options]\n"
+           "       gemini-meter migrate [--status] [--database URL]\n"
+           "       gemini-meter pricing [--pricing FILE]\n"
+           "       gemini-meter reprice --since DATE [--until DATE] [--database URL] [--pricing FILE]\n\n"
+           "Every option can also be given as an environment variable GEMINI_METER_<NAME>\n"
+           "(--admin-listen is GEMINI_METER_ADMIN_LISTEN) or in a --config file (name = value).\n\n"
+        << desc;
+    return out.str();
+}
+
+template <class Int>
+Int parse_int(const std::string& flag, const std::string& value, Int lo, Int hi) {
+    Int v{};
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || p != value.data() + value.size() || v < lo || v > hi)
+        throw config_error(fmt::format("--{}: '{}' is not an integer in {}..{}", flag, value, lo, hi));
+    return v;
+}
+
+}  // namespace
+
+host_port parse_host_port(const std::string& flag, const std::string& value) {
+    const auto colon = value.rfind(':');
+    if (colon == std::string::npos)
+        throw config_error(fmt::format("--{}: '{}' must be HOST:PORT", flag, value));
+    host_port hp;
+    hp.host = value.substr(0, colon);
+    if (hp.host.size() >= 2 && hp.host.front() == '[' && hp.host.back() == ']')
+        hp.host = hp.host.substr(1, hp.host.size() - 2);
+    if (hp.host.empty())
+        hp.host = "0.0.0.0";
+    hp.port = parse_int<unsigned short>(flag, value.substr(colon + 1), 0, 65535);
+    return hp;
+}
+
+std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& value) {
+    std::size_t digits = 0;
+    while (digits < value.size() && value[digits] >= '0' && value[digits] <= '9')
+        ++digits;
+    if (digits == 0)
+        throw config_error(fmt::format("--{}: '{}' is not a duration (e.g. 250ms, 10s, 5m)", flag, value));
+    const auto n = parse_int<std::int64_t>(flag, value.substr(0, digits), 0, 10'000'000'000);
+    const std::string unit = value.substr(digits);
+    if (unit == "ms")
+        return std::chrono::milliseconds(n);
+    if (unit == "s" || unit.empty())
+        return std::chrono::seconds(n);
+    if (unit == "m")
+        return std::chrono::minutes(n);
+    if (unit == "h")
+        return std::chrono::hours(n);
+    throw config_error(fmt::format("--{}: unknown unit '{}' in '{}' (ms, s, m, h)", flag, unit, value));
+}
+
+std::string app_config::sqlite_path() const {
+    constexpr std::string_view scheme = "sqlite:";
+    if (database.rfind(scheme, 0) == 0)
+        return database.substr(scheme.size());
+    return {};
+}
+
+std::vector<std::string> app_config::validate() const {
+    std::vector<std::string> problems;
+    if (database.rfind("sqlite:", 0) == 0) {
+        if (sqlite_path().empty())
+            problems.push_back("--database: sqlite: needs a path, e.g. sqlite:./var/usage.db");
+    } else if (database.rfind("postgres://", 0) == 0 || database.rfind("postgresql://", 0) == 0) {
+        problems.push_back("--database: PostgreSQL is not supported yet; use sqlite:PATH");
+    } else {
+        problems.push_back("--database: '" + database + "' must be sqlite:PATH");
+    }
+    if (log_format != "json" && log_format != "text")
+        problems.push_back("--log-format: '" + log_format + "' must be json or text");
+    if (retention_days < 0)
+        problems.push_back("--retention-days: must be 0 (keep) or more");
+    if (max_range_days < 1)
+        problems.push_back("--max-range-days: must be at least 1");
+    if (proxy.header_limit < 1024)
+        problems.push_back("--header-limit: must be at least 1024 bytes");
+    if (proxy.connect_timeout.count() <= 0 || proxy.header_timeout.count() <= 0 ||
+        proxy.upstream_first_byte_timeout.count() <= 0 || proxy.idle_timeout.count() <= 0)
+        problems.push_back("timeouts must be greater than zero");
+    if (command == "reprice" && reprice_since.empty())
+        problems.push_back("reprice: --since DATE is required");
+    return problems;
+}
+
+parse_outcome parse_config(int argc, const char* const* argv) {
+    std::string listen = "0.0.0.0:8080", admin_listen = "127.0.0.1:9090";
+    std::string connect_timeout = "10s", header_timeout = "30s", first_byte_timeout = "10m", idle_timeout = "5m",
+                keep_alive_timeout = "75s", drain_timeout = "30s", metering = "on";
+    std::string admin_token_file, pricing, config_file;
+
+    parse_outcome out;
+    auto& c = out.config;
+    po::options_description desc("options");
+    desc.add_options()
+        ("help,h", "print this help")
+        ("config", po::value(&config_file), "a file of name = value lines")
+        ("listen", po::value(&listen)->default_value(listen), "where the app connects, HOST:PORT")
+        ("upstream", po::value(&c.proxy.upstream_url)->default_value(c.proxy.upstream_url), "Gemini API base URL")
+        ("upstream-ca-file", po::value(&c.proxy.upstream_ca_file), "extra CA certificates (PEM) for the upstream")
+        ("admin-listen", po::value(&admin_listen)->default_value(admin_listen), "admin API, metrics, HOST:PORT")
+        ("admin-token-file", po::value(&admin_token_file), "bearer tokens for the admin API, one per line")
+        ("database", po::value(&c.database)->default_value(c.database), "sqlite:PATH")
+        ("pricing", po::value(&pricing), "a pricing JSON file replacing the built-in table")
+        ("log-format", po::value(&c.log_format)->default_value(c.log_format), "json or text")
+        ("io-threads", po::value(&c.proxy.io_threads)->default_value(0), "I/O threads (0: one per core)")
+        ("connect-timeout", po::value(&connect_timeout)->default_value(connect_timeout), "upstream connect + TLS")
+        ("header-timeout", po::value(&header_timeout)->default_value(header_timeout), "client request header")
+        ("first-byte-timeout", po::value(&first_byte_timeout)->default_value(first_byte_timeout),
+         "upstream response header after the request")
+        ("idle-timeout", po::value(&idle_timeout)->default_value(idle_timeout), "no byte either way mid-call")
+        ("keep-alive-timeout", po::value(&keep_alive_timeout)->default_value(keep_alive_timeout),
+         "idle client connection between requests")
+        ("drain-timeout", po::value(&drain_timeout)->default_value(drain_timeout), "SIGTERM: time for calls in flight")
+        ("header-limit", po::value(&c.proxy.header_limit)->default_value(c.proxy.header_limit),
+         "request header bytes; over it: 431")
+        ("metering", po::value(&metering)->default_value(metering), "on, or off to relay only (benchmarks)")
+        ("cors-origin", po::value(&c.cors_origin), "browser origin allowed to call the admin API")
+        ("max-range-days", po::value(&c.max_range_days)->default_value(c.max_range_days), "longest admin query range")
+        ("retention-days", po::value(&c.retention_days)->default_value(0), "delete raw rows older than N days")
+        ("archive-dir", po::value(&c.archive_dir), "archive rows to DIR/*.jsonl.gz before retention deletes them")
+        ("status", po::bool_switch(&c.migrate_status), "migrate: show the schema version only")
+        ("since", po::value(&c.reprice_since), "reprice: first UTC date (YYYY-MM-DD)")
+        ("until", po::value(&c.reprice_until), "reprice: last UTC date, inclusive (default: today)");
+
+    po::options_description hidden;
+    hidden.add_options()("command", po::value(&c.command));
+    po::options_description all;
+    all.add(desc).add(hidden);
+    po::positional_options_description positional;
+    positional.add("command", 1);
+
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+        // Precedence is the order of store(): flags, then environment, then the file.
+        std::vector<std::string> unknown_env;
+        auto env_name = [&](const std::string& key) -> std::string {
+            if (key.rfind(env_prefix, 0) != 0 || key == "GEMINI_METER_ADMIN_TOKEN")
+                return {};
+            std::string name = key.substr(std::string_view(env_prefix).size());
+            for (auto& ch : name)
+                ch = ch == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            if (!desc.find_nothrow(name, false) || name == "help") {
+                unknown_env.push_back(key);
+                return {};
+            }
+            return name;
+        };
+        po::store(po::parse_environment(desc, env_name), vm);
+        if (!unknown_env.empty())
+            throw config_error("unknown environment variable " + unknown_env.front());
+        if (vm.count("config")) {
+            const auto path = vm["config"].as<std::string>();
+            std::ifstream file(path);
+            if (!file)
+                throw config_error("--config: cannot read " + path);
+            po::store(po::parse_config_file(file, desc), vm);
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw config_error(e.what());
+    }
+    if (vm.count("help")) {
+        out.exit_now = true;
+        out.message = usage_text(desc);
+        return out;
+    }
+    if (c.command != "serve" && c.command != "migrate" && c.command != "pricing" && c.command != "reprice")
+        throw config_error("unknown command '" + c.command + "' (serve, migrate, pricing, reprice)");
+
+    const auto lp = parse_host_port("listen", listen);
+    c.proxy.listen_host = lp.host;
+    c.proxy.listen_port = lp.port;
+    c.admin = parse_host_port("admin-listen", admin_listen);
+    c.proxy.connect_timeout = parse_duration("connect-timeout", connect_timeout);
+    c.proxy.header_timeout = parse_duration("header-timeout", header_timeout);
+    c.proxy.upstream_first_byte_timeout = parse_duration("first-byte-timeout", first_byte_timeout);
+    c.proxy.idle_timeout = parse_duration("idle-timeout", idle_timeout);
+    c.proxy.keep_alive_timeout = parse_duration("keep-alive-timeout", keep_alive_timeout);
+    c.proxy.drain_timeout = parse_duration("drain-timeout", drain_timeout);
+    if (metering != "on" && metering != "off")
+        throw config_error("--metering: '" + metering + "' must be on or off");
+    c.proxy.metering = metering == "on";
+    if (!admin_token_file.empty())
+        c.admin_token_file = admin_token_file;
+    if (!pricing.empty())
+        c.pricing_file = pricing;
+    return out;
+}
+
+}  // namespace gm::app

@@ -1,0 +1,59 @@
+#pragma once
+// gemini-meter's configuration: one plain struct with defaults, built by parse_config from
+// flags, GEMINI_METER_<NAME> environment variables and an optional file (flags win, then
+// environment, then file), and checked by validate(), which reports every problem at once.
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "proxy/proxy_options.hpp"
+
+namespace gm::app {
+
+struct host_port {
+    std::string host;
+    unsigned short port = 0;
+};
+
+struct app_config {
+    std::string command = "serve";  // serve | migrate | pricing | reprice
+    proxy::proxy_options proxy;
+    host_port admin{"127.0.0.1", 9090};
+    std::optional<std::string> admin_token_file;
+    std::string database = "sqlite:./var/usage.db";
+    std::optional<std::string> pricing_file;
+    std::string log_format = "json";
+    std::string cors_origin;
+    int max_range_days = 400;
+    int retention_days = 0;            // 0: keep raw rows forever
+    std::string archive_dir;           // where retention writes .jsonl.gz before deleting
+    bool migrate_status = false;       // `migrate --status`
+    std::string reprice_since, reprice_until;
+
+    // Problems, one per line; empty when the configuration is usable.
+    std::vector<std::string> validate() const;
+    std::string sqlite_path() const;   // the PATH of sqlite:PATH
+};
+
+struct parse_outcome {
+    app_config config;
+    bool exit_now = false;   // --help / --version printed
+    std::string message;     // what to print when exit_now
+};
+
+struct config_error;
+// Throws config_error (a std::runtime_error) naming the flag and the reason.
+parse_outcome parse_config(int argc, const char* const* argv);
+
+struct config_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// "127.0.0.1:9090", "[::1]:8080", ":8080" (all addresses). Throws config_error.
+host_port parse_host_port(const std::string& flag, const std::string& value);
+// "250ms", "10s", "5m", "1h", or a bare number of seconds. Throws config_error.
+std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& value);
+
+}  // namespace gm::app

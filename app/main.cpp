@@ -1,0 +1,2 @@
+// placeholder until the wiring lands
+int main() { return 0; }

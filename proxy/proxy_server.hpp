@@ -1,0 +1,62 @@
+#pragma once
+// The proxy listener and its I/O threads: one io_context per thread (each with its own
+// upstream pool, so a call never crosses threads), one acceptor spreading connections.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "proxy/proxy_shared.hpp"
+
+namespace gm::proxy {
+
+class call_observer;
+
+struct proxy_counters {
+    std::int64_t in_flight = 0;
+    std::int64_t open_connections = 0;
+    std::uint64_t rejected_requests = 0;
+    pool_counters upstream;  // summed over threads (read while running: approximate)
+};
+
+class proxy_server {
+public:
+    // Throws std::invalid_argument / std::runtime_error for a bad upstream or CA file.
+    proxy_server(proxy_options options, call_observer* observer);
+    ~proxy_server();
+    proxy_server(const proxy_server&) = delete;
+    proxy_server& operator=(const proxy_server&) = delete;
+
+    // Binds the listener (throws with the address on failure) and starts the I/O threads.
+    void start();
+    unsigned short port() const noexcept { return port_; }
+    // The I/O contexts, for other listeners (the admin API) to share the same threads.
+    boost::asio::io_context& context(std::size_t i = 0) { return *contexts_.at(i); }
+    std::size_t thread_count() const noexcept { return contexts_.size(); }
+
+    // Graceful shutdown, phase one: stop accepting, close idle connections, let calls in
+    // flight finish. Returns true when all finished before the timeout.
+    bool drain(std::chrono::milliseconds timeout);
+    // Phase two: stop the threads (whatever is left is cut) and join them.
+    void stop();
+
+    proxy_counters counters() const;
+
+private:
+    void do_accept();
+
+    proxy_shared shared_;
+    std::unique_ptr<boost::asio::ssl::context> tls_;
+    std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+    std::vector<std::unique_ptr<thread_state>> states_;
+    std::vector<std::thread> threads_;
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+    std::size_t next_ = 0;
+    unsigned short port_ = 0;
+    bool stopped_ = false;
+};
+
+}  // namespace gm::proxy

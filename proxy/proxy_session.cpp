@@ -1,0 +1,623 @@
+#include "proxy/proxy_session.hpp"
+
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <sys/socket.h>
+
+#include <chrono>
+
+#include "proxy/attribution.hpp"
+#include "proxy/call_observer.hpp"
+#include "proxy/error_response.hpp"
+#include "proxy/hop_by_hop.hpp"
+
+namespace gm::proxy {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using metering::call_ending;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+std::int64_t ms_since(clock_type::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t).count();
+}
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+bool is_timeout(const boost::system::error_code& ec) {
+    return ec == beast::error::timeout;
+}
+
+}  // namespace
+
+proxy_session::proxy_session(net::ip::tcp::socket&& socket, proxy_shared& shared, thread_state& thread)
+    : shared_(shared), thread_(thread), client_(std::move(socket)) {
+    ++shared_.open_sessions;
+}
+
+proxy_session::~proxy_session() {
+    --shared_.open_sessions;
+}
+
+void proxy_session::start() {
+    error_code ec;
+    client_.socket().set_option(net::ip::tcp::no_delay(true), ec);
+    do_read_request();
+}
+
+void proxy_session::close_if_idle() {
+    if (idle_)
+        close_client();
+}
+
+void proxy_session::do_read_request() {
+    idle_ = true;
+    if (thread_.stopping) {
+        close_client();
+        return;
+    }
+    if (client_buffer_.size() > 0) {
+        // A pipelined request is already here: its first byte arrived now, as far as we know.
+        started_ = clock_type::now();
+        record_.created_at_ms = wall_ms();
+        read_request_header();
+        return;
+    }
+    // Wait for the first byte of the next request separately, so that durationMs starts at
+    // it and an idle keep-alive connection has its own, longer timeout.
+    client_.expires_after(shared_.options.keep_alive_timeout);
+    client_.async_read_some(client_buffer_.prepare(4096),
+                            beast::bind_front_handler(&proxy_session::on_first_bytes, shared_from_this()));
+}
+
+void proxy_session::on_first_bytes(error_code ec, std::size_t n) {
+    if (ec) {
+        // End of a keep-alive connection, or idle too long: not an error worth a record.
+        close_client();
+        return;
+    }
+    client_buffer_.commit(n);
+    started_ = clock_type::now();
+    record_.created_at_ms = wall_ms();
+    read_request_header();
+}
+
+void proxy_session::read_request_header() {
+    idle_ = false;
+    request_.emplace();
+    request_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit));
+    request_->body_limit(boost::none);
+    client_.expires_after(shared_.options.header_timeout);
+    http::async_read_header(client_, client_buffer_, *request_,
+                            beast::bind_front_handler(&proxy_session::on_request_header, shared_from_this()));
+}
+
+void proxy_session::on_request_header(error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) {
+        close_client();
+        return;
+    }
+    if (is_timeout(ec)) {
+        reject(408, "DEADLINE_EXCEEDED", "request header not received in time");
+        return;
+    }
+    if (ec == http::error::header_limit) {
+        reject(431, "INVALID_ARGUMENT", "request header section too large");
+        return;
+    }
+    if (ec) {
+        reject(400, "INVALID_ARGUMENT", "malformed request: " + ec.message());
+        return;
+    }
+    auto& req = request_->get();
+    // Beast accepts a Transfer-Encoding without a final "chunked" and then reads no body;
+    // RFC 9112 6.1 says such a request must be refused (it is how smuggling starts).
+    if (req.count(http::field::transfer_encoding) > 0 && !request_->chunked()) {
+        reject(400, "INVALID_ARGUMENT", "Transfer-Encoding must end in chunked");
+        return;
+    }
+    if (req.target().empty() || req.target()[0] != '/') {
+        reject(400, "INVALID_ARGUMENT", "request target must be an origin-form path");
+        return;
+    }
+    if (req.method() == http::verb::connect || req.count(http::field::upgrade) > 0) {
+        reject(501, "UNIMPLEMENTED", "protocol upgrades and CONNECT are not supported by gemini-meter");
+        return;
+    }
+
+    call_open_ = true;
+    ++shared_.in_flight;
+    client_keep_alive_ = req.keep_alive();
+    upstream_reused_ = false;
+    retried_ = false;
+    client_gone_ = false;
+    pending_piece_ = 0;
+
+    record_ = metering::usage_record{};
+    record_.created_at_ms = record_.created_at_ms ? record_.created_at_ms : wall_ms();
+    record_.http_method = std::string(req.method_string());
+    const std::string_view target = req.target();
+    record_.path = std::string(target.substr(0, target.find('?')));
+    take_attribution(req, record_);
+    if (shared_.options.metering) {
+        identity_ = metering::identify_call(req.method_string(), target);
+        record_.gemini_method = identity_.gemini_method;
+        record_.model = identity_.model;
+        record_.streamed = identity_.streamed;
+        if (identity_.wants_request_body_model)
+            model_tap_.emplace();
+        else
+            model_tap_.reset();
+    }
+
+    expect_continue_ = beast::iequals(req[http::field::expect], "100-continue");
+    strip_hop_by_hop(req);
+    req.set(http::field::host, shared_.target.host_header);
+    if (!shared_.target.base_path.empty())
+        req.target(shared_.target.base_path + std::string(target));
+    if (request_->chunked())
+        req.chunked(true);
+
+    if (!request_->is_done() && !piece_)
+        piece_ = std::make_unique<std::array<char, piece_size>>();
+    if (request_->is_done() || expect_continue_) {
+        // The client waits for our 100 before sending the body: connect first.
+        acquire_upstream();
+        return;
+    }
+    read_first_body_piece();
+}
+
+void proxy_session::read_first_body_piece() {
+    // The first piece of the body is read before the upstream sees anything, so that a
+    // request whose body is malformed from the start never reaches it.
+    auto& body = request_->get().body();
+    body.data = piece_->data();
+    body.size = piece_->size();
+    client_.expires_after(shared_.options.idle_timeout);
+    http::async_read_some(client_, client_buffer_, *request_,
+                          beast::bind_front_handler(&proxy_session::on_first_body_piece, shared_from_this()));
+}
+
+void proxy_session::on_first_body_piece(error_code ec, std::size_t) {
+    if (ec == http::error::need_buffer)
+        ec = {};
+    if (ec) {
+        if (ec.category() == http::error::bad_chunk.category() ||
+            ec == http::error::bad_chunk_extension) {
+            call_open_ = false;
+            --shared_.in_flight;
+            reject(400, "INVALID_ARGUMENT", "malformed request body: " + ec.message());
+            return;
+        }
+        finish_call(call_ending::client_gone, false);
+        return;
+    }
+    auto& body = request_->get().body();
+    pending_piece_ = piece_->size() - body.size;
+    acquire_upstream();
+}
+
+void proxy_session::acquire_upstream() {
+    upstream_ = thread_.pool->take_idle();
+    if (upstream_) {
+        upstream_reused_ = true;
+        write_request_header();
+        return;
+    }
+    upstream_reused_ = false;
+    thread_.pool->connect(
+        [self = shared_from_this()](error_code ec, std::unique_ptr<upstream_stream> conn, const char* stage) {
+            self->on_upstream_connected(ec, std::move(conn), stage);
+        });
+}
+
+void proxy_session::on_upstream_connected(error_code ec, std::unique_ptr<upstream_stream> conn,
+                                          const char* stage) {
+    if (ec) {
+        const bool timed_out = is_timeout(ec);
+        reply_error(timed_out ? 504 : 502, timed_out ? "DEADLINE_EXCEEDED" : "UNAVAILABLE",
+                    std::string("gemini-meter could not reach the upstream (") + stage + ": " + ec.message() + ")",
+                    timed_out ? call_ending::upstream_timeout : call_ending::upstream_unreachable,
+                    !request_->is_done() || pending_piece_ > 0);
+        return;
+    }
+    upstream_ = std::move(conn);
+    write_request_header();
+}
+
+void proxy_session::write_request_header() {
+    request_writer_.emplace(request_->get());
+    upstream_->tcp().expires_after(shared_.options.idle_timeout);
+    http::async_write_header(*upstream_, *request_writer_,
+                             beast::bind_front_handler(&proxy_session::on_request_header_written,
+                                                       shared_from_this()));
+}
+
+void proxy_session::on_request_header_written(error_code ec, std::size_t) {
+    if (ec) {
+        upstream_->close();
+        upstream_.reset();
+        if (upstream_reused_ && !retried_) {
+            // The pooled connection died while idle; nothing of the request was consumed.
+            retried_ = true;
+            thread_.pool->connect([self = shared_from_this()](error_code ec2, std::unique_ptr<upstream_stream> c,
+                                                               const char* stage) {
+                self->upstream_reused_ = false;
+                self->on_upstream_connected(ec2, std::move(c), stage);
+            });
+            return;
+        }
+        reply_error(502, "UNAVAILABLE", "gemini-meter lost the upstream connection while sending the request",
+                    call_ending::upstream_unreachable, true);
+        return;
+    }
+    if (expect_continue_) {
+        // We stream the body without waiting for the upstream's own 100, so we answer the
+        // client's Expect ourselves; the upstream's interim 100 is dropped when it comes.
+        expect_continue_ = false;
+        static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+        client_.expires_after(shared_.options.idle_timeout);
+        net::async_write(client_, net::buffer(continue_line),
+                         [self = shared_from_this()](error_code ec2, std::size_t) {
+                             if (ec2) {
+                                 self->finish_call(call_ending::client_gone, false);
+                                 return;
+                             }
+                             self->read_request_piece();
+                         });
+        return;
+    }
+    if (pending_piece_ > 0 || request_->is_done()) {
+        write_request_piece();
+        return;
+    }
+    read_request_piece();
+}
+
+void proxy_session::set_request_body_chunk() {
+    auto& body = request_->get().body();
+    body.data = pending_piece_ ? piece_->data() : nullptr;
+    body.size = pending_piece_;
+    body.more = !request_->is_done();
+}
+
+void proxy_session::write_request_piece() {
+    if (model_tap_ && pending_piece_)
+        model_tap_->feed(std::string_view(piece_->data(), pending_piece_));
+    record_.request_bytes += static_cast<std::int64_t>(pending_piece_);
+    set_request_body_chunk();
+    upstream_->tcp().expires_after(shared_.options.idle_timeout);
+    http::async_write(*upstream_, *request_writer_,
+                      beast::bind_front_handler(&proxy_session::on_request_piece_written, shared_from_this()));
+}
+
+void proxy_session::on_request_piece_written(error_code ec, std::size_t) {
+    if (ec == http::error::need_buffer)
+        ec = {};
+    if (ec) {
+        reply_error(502, "UNAVAILABLE", "gemini-meter lost the upstream connection while sending the request",
+                    call_ending::upstream_broken, true);
+        return;
+    }
+    pending_piece_ = 0;
+    if (request_->is_done() && request_writer_->is_done()) {
+        read_response_header();
+        return;
+    }
+    if (request_->is_done()) {
+        // The last (empty) piece closes a chunked body.
+        write_request_piece();
+        return;
+    }
+    read_request_piece();
+}
+
+void proxy_session::read_request_piece() {
+    auto& body = request_->get().body();
+    body.data = piece_->data();
+    body.size = piece_->size();
+    client_.expires_after(shared_.options.idle_timeout);
+    http::async_read_some(client_, client_buffer_, *request_,
+                          beast::bind_front_handler(&proxy_session::on_request_piece, shared_from_this()));
+}
+
+void proxy_session::on_request_piece(error_code ec, std::size_t) {
+    if (ec == http::error::need_buffer)
+        ec = {};
+    if (ec) {
+        // The client stopped sending its body: the upstream gets an incomplete request,
+        // which it discards, and its connection is not reused.
+        finish_call(call_ending::client_gone, false);
+        return;
+    }
+    pending_piece_ = piece_->size() - request_->get().body().size;
+    write_request_piece();
+}
+
+void proxy_session::read_response_header() {
+    response_.emplace();
+    response_->header_limit(256 * 1024);
+    response_->body_limit(boost::none);
+    if (request_->get().method() == http::verb::head)
+        response_->skip(true);
+    upstream_->tcp().expires_after(shared_.options.upstream_first_byte_timeout);
+    http::async_read_header(*upstream_, upstream_buffer_, *response_,
+                            beast::bind_front_handler(&proxy_session::on_response_header, shared_from_this()));
+    watch_client();
+}
+
+void proxy_session::watch_client() {
+    // While the upstream thinks, the client may hang up: notice it, so that the upstream
+    // call is cancelled instead of running on for nothing.
+    if (watching_client_)
+        return;
+    watching_client_ = true;
+    client_.socket().async_wait(net::socket_base::wait_read,
+                                beast::bind_front_handler(&proxy_session::on_client_readable, shared_from_this()));
+}
+
+void proxy_session::on_client_readable(error_code ec) {
+    watching_client_ = false;
+    if (ec || !call_open_)
+        return;
+    char byte;
+    const ssize_t n = ::recv(client_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0)
+        return;  // the next pipelined request: read after this call
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        watch_client();
+        return;
+    }
+    client_gone_ = true;
+    finish_call(call_ending::client_gone, false);
+}
+
+void proxy_session::on_response_header(error_code ec, std::size_t) {
+    if (!call_open_)
+        return;  // the client went away meanwhile
+    if (ec) {
+        upstream_->close();
+        upstream_.reset();
+        if (is_timeout(ec)) {
+            reply_error(504, "DEADLINE_EXCEEDED", "the upstream did not answer in time",
+                        call_ending::upstream_timeout, true);
+            return;
+        }
+        if (upstream_reused_ && !retried_ && record_.request_bytes == 0) {
+            // A pooled connection closed under us before answering; a bodiless request can
+            // safely go again on a fresh connection.
+            retried_ = true;
+            thread_.pool->connect([self = shared_from_this()](error_code ec2, std::unique_ptr<upstream_stream> c,
+                                                               const char* stage) {
+                self->upstream_reused_ = false;
+                self->on_upstream_connected(ec2, std::move(c), stage);
+            });
+            return;
+        }
+        reply_error(502, "UNAVAILABLE", "the upstream closed the connection without answering (" + ec.message() + ")",
+                    call_ending::upstream_broken, true);
+        return;
+    }
+    auto& res = response_->get();
+    if (res.result_int() >= 100 && res.result_int() < 200) {
+        // Interim answers (100 Continue, 103 Early Hints) are not relayed: read the final one.
+        read_response_header();
+        return;
+    }
+    record_.ttfb_ms = ms_since(started_);
+    record_.http_status = static_cast<int>(res.result_int());
+    if (shared_.options.metering) {
+        metering::response_tap_options tap_options;
+        tap_options.content_type = res[http::field::content_type];
+        tap_options.content_encoding = res[http::field::content_encoding];
+        tap_options.http_status = record_.http_status;
+        tap_options.openai_compat = identity_.openai_compat;
+        tap_options.gemini_method = identity_.gemini_method;
+        tap_.emplace(tap_options);
+    }
+    const bool upstream_keep_alive = res.keep_alive();
+    const bool chunked_or_eof = !response_->chunked() && !response_->content_length() && response_has_body();
+    strip_hop_by_hop(res);
+    if (response_has_body() && (response_->chunked() || chunked_or_eof)) {
+        if (request_->get().version() >= 11)
+            res.chunked(true);
+        else
+            client_keep_alive_ = false;  // an HTTP/1.0 client learns the end from the close
+    }
+    res.keep_alive(client_keep_alive_ && !thread_.stopping);
+    upstream_keep_alive_ = upstream_keep_alive;
+    response_writer_.emplace(res);
+    client_.expires_after(shared_.options.idle_timeout);
+    http::async_write_header(client_, *response_writer_,
+                             beast::bind_front_handler(&proxy_session::on_response_header_written,
+                                                       shared_from_this()));
+}
+
+bool proxy_session::response_has_body() const {
+    const auto status = response_->get().result_int();
+    return request_->get().method() != http::verb::head && status != 204 && status != 304;
+}
+
+void proxy_session::on_response_header_written(error_code ec, std::size_t) {
+    if (!call_open_)
+        return;
+    if (ec) {
+        finish_call(call_ending::client_gone, false);
+        return;
+    }
+    if (!response_has_body() || response_->is_done()) {
+        if (response_has_body()) {
+            // An empty body still needs its end written (e.g. the last chunk).
+            read_response_piece();
+            return;
+        }
+        finish_call(call_ending::completed, true);
+        return;
+    }
+    read_response_piece();
+}
+
+void proxy_session::read_response_piece() {
+    if (!piece_)
+        piece_ = std::make_unique<std::array<char, piece_size>>();
+    auto& body = response_->get().body();
+    if (response_->is_done()) {
+        body.data = nullptr;
+        body.size = 0;
+        on_response_piece({}, 0);
+        return;
+    }
+    body.data = piece_->data();
+    body.size = piece_->size();
+    upstream_->tcp().expires_after(shared_.options.idle_timeout);
+    http::async_read_some(*upstream_, upstream_buffer_, *response_,
+                          beast::bind_front_handler(&proxy_session::on_response_piece, shared_from_this()));
+}
+
+void proxy_session::on_response_piece(error_code ec, std::size_t) {
+    if (!call_open_)
+        return;
+    if (ec == http::error::need_buffer)
+        ec = {};
+    auto& body = response_->get().body();
+    const std::size_t got = body.data ? piece_->size() - body.size : 0;
+    if (ec) {
+        // The upstream broke off mid-response. Whatever arrived is relayed, then the client
+        // connection is closed without a proper end, so the app sees a truncated response.
+        upstream_broken_ = true;
+        if (got == 0) {
+            finish_call(call_ending::upstream_broken, false);
+            return;
+        }
+    }
+    if (tap_ && got)
+        tap_->feed(std::string_view(piece_->data(), got));
+    record_.response_bytes += static_cast<std::int64_t>(got);
+    body.data = got ? piece_->data() : nullptr;
+    body.size = got;
+    body.more = !response_->is_done() && !upstream_broken_;
+    client_.expires_after(shared_.options.idle_timeout);
+    http::async_write(client_, *response_writer_,
+                      beast::bind_front_handler(&proxy_session::on_response_piece_written, shared_from_this()));
+}
+
+void proxy_session::on_response_piece_written(error_code ec, std::size_t) {
+    if (!call_open_)
+        return;
+    if (ec == http::error::need_buffer)
+        ec = {};
+    if (upstream_broken_) {
+        finish_call(call_ending::upstream_broken, false);
+        return;
+    }
+    if (ec) {
+        finish_call(call_ending::client_gone, false);
+        return;
+    }
+    if (response_->is_done() && response_writer_->is_done()) {
+        finish_call(call_ending::completed, true);
+        return;
+    }
+    read_response_piece();
+}
+
+void proxy_session::reject(unsigned code, const char* status, std::string message) {
+    ++shared_.rejected_requests;
+    error_reply_ = std::make_unique<http::response<http::string_body>>(
+        make_error_response(code, status, message, 11, false));
+    client_.expires_after(shared_.options.idle_timeout);
+    http::async_write(client_, *error_reply_, [self = shared_from_this()](error_code, std::size_t) {
+        self->close_client();
+    });
+}
+
+void proxy_session::reply_error(unsigned code, const char* status, std::string message, call_ending ending,
+                                bool close_after) {
+    if (upstream_) {
+        upstream_->close();
+        upstream_.reset();
+    }
+    record_.http_status = static_cast<int>(code);
+    record_.error_message = message;
+    const bool keep = client_keep_alive_ && !close_after && !thread_.stopping;
+    error_reply_ = std::make_unique<http::response<http::string_body>>(
+        make_error_response(code, status, message, request_->get().version(), keep));
+    client_.expires_after(shared_.options.idle_timeout);
+    http::async_write(client_, *error_reply_, [self = shared_from_this(), ending, keep](error_code ec, std::size_t) {
+        self->client_keep_alive_ = keep && !ec;
+        self->finish_call(ending, false);
+    });
+}
+
+void proxy_session::finish_call(call_ending ending, bool response_complete) {
+    if (!call_open_)
+        return;
+    call_open_ = false;
+    --shared_.in_flight;
+    if (watching_client_) {
+        error_code ignored;
+        client_.socket().cancel(ignored);
+    }
+    record_.ending = ending;
+    record_.duration_ms = ms_since(started_);
+    record_.success = ending == call_ending::completed && record_.http_status >= 200 && record_.http_status < 300;
+    if (record_.endpoint.empty())
+        record_.endpoint = record_.gemini_method.empty() ? record_.path : record_.gemini_method;
+    if (model_tap_) {
+        if (auto m = model_tap_->model())
+            record_.model = *m;
+        record_.streamed = record_.streamed || model_tap_->stream();
+    }
+
+    const bool upstream_clean = ending == call_ending::completed && response_complete && upstream_keep_alive_ &&
+                                upstream_ && !upstream_broken_;
+    if (upstream_) {
+        if (upstream_clean) {
+            ++upstream_->requests_carried;
+            thread_.pool->release(std::move(upstream_));
+        } else {
+            // Cancels the upstream call: closing is the only cancel HTTP/1.1 has.
+            upstream_->close();
+            upstream_.reset();
+        }
+    }
+
+    metering::tap_result usage;
+    if (tap_) {
+        usage = tap_->finish(response_complete);
+        tap_.reset();
+    }
+    if (shared_.observer)
+        shared_.observer->on_call_finished(std::move(record_), std::move(usage));
+    record_ = metering::usage_record{};
+    model_tap_.reset();
+    response_writer_.reset();
+    request_writer_.reset();
+    upstream_broken_ = false;
+    piece_.reset();
+
+    const bool answered = ending == call_ending::completed || ending == call_ending::upstream_unreachable ||
+                          ending == call_ending::upstream_timeout;
+    if (answered && client_keep_alive_ && !thread_.stopping && request_->is_done() && pending_piece_ == 0)
+        do_read_request();
+    else
+        close_client();
+}
+
+void proxy_session::close_client() {
+    error_code ec;
+    client_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+    client_.socket().close(ec);
+}
+
+}  // namespace gm::proxy

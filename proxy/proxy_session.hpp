@@ -1,0 +1,107 @@
+#pragma once
+// One client connection: reads each request, relays it to an upstream connection from the
+// thread's pool, relays the response back piece by piece while the metering tap reads a
+// copy, and reports the finished call. Lives as long as an operation is pending on it.
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <array>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "metering/call_identity.hpp"
+#include "metering/request_model_tap.hpp"
+#include "metering/response_tap.hpp"
+#include "metering/usage_record.hpp"
+#include "proxy/proxy_shared.hpp"
+#include "proxy/upstream_stream.hpp"
+
+namespace gm::proxy {
+
+class proxy_session : public std::enable_shared_from_this<proxy_session> {
+public:
+    proxy_session(boost::asio::ip::tcp::socket&& socket, proxy_shared& shared, thread_state& thread);
+    ~proxy_session();
+    void start();
+    // Shutdown: closes the connection now if it is between requests.
+    void close_if_idle();
+
+private:
+    using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+    using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+    using request_serializer = boost::beast::http::request_serializer<boost::beast::http::buffer_body>;
+    using response_serializer = boost::beast::http::response_serializer<boost::beast::http::buffer_body>;
+    using error_code = boost::system::error_code;
+
+    void do_read_request();
+    void on_first_bytes(error_code ec, std::size_t n);
+    void read_request_header();
+    void on_request_header(error_code ec, std::size_t);
+    void read_first_body_piece();
+    void on_first_body_piece(error_code ec, std::size_t);
+    void acquire_upstream();
+    void on_upstream_connected(error_code ec, std::unique_ptr<upstream_stream> conn, const char* stage);
+    void write_request_header();
+    void on_request_header_written(error_code ec, std::size_t);
+    void write_request_piece();
+    void on_request_piece_written(error_code ec, std::size_t);
+    void read_request_piece();
+    void on_request_piece(error_code ec, std::size_t);
+    void read_response_header();
+    void on_response_header(error_code ec, std::size_t);
+    void on_response_header_written(error_code ec, std::size_t);
+    void read_response_piece();
+    void on_response_piece(error_code ec, std::size_t);
+    void on_response_piece_written(error_code ec, std::size_t);
+    void watch_client();
+    void on_client_readable(error_code ec);
+
+    // Answers the client with an error of the proxy's own, in Google's shape.
+    void reply_error(unsigned code, const char* status, std::string message, metering::call_ending ending,
+                     bool close_after);
+    // Bad input before anything was forwarded: answer and close, report nothing upstream.
+    void reject(unsigned code, const char* status, std::string message);
+    void finish_call(metering::call_ending ending, bool response_complete);
+    void close_client();
+    void set_request_body_chunk();
+    bool response_has_body() const;
+
+    proxy_shared& shared_;
+    thread_state& thread_;
+    boost::beast::tcp_stream client_;
+    boost::beast::flat_buffer client_buffer_;
+    boost::beast::flat_buffer upstream_buffer_;
+    std::unique_ptr<upstream_stream> upstream_;
+    std::optional<request_parser> request_;
+    std::optional<request_serializer> request_writer_;
+    std::optional<response_parser> response_;
+    std::optional<response_serializer> response_writer_;
+    std::unique_ptr<boost::beast::http::response<boost::beast::http::string_body>> error_reply_;
+
+    // One call's state, reset per request.
+    metering::usage_record record_;
+    metering::call_identity identity_;
+    std::optional<metering::response_tap> tap_;
+    std::optional<metering::request_model_tap> model_tap_;
+    std::chrono::steady_clock::time_point started_{};
+    bool idle_ = true;                 // between requests
+    bool call_open_ = false;           // a call is being relayed and not yet reported
+    bool client_keep_alive_ = false;
+    bool upstream_reused_ = false;
+    bool retried_ = false;
+    bool watching_client_ = false;
+    bool client_gone_ = false;
+    bool expect_continue_ = false;
+    bool upstream_keep_alive_ = false;
+    bool upstream_broken_ = false;
+    std::size_t pending_piece_ = 0;    // request body bytes parsed and not yet forwarded
+
+    static constexpr std::size_t piece_size = 16 * 1024;
+    std::unique_ptr<std::array<char, piece_size>> piece_;  // allocated when a call has a body
+};
+
+}  // namespace gm::proxy

@@ -1,0 +1,36 @@
+#pragma once
+// What every I/O thread's sessions share, read-only after start-up, plus the per-thread
+// state (pool, live sessions) that only that thread touches.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "proxy/proxy_options.hpp"
+#include "proxy/upstream_pool.hpp"
+#include "proxy/upstream_target.hpp"
+
+namespace gm::proxy {
+
+class call_observer;
+class proxy_session;
+
+struct proxy_shared {
+    proxy_options options;
+    upstream_target target;
+    call_observer* observer = nullptr;     // may be null: nothing is reported
+    std::atomic<std::int64_t> in_flight{0};  // calls between request header and last byte
+    std::atomic<std::int64_t> open_sessions{0};
+    std::atomic<std::uint64_t> rejected_requests{0};  // bad input answered 4xx, never forwarded
+};
+
+struct thread_state {
+    explicit thread_state(boost::asio::io_context& ioc) : ioc(ioc) {}
+    boost::asio::io_context& ioc;
+    std::unique_ptr<upstream_pool> pool;
+    std::vector<std::weak_ptr<proxy_session>> sessions;  // for closing idle ones at shutdown
+    bool stopping = false;
+};
+
+}  // namespace gm::proxy
