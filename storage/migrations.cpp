@@ -1,0 +1,183 @@
+#include "storage/migrations.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "storage/rollup_columns.hpp"
+#include "storage/sqlite_conn.hpp"
+
+namespace gm::storage {
+namespace {
+
+struct migration_step {
+    int version;
+    const char* description;
+    std::string sql;
+};
+
+// Version 1 is the specification's table exactly (Prisma's model and its four indexes).
+// IF NOT EXISTS lets a database made by the original Node.js tracker (user_version 0 but
+// the table present) be adopted and upgraded in place.
+std::string v1_sql() {
+    return R"sql(
+CREATE TABLE IF NOT EXISTS ApiUsage (
+  id               TEXT NOT NULL PRIMARY KEY,
+  userId           TEXT,
+  isGuest          BOOLEAN NOT NULL DEFAULT 1,
+  endpoint         TEXT NOT NULL,
+  model            TEXT NOT NULL,
+  botId            TEXT,
+  inputTokens      INTEGER NOT NULL DEFAULT 0,
+  outputTokens     INTEGER NOT NULL DEFAULT 0,
+  totalTokens      INTEGER NOT NULL DEFAULT 0,
+  estimatedCostUSD DECIMAL(10,6) NOT NULL DEFAULT 0,
+  durationMs       INTEGER,
+  success          BOOLEAN NOT NULL DEFAULT 1,
+  errorMessage     TEXT,
+  metadata         TEXT,
+  createdAt        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS ApiUsage_userId_idx ON ApiUsage(userId);
+CREATE INDEX IF NOT EXISTS ApiUsage_createdAt_idx ON ApiUsage(createdAt);
+CREATE INDEX IF NOT EXISTS ApiUsage_model_idx ON ApiUsage(model);
+CREATE INDEX IF NOT EXISTS ApiUsage_endpoint_idx ON ApiUsage(endpoint);
+)sql";
+}
+
+// Version 2: the columns aggregation needs, exact money, users, rollups; existing rows are
+// backfilled and the rollups built from them, so old totals are right from the first query.
+std::string v2_sql() {
+    std::string s = R"sql(
+ALTER TABLE ApiUsage ADD COLUMN cachedTokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ApiUsage ADD COLUMN thoughtsTokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ApiUsage ADD COLUMN toolUsePromptTokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ApiUsage ADD COLUMN costPicoUsd INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ApiUsage ADD COLUMN priced BOOLEAN NOT NULL DEFAULT 1;
+ALTER TABLE ApiUsage ADD COLUMN priceVersion TEXT;
+ALTER TABLE ApiUsage ADD COLUMN httpStatus INTEGER;
+ALTER TABLE ApiUsage ADD COLUMN geminiMethod TEXT;
+ALTER TABLE ApiUsage ADD COLUMN streamed BOOLEAN NOT NULL DEFAULT 0;
+ALTER TABLE ApiUsage ADD COLUMN partial BOOLEAN NOT NULL DEFAULT 0;
+ALTER TABLE ApiUsage ADD COLUMN createdAtMs INTEGER NOT NULL DEFAULT 0;
+
+UPDATE ApiUsage SET
+  createdAtMs = CASE typeof(createdAt)
+    WHEN 'integer' THEN createdAt
+    WHEN 'real' THEN CAST(createdAt AS INTEGER)
+    ELSE CAST(ROUND((julianday(createdAt) - 2440587.5) * 86400000.0) AS INTEGER) END,
+  costPicoUsd = CAST(ROUND(CAST(estimatedCostUSD AS REAL) * 1000000000000.0) AS INTEGER);
+UPDATE ApiUsage SET createdAt = strftime('%Y-%m-%dT%H:%M:%fZ', createdAtMs / 1000.0, 'unixepoch')
+  WHERE createdAt IS NOT strftime('%Y-%m-%dT%H:%M:%fZ', createdAtMs / 1000.0, 'unixepoch');
+
+CREATE INDEX ApiUsage_createdAtMs_id_idx ON ApiUsage(createdAtMs, id);
+
+CREATE TABLE UsageUser (
+  userId     TEXT NOT NULL PRIMARY KEY,
+  email      TEXT,
+  emailSeen  TEXT,
+  firstSeen  TEXT NOT NULL,
+  lastSeen   TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+    s += fmt::format(R"sql(
+CREATE TABLE UsageDaily (
+  day INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, botId TEXT NOT NULL,
+  isGuest INTEGER NOT NULL, {0},
+  PRIMARY KEY (day, model, endpoint, botId, isGuest)
+) WITHOUT ROWID;
+CREATE INDEX UsageDaily_model_idx ON UsageDaily(model, day);
+CREATE INDEX UsageDaily_endpoint_idx ON UsageDaily(endpoint, day);
+CREATE INDEX UsageDaily_botId_idx ON UsageDaily(botId, day);
+CREATE TABLE UsageDailyDim (
+  day INTEGER NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL, {0},
+  PRIMARY KEY (day, dim, key)
+) WITHOUT ROWID;
+CREATE TABLE UsageDailyUser (
+  day INTEGER NOT NULL, userId TEXT NOT NULL, {0},
+  PRIMARY KEY (day, userId)
+) WITHOUT ROWID;
+
+INSERT INTO UsageDaily (day, model, endpoint, botId, isGuest, {1})
+  SELECT createdAtMs / 86400000, model, endpoint, COALESCE(botId, ''), isGuest <> 0, {2}
+  FROM ApiUsage GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO UsageDailyDim (day, dim, key, {1})
+  SELECT day, 'model', model, {3} FROM UsageDaily GROUP BY day, model
+  UNION ALL SELECT day, 'endpoint', endpoint, {3} FROM UsageDaily GROUP BY day, endpoint
+  UNION ALL SELECT day, 'bot', botId, {3} FROM UsageDaily GROUP BY day, botId
+  UNION ALL SELECT day, 'guest', CAST(isGuest AS TEXT), {3} FROM UsageDaily GROUP BY day, isGuest;
+INSERT INTO UsageDailyUser (day, userId, {1})
+  SELECT createdAtMs / 86400000, userId, {2} FROM ApiUsage WHERE userId IS NOT NULL GROUP BY 1, 2;
+INSERT INTO UsageUser (userId, email, emailSeen, firstSeen, lastSeen)
+  SELECT userId, NULL, NULL, MIN(createdAt), MAX(createdAt) FROM ApiUsage WHERE userId IS NOT NULL GROUP BY userId;
+)sql",
+                     rollup_sum_defs, rollup_sum_columns, raw_sum_select, rollup_sum_select);
+    return s;
+}
+
+const std::vector<migration_step>& steps() {
+    static const std::vector<migration_step> all = {
+        {1, "ApiUsage table and the specification's four indexes", v1_sql()},
+        {2, "exact cost, token detail, call columns, users, daily rollups (backfilled)", v2_sql()},
+    };
+    return all;
+}
+
+int read_version(sqlite_conn& conn) {
+    auto st = conn.prepare("PRAGMA user_version");
+    return st.step() ? static_cast<int>(st.col_int(0)) : 0;
+}
+
+std::vector<std::string> pending_after(int current) {
+    std::vector<std::string> out;
+    for (const auto& s : steps())
+        if (s.version > current) out.push_back(fmt::format("{}: {}", s.version, s.description));
+    return out;
+}
+
+}  // namespace
+
+int latest_schema_version() noexcept { return steps().back().version; }
+
+migration_status migration_state(const std::string& db_path) {
+    if (!std::filesystem::exists(db_path))
+        return {0, latest_schema_version(), pending_after(0)};
+    sqlite_conn conn(db_path, sqlite_conn::mode::read_only);
+    const int current = read_version(conn);
+    return {current, latest_schema_version(), pending_after(current)};
+}
+
+void migrate(sqlite_conn& conn) {
+    const int current = read_version(conn);
+    if (current > latest_schema_version())
+        throw std::runtime_error(fmt::format(
+            "database schema version {} is newer than this program's {}: upgrade gemini-meter",
+            current, latest_schema_version()));
+    if (current == latest_schema_version()) return;
+    conn.exec("PRAGMA journal_mode=WAL");
+    for (const auto& s : steps()) {
+        if (s.version <= read_version(conn)) continue;
+        conn.exec("BEGIN IMMEDIATE");
+        try {
+            // Re-read inside the write lock: another process may have migrated meanwhile.
+            if (read_version(conn) < s.version) {
+                conn.exec(s.sql);
+                conn.exec(fmt::format("PRAGMA user_version = {}", s.version));
+            }
+            conn.exec("COMMIT");
+        } catch (...) {
+            try {
+                conn.exec("ROLLBACK");
+            } catch (...) {
+            }
+            throw;
+        }
+    }
+}
+
+void migrate(const std::string& db_path) {
+    sqlite_conn conn(db_path, sqlite_conn::mode::read_write_create);
+    migrate(conn);
+}
+
+}  // namespace gm::storage

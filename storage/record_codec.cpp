@@ -1,0 +1,316 @@
+#include "storage/record_codec.hpp"
+
+#include <zlib.h>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "storage/utc_time.hpp"
+
+namespace gm::storage {
+namespace {
+
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using metering::call_ending;
+using metering::usage_source;
+
+void put(json_writer& w, const char* key, std::string_view v) {
+    w.Key(key);
+    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+}
+void put(json_writer& w, const char* key, std::int64_t v) {
+    w.Key(key);
+    w.Int64(v);
+}
+void put(json_writer& w, const char* key, bool v) {
+    w.Key(key);
+    w.Bool(v);
+}
+
+std::string get_str(const rapidjson::Value& o, const char* key) {
+    const auto it = o.FindMember(key);
+    return it != o.MemberEnd() && it->value.IsString()
+               ? std::string(it->value.GetString(), it->value.GetStringLength())
+               : std::string();
+}
+std::int64_t get_int(const rapidjson::Value& o, const char* key, std::int64_t dflt = 0) {
+    const auto it = o.FindMember(key);
+    return it != o.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : dflt;
+}
+bool get_bool(const rapidjson::Value& o, const char* key, bool dflt = false) {
+    const auto it = o.FindMember(key);
+    return it != o.MemberEnd() && it->value.IsBool() ? it->value.GetBool() : dflt;
+}
+
+void write_metadata_members(json_writer& w, const metering::usage_record& r) {
+    w.Key("tags");
+    w.StartObject();
+    for (const auto& [k, v] : r.tags) put(w, k.c_str(), v);
+    w.EndObject();
+    if (!r.problems.empty()) {
+        w.Key("problems");
+        w.StartArray();
+        for (const auto& p : r.problems) w.String(p.data(), static_cast<rapidjson::SizeType>(p.size()));
+        w.EndArray();
+    }
+    if (!r.response_id.empty()) put(w, "responseId", r.response_id);
+    if (!r.model_version.empty()) put(w, "modelVersion", r.model_version);
+    put(w, "ending", std::string_view(ending_name(r.ending)));
+    put(w, "source", std::string_view(source_name(r.source)));
+    put(w, "ttfbMs", r.ttfb_ms);
+    put(w, "requestBytes", r.request_bytes);
+    put(w, "responseBytes", r.response_bytes);
+    if (!r.http_method.empty()) put(w, "httpMethod", r.http_method);
+    if (!r.path.empty()) put(w, "path", r.path);
+    if (r.tokens.prompt_audio) put(w, "promptAudioTokens", r.tokens.prompt_audio);
+    if (r.tokens.cached_audio) put(w, "cachedAudioTokens", r.tokens.cached_audio);
+}
+
+}  // namespace
+
+const char* ending_name(call_ending e) noexcept {
+    switch (e) {
+    case call_ending::completed: return "completed";
+    case call_ending::upstream_unreachable: return "upstream_unreachable";
+    case call_ending::upstream_timeout: return "upstream_timeout";
+    case call_ending::client_gone: return "client_gone";
+    case call_ending::upstream_broken: return "upstream_broken";
+    case call_ending::rejected: return "rejected";
+    }
+    return "completed";
+}
+
+const char* source_name(usage_source s) noexcept {
+    switch (s) {
+    case usage_source::response: return "response";
+    case usage_source::none: return "none";
+    case usage_source::estimated: return "estimated";
+    }
+    return "none";
+}
+
+std::optional<call_ending> parse_ending(std::string_view s) noexcept {
+    for (auto e : {call_ending::completed, call_ending::upstream_unreachable, call_ending::upstream_timeout,
+                   call_ending::client_gone, call_ending::upstream_broken, call_ending::rejected})
+        if (s == ending_name(e)) return e;
+    return std::nullopt;
+}
+
+std::optional<usage_source> parse_source(std::string_view s) noexcept {
+    for (auto v : {usage_source::response, usage_source::none, usage_source::estimated})
+        if (s == source_name(v)) return v;
+    return std::nullopt;
+}
+
+std::string encode_journal_line(const metering::usage_record& r) {
+    rapidjson::StringBuffer buf;
+    json_writer w(buf);
+    w.StartObject();
+    put(w, "id", r.id);
+    put(w, "at", r.created_at_ms);
+    put(w, "user", r.user_id);
+    put(w, "email", r.user_email);
+    put(w, "guest", r.is_guest);
+    put(w, "endpoint", r.endpoint);
+    put(w, "bot", r.bot_id);
+    put(w, "geminiMethod", r.gemini_method);
+    put(w, "model", r.model);
+    put(w, "streamed", r.streamed);
+    put(w, "status", static_cast<std::int64_t>(r.http_status));
+    put(w, "success", r.success);
+    put(w, "partial", r.partial);
+    put(w, "error", r.error_message);
+    w.Key("tok");
+    w.StartArray();
+    for (auto v : {r.tokens.prompt, r.tokens.candidates, r.tokens.cached, r.tokens.thoughts, r.tokens.tool_use_prompt,
+                   r.tokens.total, r.tokens.prompt_audio, r.tokens.cached_audio})
+        w.Int64(v);
+    w.EndArray();
+    put(w, "priced", r.priced);
+    put(w, "cost", r.cost_pico_usd);
+    put(w, "priceVersion", r.price_version);
+    put(w, "durationMs", r.duration_ms);
+    // The journal keeps tag order and duplicates, which a JSON object would not.
+    w.Key("tagList");
+    w.StartArray();
+    for (const auto& [k, v] : r.tags) {
+        w.String(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+        w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+    }
+    w.EndArray();
+    w.Key("meta");
+    w.StartObject();
+    write_metadata_members(w, r);
+    w.EndObject();
+    w.EndObject();
+
+    const auto crc = crc32(0L, reinterpret_cast<const Bytef*>(buf.GetString()), static_cast<uInt>(buf.GetSize()));
+    std::string line;
+    line.reserve(buf.GetSize() + 10);
+    char hex[10];
+    std::snprintf(hex, sizeof hex, "%08lx ", static_cast<unsigned long>(crc));
+    line.append(hex, 9);
+    line.append(buf.GetString(), buf.GetSize());
+    line.push_back('\n');
+    return line;
+}
+
+std::optional<metering::usage_record> decode_journal_line(std::string_view line) {
+    if (line.size() < 11 || line[8] != ' ') return std::nullopt;
+    const std::string_view json = line.substr(9);
+    unsigned long want = 0;
+    for (int i = 0; i < 8; ++i) {
+        const char c = line[static_cast<std::size_t>(i)];
+        const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return std::nullopt;
+        want = want * 16 + static_cast<unsigned long>(d);
+    }
+    if (crc32(0L, reinterpret_cast<const Bytef*>(json.data()), static_cast<uInt>(json.size())) != want)
+        return std::nullopt;
+    rapidjson::Document d;
+    d.Parse(json.data(), json.size());
+    if (d.HasParseError() || !d.IsObject()) return std::nullopt;
+
+    metering::usage_record r;
+    r.id = get_str(d, "id");
+    if (r.id.empty()) return std::nullopt;
+    r.created_at_ms = get_int(d, "at");
+    r.user_id = get_str(d, "user");
+    r.user_email = get_str(d, "email");
+    r.is_guest = get_bool(d, "guest", true);
+    r.endpoint = get_str(d, "endpoint");
+    r.bot_id = get_str(d, "bot");
+    r.gemini_method = get_str(d, "geminiMethod");
+    r.model = get_str(d, "model");
+    r.streamed = get_bool(d, "streamed");
+    r.http_status = static_cast<int>(get_int(d, "status"));
+    r.success = get_bool(d, "success");
+    r.partial = get_bool(d, "partial");
+    r.error_message = get_str(d, "error");
+    if (const auto it = d.FindMember("tok"); it != d.MemberEnd() && it->value.IsArray() && it->value.Size() == 8) {
+        std::int64_t* dst[] = {&r.tokens.prompt, &r.tokens.candidates, &r.tokens.cached, &r.tokens.thoughts,
+                               &r.tokens.tool_use_prompt, &r.tokens.total, &r.tokens.prompt_audio,
+                               &r.tokens.cached_audio};
+        for (rapidjson::SizeType i = 0; i < 8; ++i)
+            if (it->value[i].IsInt64()) *dst[i] = it->value[i].GetInt64();
+    }
+    r.priced = get_bool(d, "priced");
+    r.cost_pico_usd = get_int(d, "cost");
+    r.price_version = get_str(d, "priceVersion");
+    r.duration_ms = get_int(d, "durationMs");
+    if (const auto it = d.FindMember("tagList"); it != d.MemberEnd() && it->value.IsArray()) {
+        const auto& a = it->value;
+        for (rapidjson::SizeType i = 0; i + 1 < a.Size(); i += 2)
+            if (a[i].IsString() && a[i + 1].IsString())
+                r.tags.emplace_back(std::string(a[i].GetString(), a[i].GetStringLength()),
+                                    std::string(a[i + 1].GetString(), a[i + 1].GetStringLength()));
+    }
+    if (const auto it = d.FindMember("meta"); it != d.MemberEnd() && it->value.IsObject()) {
+        const auto& m = it->value;
+        if (const auto p = m.FindMember("problems"); p != m.MemberEnd() && p->value.IsArray())
+            for (const auto& v : p->value.GetArray())
+                if (v.IsString()) r.problems.emplace_back(v.GetString(), v.GetStringLength());
+        r.response_id = get_str(m, "responseId");
+        r.model_version = get_str(m, "modelVersion");
+        r.ending = parse_ending(get_str(m, "ending")).value_or(call_ending::completed);
+        r.source = parse_source(get_str(m, "source")).value_or(usage_source::none);
+        r.ttfb_ms = get_int(m, "ttfbMs", -1);
+        r.request_bytes = get_int(m, "requestBytes");
+        r.response_bytes = get_int(m, "responseBytes");
+        r.http_method = get_str(m, "httpMethod");
+        r.path = get_str(m, "path");
+    }
+    return r;
+}
+
+std::string encode_metadata(const metering::usage_record& r) {
+    rapidjson::StringBuffer buf;
+    json_writer w(buf);
+    w.StartObject();
+    write_metadata_members(w, r);
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+void decode_metadata(std::string_view json, metering::usage_record& r) {
+    if (json.empty()) return;
+    rapidjson::Document m;
+    m.Parse(json.data(), json.size());
+    if (m.HasParseError() || !m.IsObject()) return;
+    if (const auto t = m.FindMember("tags"); t != m.MemberEnd() && t->value.IsObject())
+        for (const auto& kv : t->value.GetObject())
+            if (kv.value.IsString())
+                r.tags.emplace_back(std::string(kv.name.GetString(), kv.name.GetStringLength()),
+                                    std::string(kv.value.GetString(), kv.value.GetStringLength()));
+    if (const auto p = m.FindMember("problems"); p != m.MemberEnd() && p->value.IsArray())
+        for (const auto& v : p->value.GetArray())
+            if (v.IsString()) r.problems.emplace_back(v.GetString(), v.GetStringLength());
+    if (m.HasMember("responseId")) r.response_id = get_str(m, "responseId");
+    if (m.HasMember("modelVersion")) r.model_version = get_str(m, "modelVersion");
+    if (auto e = parse_ending(get_str(m, "ending"))) r.ending = *e;
+    if (auto s = parse_source(get_str(m, "source"))) r.source = *s;
+    r.ttfb_ms = get_int(m, "ttfbMs", r.ttfb_ms);
+    r.request_bytes = get_int(m, "requestBytes", r.request_bytes);
+    r.response_bytes = get_int(m, "responseBytes", r.response_bytes);
+    if (m.HasMember("httpMethod")) r.http_method = get_str(m, "httpMethod");
+    if (m.HasMember("path")) r.path = get_str(m, "path");
+    r.tokens.prompt_audio = get_int(m, "promptAudioTokens", r.tokens.prompt_audio);
+    r.tokens.cached_audio = get_int(m, "cachedAudioTokens", r.tokens.cached_audio);
+}
+
+std::string encode_row_json(const metering::usage_record& r) {
+    rapidjson::StringBuffer buf;
+    json_writer w(buf);
+    auto opt = [&](const char* key, const std::string& v) {
+        w.Key(key);
+        if (v.empty())
+            w.Null();
+        else
+            w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+    };
+    w.StartObject();
+    put(w, "id", r.id);
+    opt("userId", r.user_id);
+    put(w, "isGuest", r.is_guest);
+    put(w, "endpoint", r.endpoint);
+    put(w, "model", r.model);
+    opt("botId", r.bot_id);
+    put(w, "inputTokens", r.input_tokens());
+    put(w, "outputTokens", r.output_tokens());
+    put(w, "totalTokens", r.tokens.total);
+    w.Key("estimatedCostUSD");
+    w.Double(pico_to_usd(r.cost_pico_usd));
+    put(w, "durationMs", r.duration_ms);
+    put(w, "success", r.success);
+    opt("errorMessage", r.error_message);
+    w.Key("metadata");
+    w.StartObject();
+    write_metadata_members(w, r);
+    w.EndObject();
+    put(w, "createdAt", format_iso_ms(r.created_at_ms));
+    put(w, "cachedTokens", r.tokens.cached);
+    put(w, "thoughtsTokens", r.tokens.thoughts);
+    put(w, "toolUsePromptTokens", r.tokens.tool_use_prompt);
+    put(w, "costPicoUsd", r.cost_pico_usd);
+    put(w, "priced", r.priced);
+    opt("priceVersion", r.price_version);
+    put(w, "httpStatus", static_cast<std::int64_t>(r.http_status));
+    opt("geminiMethod", r.gemini_method);
+    put(w, "streamed", r.streamed);
+    put(w, "partial", r.partial);
+    put(w, "createdAtMs", r.created_at_ms);
+    opt("userEmail", r.user_email);
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+double pico_to_usd(std::int64_t pico) noexcept {
+    // Split before converting so that the integer part is exact in the double.
+    return static_cast<double>(pico / 1'000'000'000'000) + static_cast<double>(pico % 1'000'000'000'000) / 1e12;
+}
+
+}  // namespace gm::storage

@@ -1,0 +1,127 @@
+#include "storage/reprice.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <tuple>
+
+#include "storage/record_codec.hpp"
+#include "storage/row_reader.hpp"
+#include "storage/sqlite_conn.hpp"
+#include "storage/utc_time.hpp"
+
+namespace gm::storage {
+namespace {
+
+struct delta {
+    std::int64_t cost = 0;
+    std::int64_t unpriced = 0;
+    void add(std::int64_t c, std::int64_t u) {
+        cost += c;
+        unpriced += u;
+    }
+};
+
+}  // namespace
+
+reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::int64_t until_ms,
+                       const record_pricer& price, std::size_t batch) {
+    reprice_result res;
+    if (until_ms <= since_ms) return res;
+    if (batch == 0) batch = 1;
+    sqlite_conn conn(db_path, sqlite_conn::mode::read_write, 10000);
+    conn.exec("PRAGMA synchronous=NORMAL");
+    auto select = conn.prepare(fmt::format("SELECT a.rowid, {} FROM ApiUsage a WHERE (a.createdAtMs, a.id) > (?, ?) "
+                                           "AND a.createdAtMs >= ? AND a.createdAtMs < ? ORDER BY a.createdAtMs, a.id LIMIT ?",
+                                           record_select));
+    auto update_row = conn.prepare(
+        "UPDATE ApiUsage SET costPicoUsd = ?, estimatedCostUSD = ?, priced = ?, priceVersion = ? WHERE rowid = ?");
+    auto update_daily = conn.prepare(
+        "UPDATE UsageDaily SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE day = ? AND model = ? AND endpoint = ? AND botId = ? AND isGuest = ?");
+    auto update_dim = conn.prepare(
+        "UPDATE UsageDailyDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE day = ? AND dim = ? AND key = ?");
+    auto update_user = conn.prepare(
+        "UPDATE UsageDailyUser SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE day = ? AND userId = ?");
+
+    // Keyset cursor over (createdAtMs, id), starting before every row of the range.
+    std::int64_t cur_ms = since_ms - 1;
+    std::string cur_id;
+    for (;;) {
+        std::map<std::tuple<std::int64_t, std::string, std::string, std::string, int>, delta> daily;
+        std::map<std::tuple<std::int64_t, std::string, std::string>, delta> dims;
+        std::map<std::pair<std::int64_t, std::string>, delta> users;
+        std::size_t seen = 0;
+        conn.exec("BEGIN IMMEDIATE");
+        try {
+            select.reset();
+            select.bind(1, cur_ms).bind(2, cur_id).bind(3, since_ms).bind(4, until_ms);
+            select.bind(5, static_cast<std::int64_t>(batch));
+            while (select.step()) {
+                ++seen;
+                const std::int64_t rowid = select.col_int(0);
+                const metering::usage_record r = read_record(select, 1);
+                cur_ms = r.created_at_ms;
+                cur_id = r.id;
+                ++res.examined;
+                const price_result p = price(r);
+                if (p.priced == r.priced && p.cost_pico_usd == r.cost_pico_usd && p.price_version == r.price_version)
+                    continue;
+                ++res.changed;
+                const std::int64_t dc = p.cost_pico_usd - r.cost_pico_usd;
+                const std::int64_t du = (p.priced ? 0 : 1) - (r.priced ? 0 : 1);
+                res.cost_delta_pico_usd += dc;
+                update_row.reset();
+                update_row.bind(1, p.cost_pico_usd).bind(2, pico_to_usd(p.cost_pico_usd)).bind(3, p.priced);
+                update_row.bind_text_or_null(4, p.price_version).bind(5, rowid);
+                update_row.run();
+                if (dc == 0 && du == 0) continue;
+                const std::int64_t day = utc_day(r.created_at_ms);
+                daily[{day, r.model, r.endpoint, r.bot_id, r.is_guest ? 1 : 0}].add(dc, du);
+                dims[{day, "model", r.model}].add(dc, du);
+                dims[{day, "endpoint", r.endpoint}].add(dc, du);
+                dims[{day, "bot", r.bot_id}].add(dc, du);
+                dims[{day, "guest", r.is_guest ? "1" : "0"}].add(dc, du);
+                if (!r.user_id.empty()) users[{day, r.user_id}].add(dc, du);
+            }
+            select.reset();
+            for (const auto& [k, d] : daily) {
+                update_daily.reset();
+                update_daily.bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
+                update_daily.bind(5, std::get<2>(k)).bind(6, std::get<3>(k)).bind(7, std::get<4>(k));
+                update_daily.run();
+            }
+            for (const auto& [k, d] : dims) {
+                update_dim.reset();
+                update_dim.bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
+                update_dim.bind(5, std::get<2>(k));
+                update_dim.run();
+            }
+            for (const auto& [k, d] : users) {
+                update_user.reset();
+                update_user.bind(1, d.cost).bind(2, d.unpriced).bind(3, k.first).bind(4, k.second);
+                update_user.run();
+            }
+            conn.exec("COMMIT");
+        } catch (...) {
+            try {
+                conn.exec("ROLLBACK");
+            } catch (...) {
+            }
+            throw;
+        }
+        if (seen < batch) break;
+    }
+    return res;
+}
+
+reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::int64_t until_ms,
+                       const model_pricer& price, std::size_t batch) {
+    return reprice(
+        db_path, since_ms, until_ms,
+        record_pricer([&price](const metering::usage_record& r) { return price(r.model, r.tokens); }), batch);
+}
+
+}  // namespace gm::storage

@@ -1,0 +1,81 @@
+#pragma once
+// The twelve sums every rollup row carries, in one order shared by the migrations, the
+// writer, the queries and re-pricing, so that a column can never be read as another.
+#include <cstdint>
+
+#include "metering/usage_record.hpp"
+#include "storage/usage_queries.hpp"
+
+namespace gm::storage {
+
+inline constexpr const char* rollup_sum_columns =
+    "calls, successfulCalls, guestCalls, inputTokens, outputTokens, totalTokens, cachedTokens, "
+    "thoughtsTokens, costPicoUsd, durationMsSum, durationCount, unpricedCalls";
+
+// CREATE TABLE fragment.
+inline constexpr const char* rollup_sum_defs =
+    "calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0, "
+    "guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0, "
+    "outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0, "
+    "cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0, "
+    "costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0, "
+    "durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0";
+
+// SELECT list summing rollup rows.
+inline constexpr const char* rollup_sum_select =
+    "SUM(calls), SUM(successfulCalls), SUM(guestCalls), SUM(inputTokens), SUM(outputTokens), "
+    "SUM(totalTokens), SUM(cachedTokens), SUM(thoughtsTokens), SUM(costPicoUsd), SUM(durationMsSum), "
+    "SUM(durationCount), SUM(unpricedCalls)";
+
+// The same sums computed from raw ApiUsage rows.
+inline constexpr const char* raw_sum_select =
+    "COUNT(*), SUM(success <> 0), SUM(isGuest <> 0), SUM(inputTokens), SUM(outputTokens), "
+    "SUM(totalTokens), SUM(cachedTokens), SUM(thoughtsTokens), SUM(costPicoUsd), SUM(durationMs), "
+    "COUNT(durationMs), SUM(priced = 0)";
+
+// ON CONFLICT clause adding excluded sums.
+inline constexpr const char* rollup_sum_upsert =
+    "calls = calls + excluded.calls, successfulCalls = successfulCalls + excluded.successfulCalls, "
+    "guestCalls = guestCalls + excluded.guestCalls, inputTokens = inputTokens + excluded.inputTokens, "
+    "outputTokens = outputTokens + excluded.outputTokens, totalTokens = totalTokens + excluded.totalTokens, "
+    "cachedTokens = cachedTokens + excluded.cachedTokens, thoughtsTokens = thoughtsTokens + excluded.thoughtsTokens, "
+    "costPicoUsd = costPicoUsd + excluded.costPicoUsd, durationMsSum = durationMsSum + excluded.durationMsSum, "
+    "durationCount = durationCount + excluded.durationCount, unpricedCalls = unpricedCalls + excluded.unpricedCalls";
+
+inline constexpr int rollup_sum_count = 12;
+
+inline void add_record(usage_totals& t, const metering::usage_record& r) {
+    t.calls += 1;
+    t.successful_calls += r.success ? 1 : 0;
+    t.guest_calls += r.is_guest ? 1 : 0;
+    t.input_tokens += r.input_tokens();
+    t.output_tokens += r.output_tokens();
+    t.total_tokens += r.tokens.total;
+    t.cached_tokens += r.tokens.cached;
+    t.thoughts_tokens += r.tokens.thoughts;
+    t.cost_pico_usd += r.cost_pico_usd;
+    t.duration_ms_sum += r.duration_ms;
+    t.duration_count += 1;
+    t.unpriced_calls += r.priced ? 0 : 1;
+    t.failed_calls = t.calls - t.successful_calls;
+    t.registered_calls = t.calls - t.guest_calls;
+}
+
+inline void add_totals(usage_totals& t, const usage_totals& o) {
+    t.calls += o.calls;
+    t.successful_calls += o.successful_calls;
+    t.guest_calls += o.guest_calls;
+    t.input_tokens += o.input_tokens;
+    t.output_tokens += o.output_tokens;
+    t.total_tokens += o.total_tokens;
+    t.cached_tokens += o.cached_tokens;
+    t.thoughts_tokens += o.thoughts_tokens;
+    t.cost_pico_usd += o.cost_pico_usd;
+    t.duration_ms_sum += o.duration_ms_sum;
+    t.duration_count += o.duration_count;
+    t.unpriced_calls += o.unpriced_calls;
+    t.failed_calls = t.calls - t.successful_calls;
+    t.registered_calls = t.calls - t.guest_calls;
+}
+
+}  // namespace gm::storage

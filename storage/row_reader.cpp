@@ -1,0 +1,39 @@
+#include "storage/row_reader.hpp"
+
+#include "storage/record_codec.hpp"
+
+namespace gm::storage {
+
+metering::usage_record read_record(const sqlite_stmt& st, int c) {
+    metering::usage_record r;
+    r.id = st.col_text(c + 0);
+    r.user_id = st.col_text(c + 1);
+    r.is_guest = st.col_int(c + 2) != 0;
+    r.endpoint = st.col_text(c + 3);
+    r.model = st.col_text(c + 4);
+    r.bot_id = st.col_text(c + 5);
+    const std::int64_t input = st.col_int(c + 6);
+    const std::int64_t output = st.col_int(c + 7);
+    r.tokens.total = st.col_int(c + 8);
+    r.duration_ms = st.col_int(c + 9);
+    r.success = st.col_int(c + 10) != 0;
+    r.error_message = st.col_text(c + 11);
+    decode_metadata(st.col_text(c + 12), r);
+    r.created_at_ms = st.col_int(c + 13);
+    r.tokens.cached = st.col_int(c + 14);
+    r.tokens.thoughts = st.col_int(c + 15);
+    r.tokens.tool_use_prompt = st.col_int(c + 16);
+    // The spec's columns hold sums; the parts come back from the detail columns.
+    r.tokens.prompt = input - r.tokens.tool_use_prompt;
+    r.tokens.candidates = output - r.tokens.thoughts;
+    r.cost_pico_usd = st.col_int(c + 17);
+    r.priced = st.col_int(c + 18) != 0;
+    r.price_version = st.col_text(c + 19);
+    r.http_status = static_cast<int>(st.col_int(c + 20));
+    r.gemini_method = st.col_text(c + 21);
+    r.streamed = st.col_int(c + 22) != 0;
+    r.partial = st.col_int(c + 23) != 0;
+    return r;
+}
+
+}  // namespace gm::storage

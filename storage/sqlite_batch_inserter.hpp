@@ -1,0 +1,32 @@
+#pragma once
+// Commits a batch of records in one transaction: INSERT OR IGNORE by id (so a replayed
+// journal never duplicates a row), and, for the rows actually inserted, the daily rollups
+// and the users table, aggregated in memory first so that a batch of thousands of rows
+// costs one upsert per distinct group. Owns the writer's connection; one thread only.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "metering/usage_record.hpp"
+#include "storage/sqlite_conn.hpp"
+
+namespace gm::storage {
+
+class sqlite_batch_inserter {
+public:
+    // Opens the connection (WAL, synchronous=NORMAL) and prepares the statements. Throws
+    // sqlite_error when the database cannot be opened.
+    sqlite_batch_inserter(const std::string& db_path, int busy_timeout_ms, std::int64_t cache_kib);
+
+    // Returns how many rows were new. Throws sqlite_error (the transaction is rolled back)
+    // when the database refuses the write: read-only, full, locked past the busy timeout.
+    std::size_t commit(const std::vector<metering::usage_record>& batch);
+
+private:
+    sqlite_conn conn_;
+    sqlite_stmt begin_, commit_, rollback_;
+    sqlite_stmt insert_row_, upsert_daily_, upsert_dim_, upsert_user_day_, upsert_user_;
+};
+
+}  // namespace gm::storage

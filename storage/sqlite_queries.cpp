@@ -1,0 +1,312 @@
+#include "storage/sqlite_queries.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "storage/rollup_columns.hpp"
+#include "storage/row_reader.hpp"
+#include "storage/utc_time.hpp"
+
+namespace gm::storage {
+namespace {
+
+using group = sqlite_queries::group;
+
+usage_totals read_sums(const sqlite_stmt& st, int c) {
+    usage_totals t;
+    t.calls = st.col_int(c + 0);
+    t.successful_calls = st.col_int(c + 1);
+    t.guest_calls = st.col_int(c + 2);
+    t.input_tokens = st.col_int(c + 3);
+    t.output_tokens = st.col_int(c + 4);
+    t.total_tokens = st.col_int(c + 5);
+    t.cached_tokens = st.col_int(c + 6);
+    t.thoughts_tokens = st.col_int(c + 7);
+    t.cost_pico_usd = st.col_int(c + 8);
+    t.duration_ms_sum = st.col_int(c + 9);
+    t.duration_count = st.col_int(c + 10);
+    t.unpriced_calls = st.col_int(c + 11);
+    t.failed_calls = t.calls - t.successful_calls;
+    t.registered_calls = t.calls - t.guest_calls;
+    return t;
+}
+
+bool dims_only(const usage_filter& f) { return !f.user_id && !f.tag; }
+
+// "name=value" matches that tag's value; "name" alone matches any value of that tag.
+std::pair<std::string, std::optional<std::string>> split_tag(const std::string& tag) {
+    const auto eq = tag.find('=');
+    if (eq == std::string::npos) return {tag, std::nullopt};
+    return {tag.substr(0, eq), tag.substr(eq + 1)};
+}
+
+// WHERE fragments on raw ApiUsage rows (alias a), appending bound values.
+template <class Param>
+void raw_filter(const usage_filter& f, std::string& sql, std::vector<Param>& params) {
+    if (f.model) { sql += " AND a.model = ?"; params.emplace_back(*f.model); }
+    if (f.endpoint) { sql += " AND a.endpoint = ?"; params.emplace_back(*f.endpoint); }
+    if (f.bot_id) { sql += " AND COALESCE(a.botId, '') = ?"; params.emplace_back(*f.bot_id); }
+    if (f.guest) { sql += " AND (a.isGuest <> 0) = ?"; params.emplace_back(std::int64_t{*f.guest ? 1 : 0}); }
+    if (f.user_id) { sql += " AND a.userId = ?"; params.emplace_back(*f.user_id); }
+    if (f.tag) {
+        auto [name, value] = split_tag(*f.tag);
+        if (value) {
+            sql += " AND EXISTS (SELECT 1 FROM json_each(a.metadata, '$.tags') WHERE key = ? AND value = ?)";
+            params.emplace_back(std::move(name));
+            params.emplace_back(std::move(*value));
+        } else {
+            sql += " AND EXISTS (SELECT 1 FROM json_each(a.metadata, '$.tags') WHERE key = ?)";
+            params.emplace_back(std::move(name));
+        }
+    }
+}
+
+const char* raw_key(group g) {
+    switch (g) {
+    case group::none: return "''";
+    case group::model: return "a.model";
+    case group::endpoint: return "a.endpoint";
+    case group::bot: return "COALESCE(a.botId, '')";
+    case group::day: return "a.createdAtMs / 86400000";
+    case group::user: return "a.userId";
+    }
+    return "''";
+}
+
+}  // namespace
+
+sqlite_queries::sqlite_queries(const std::string& db_path) : conn_(db_path, sqlite_conn::mode::read_write, 5000) {
+    // Opened read-write so that SQLite can use the WAL index like any other connection,
+    // then forbidden to write: a reader can never take the writer's lock.
+    conn_.exec("PRAGMA query_only=1");
+}
+
+sqlite_stmt& sqlite_queries::prepared(const std::string& sql, const std::vector<param>& params) {
+    auto it = stmts_.find(sql);
+    if (it == stmts_.end()) it = stmts_.emplace(sql, conn_.prepare(sql)).first;
+    auto& st = it->second;
+    st.reset();
+    int i = 1;
+    for (const auto& p : params) {
+        if (const auto* v = std::get_if<std::int64_t>(&p))
+            st.bind(i++, *v);
+        else
+            st.bind(i++, std::get<std::string>(p));
+    }
+    return st;
+}
+
+void sqlite_queries::run_grouped(const std::string& sql, const std::vector<param>& params,
+                                 std::map<std::string, usage_totals>& out) {
+    auto& st = prepared(sql, params);
+    while (st.step()) {
+        const usage_totals t = read_sums(st, 1);
+        if (t.calls == 0 && t.duration_count == 0) continue;  // the empty aggregate of "no group"
+        add_totals(out[st.col_text(0)], t);
+    }
+    st.reset();
+}
+
+void sqlite_queries::raw_part(std::int64_t start_ms, std::int64_t end_ms, const usage_filter& f, group g,
+                              std::map<std::string, usage_totals>& out) {
+    std::vector<param> params{start_ms, end_ms};
+    std::string sql = fmt::format("SELECT {}, {} FROM ApiUsage a WHERE a.createdAtMs >= ? AND a.createdAtMs < ?",
+                                  raw_key(g), raw_sum_select);
+    raw_filter(f, sql, params);
+    if (g == group::user) sql += " AND a.userId IS NOT NULL";
+    if (g != group::none) sql += " GROUP BY 1";
+    run_grouped(sql, params, out);
+}
+
+void sqlite_queries::rollup_part(std::int64_t first_day, std::int64_t end_day, const usage_filter& f, group g,
+                                 std::map<std::string, usage_totals>& out) {
+    std::vector<param> params{first_day, end_day};
+    std::string sql;
+    const bool no_filter = f.empty();
+    if (g == group::user || (f.user_id && !f.model && !f.endpoint && !f.bot_id && !f.guest && !f.tag)) {
+        // Per user per day; also answers a user filter for totals and daily series.
+        const char* key = g == group::user ? "userId" : g == group::day ? "day" : "''";
+        sql = fmt::format("SELECT {}, {} FROM UsageDailyUser WHERE day >= ? AND day < ?", key, rollup_sum_select);
+        if (f.user_id) {
+            sql += " AND userId = ?";
+            params.emplace_back(*f.user_id);
+        }
+    } else if (no_filter) {
+        // One row per day per dimension value: the smallest table that answers an unfiltered
+        // breakdown. The "guest" dimension's two rows per day sum to the day's totals.
+        const char* dim = g == group::model ? "model" : g == group::endpoint ? "endpoint" : g == group::bot ? "bot" : "guest";
+        const char* key = g == group::day ? "day" : g == group::none ? "''" : "key";
+        sql = fmt::format("SELECT {}, {} FROM UsageDailyDim WHERE day >= ? AND day < ? AND dim = ?", key,
+                          rollup_sum_select);
+        params.emplace_back(std::string(dim));
+    } else {
+        const char* key = g == group::model      ? "model"
+                          : g == group::endpoint ? "endpoint"
+                          : g == group::bot      ? "botId"
+                          : g == group::day      ? "day"
+                                                 : "''";
+        sql = fmt::format("SELECT {}, {} FROM UsageDaily WHERE day >= ? AND day < ?", key, rollup_sum_select);
+        if (f.model) { sql += " AND model = ?"; params.emplace_back(*f.model); }
+        if (f.endpoint) { sql += " AND endpoint = ?"; params.emplace_back(*f.endpoint); }
+        if (f.bot_id) { sql += " AND botId = ?"; params.emplace_back(*f.bot_id); }
+        if (f.guest) { sql += " AND isGuest = ?"; params.emplace_back(std::int64_t{*f.guest ? 1 : 0}); }
+    }
+    if (g != group::none) sql += " GROUP BY 1";
+    run_grouped(sql, params, out);
+}
+
+std::map<std::string, usage_totals> sqlite_queries::grouped(const time_range& range, const usage_filter& f, group g) {
+    std::map<std::string, usage_totals> out;
+    if (range.end_ms <= range.start_ms) return out;
+    const bool user_only = f.user_id && !f.model && !f.endpoint && !f.bot_id && !f.guest && !f.tag;
+    const bool rollup_ok = g == group::user ? (f.empty() || user_only)
+                                            : (dims_only(f) || (user_only && g != group::model &&
+                                                                g != group::endpoint && g != group::bot));
+    std::int64_t first_full = utc_day(range.start_ms);
+    if (day_start_ms(first_full) < range.start_ms) ++first_full;
+    const std::int64_t end_full = utc_day(range.end_ms);  // days before it end at or before end_ms
+    if (!rollup_ok || first_full >= end_full) {
+        raw_part(range.start_ms, range.end_ms, f, g, out);
+        return out;
+    }
+    if (range.start_ms < day_start_ms(first_full)) raw_part(range.start_ms, day_start_ms(first_full), f, g, out);
+    rollup_part(first_full, end_full, f, g, out);
+    if (day_start_ms(end_full) < range.end_ms) raw_part(day_start_ms(end_full), range.end_ms, f, g, out);
+    return out;
+}
+
+usage_stats sqlite_queries::stats(const time_range& range, const usage_filter& filter) {
+    usage_stats s;
+    if (auto all = grouped(range, filter, group::none); !all.empty()) s.totals = all.begin()->second;
+    auto to_vec = [](std::map<std::string, usage_totals>&& m) {
+        std::vector<keyed_totals> v;
+        v.reserve(m.size());
+        for (auto& [k, t] : m) v.push_back({k, t});
+        return v;
+    };
+    s.by_model = to_vec(grouped(range, filter, group::model));
+    s.by_endpoint = to_vec(grouped(range, filter, group::endpoint));
+    s.by_bot = to_vec(grouped(range, filter, group::bot));
+    return s;
+}
+
+std::vector<daily_usage> sqlite_queries::daily(const time_range& range, const usage_filter& filter) {
+    std::vector<daily_usage> out;
+    if (range.end_ms <= range.start_ms) return out;
+    const auto by_day = grouped(range, filter, group::day);
+    const std::int64_t last = utc_day(range.end_ms - 1);
+    for (std::int64_t d = utc_day(range.start_ms); d <= last; ++d) {
+        daily_usage u{format_date(d), {}};
+        if (auto it = by_day.find(std::to_string(d)); it != by_day.end()) u.totals = it->second;
+        out.push_back(std::move(u));
+    }
+    return out;
+}
+
+std::vector<user_usage> sqlite_queries::top_users(const time_range& range, const usage_filter& filter, int limit) {
+    std::vector<user_usage> out;
+    if (range.end_ms <= range.start_ms || limit <= 0) return out;
+    std::int64_t first_full = utc_day(range.start_ms);
+    if (day_start_ms(first_full) < range.start_ms) ++first_full;
+    const std::int64_t end_full = utc_day(range.end_ms);
+    const bool aligned = day_start_ms(first_full) == range.start_ms && day_start_ms(end_full) == range.end_ms;
+    if (aligned && filter.empty()) {
+        // Whole days, no filter: rank inside SQLite and read only the winners.
+        auto& st = prepared(fmt::format("SELECT userId, {} FROM UsageDailyUser WHERE day >= ? AND day < ? "
+                                        "GROUP BY userId ORDER BY SUM(costPicoUsd) DESC, SUM(calls) DESC, userId "
+                                        "LIMIT ?",
+                                        rollup_sum_select),
+                            {first_full, end_full, std::int64_t{limit}});
+        while (st.step()) out.push_back({st.col_text(0), "", read_sums(st, 1)});
+        st.reset();
+    } else {
+        auto m = grouped(range, filter, group::user);
+        out.reserve(m.size());
+        for (auto& [k, t] : m) out.push_back({k, "", t});
+        const auto rank = [](const user_usage& a, const user_usage& b) {
+            if (a.totals.cost_pico_usd != b.totals.cost_pico_usd) return a.totals.cost_pico_usd > b.totals.cost_pico_usd;
+            if (a.totals.calls != b.totals.calls) return a.totals.calls > b.totals.calls;
+            return a.user_id < b.user_id;
+        };
+        const auto n = std::min<std::size_t>(out.size(), static_cast<std::size_t>(limit));
+        std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), out.end(), rank);
+        out.resize(n);
+    }
+    for (auto& u : out) {
+        auto& st = prepared("SELECT email FROM UsageUser WHERE userId = ?", {u.user_id});
+        if (st.step()) u.email = st.col_text(0);
+        st.reset();
+    }
+    return out;
+}
+
+recent_page sqlite_queries::recent(const usage_filter& filter, int limit, const std::optional<recent_cursor>& before) {
+    recent_page page;
+    if (limit <= 0) return page;
+    std::vector<param> params;
+    std::string sql = fmt::format("SELECT {}, u.email FROM ApiUsage a LEFT JOIN UsageUser u ON u.userId = a.userId "
+                                  "WHERE 1",
+                                  record_select);
+    if (before) {
+        // Row-value comparison: SQLite seeks the (createdAtMs, id) index straight to the
+        // cursor, so a deep page costs what the first one does.
+        sql += " AND (a.createdAtMs, a.id) < (?, ?)";
+        params.emplace_back(before->created_at_ms);
+        params.emplace_back(before->id);
+    }
+    raw_filter(filter, sql, params);
+    sql += " ORDER BY a.createdAtMs DESC, a.id DESC LIMIT ?";
+    params.emplace_back(std::int64_t{limit} + 1);
+    auto& st = prepared(sql, params);
+    while (st.step()) {
+        if (static_cast<int>(page.calls.size()) == limit) {
+            const auto& last = page.calls.back();
+            page.next = recent_cursor{last.created_at_ms, last.id};
+            break;
+        }
+        auto r = read_record(st);
+        r.user_email = st.col_text(record_select_count);
+        page.calls.push_back(std::move(r));
+    }
+    st.reset();
+    return page;
+}
+
+projection sqlite_queries::projections(std::int64_t now_ms, const usage_filter& filter) {
+    projection p;
+    const std::int64_t today = utc_day(now_ms);
+    p.baseline_days = 7;
+    p.baseline = {day_start_ms(today - 7), day_start_ms(today)};
+    if (auto all = grouped(p.baseline, filter, group::none); !all.empty()) p.baseline_totals = all.begin()->second;
+    for (auto& [k, t] : grouped(p.baseline, filter, group::model)) p.by_model.push_back({k, t});
+    for (auto& [k, t] : grouped(p.baseline, filter, group::endpoint)) p.by_endpoint.push_back({k, t});
+    return p;
+}
+
+void sqlite_queries::export_rows(const time_range& range, const usage_filter& filter,
+                                 const std::function<bool(const metering::usage_record&)>& row) {
+    if (range.end_ms <= range.start_ms) return;
+    std::vector<param> params{range.start_ms, range.end_ms};
+    std::string sql = fmt::format("SELECT {}, u.email FROM ApiUsage a LEFT JOIN UsageUser u ON u.userId = a.userId "
+                                  "WHERE a.createdAtMs >= ? AND a.createdAtMs < ?",
+                                  record_select);
+    raw_filter(filter, sql, params);
+    sql += " ORDER BY a.createdAtMs, a.id";
+    // Not the cached statement: a callback could call back into this object.
+    auto st = conn_.prepare(sql);
+    int i = 1;
+    for (const auto& p : params) {
+        if (const auto* v = std::get_if<std::int64_t>(&p))
+            st.bind(i++, *v);
+        else
+            st.bind(i++, std::get<std::string>(p));
+    }
+    while (st.step()) {
+        auto r = read_record(st);
+        r.user_email = st.col_text(record_select_count);
+        if (!row(r)) break;
+    }
+}
+
+}  // namespace gm::storage

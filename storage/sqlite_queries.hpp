@@ -1,0 +1,48 @@
+#pragma once
+// usage_queries over SQLite, on a connection of its own (query_only), one per admin worker
+// thread. Whole UTC days in a range are answered from the daily rollups; the unaligned
+// head and tail of a range (and filters on user or tag, which no rollup holds) from raw
+// rows through the createdAtMs index. Every value is a bound parameter.
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "storage/sqlite_conn.hpp"
+#include "storage/usage_queries.hpp"
+
+namespace gm::storage {
+
+class sqlite_queries final : public usage_queries {
+public:
+    explicit sqlite_queries(const std::string& db_path);
+
+    usage_stats stats(const time_range& range, const usage_filter& filter) override;
+    std::vector<daily_usage> daily(const time_range& range, const usage_filter& filter) override;
+    std::vector<user_usage> top_users(const time_range& range, const usage_filter& filter, int limit) override;
+    recent_page recent(const usage_filter& filter, int limit, const std::optional<recent_cursor>& before) override;
+    projection projections(std::int64_t now_ms, const usage_filter& filter) override;
+    void export_rows(const time_range& range, const usage_filter& filter,
+                     const std::function<bool(const metering::usage_record&)>& row) override;
+
+    enum class group { none, model, endpoint, bot, day, user };
+    // Sums per group key over the range (day keys are decimal day numbers). Public for the
+    // benchmark and tests; the interface functions are built on it.
+    std::map<std::string, usage_totals> grouped(const time_range& range, const usage_filter& filter, group g);
+
+private:
+    using param = std::variant<std::int64_t, std::string>;
+    sqlite_stmt& prepared(const std::string& sql, const std::vector<param>& params);
+    void run_grouped(const std::string& sql, const std::vector<param>& params,
+                     std::map<std::string, usage_totals>& out);
+    void raw_part(std::int64_t start_ms, std::int64_t end_ms, const usage_filter& f, group g,
+                  std::map<std::string, usage_totals>& out);
+    void rollup_part(std::int64_t first_day, std::int64_t end_day, const usage_filter& f, group g,
+                     std::map<std::string, usage_totals>& out);
+
+    sqlite_conn conn_;
+    std::map<std::string, sqlite_stmt> stmts_;  // prepared once per query shape
+};
+
+}  // namespace gm::storage

@@ -1,0 +1,21 @@
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace gm::storage {
+
+struct store_options {
+    std::string journal_path;                          // "" : <db_path>.journal (segments <journal_path>.<seq>)
+    std::size_t batch_size = 5000;                     // most records per transaction
+    std::chrono::milliseconds max_batch_delay{10};     // wait this long for a batch to fill
+    std::chrono::milliseconds retry_initial{50};       // first back-off after a failed commit
+    std::chrono::milliseconds retry_max{5000};         // back-off doubles up to this
+    std::chrono::milliseconds shutdown_timeout{30000}; // shutdown() gives up on a dead database after this;
+                                                       // what is left stays in the journal for the next start
+    std::uint64_t journal_segment_bytes = 64ull << 20; // start a new segment past this size
+    int busy_timeout_ms = 1000;                        // writer waits this long for a lock before retrying
+    std::int64_t writer_cache_kib = 64 * 1024;         // SQLite page cache of the writer connection
+};
+
+}  // namespace gm::storage

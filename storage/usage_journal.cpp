@@ -1,0 +1,133 @@
+#include "storage/usage_journal.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+
+namespace gm::storage {
+
+namespace fs = std::filesystem;
+
+usage_journal::usage_journal(std::string base_path) : base_(std::move(base_path)) {
+    const fs::path base(base_);
+    const fs::path dir = base.has_parent_path() ? base.parent_path() : fs::path(".");
+    const std::string prefix = base.filename().string() + ".";
+    std::uint64_t max_seq = 0;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        const std::string name = entry.path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string digits = name.substr(prefix.size());
+        if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+            digits.size() > 18)
+            continue;
+        const std::uint64_t seq = std::stoull(digits);
+        leftover_.push_back({seq, entry.path().string()});
+        counts_[seq] = {};
+        max_seq = std::max(max_seq, seq);
+    }
+    std::sort(leftover_.begin(), leftover_.end(), [](const segment& a, const segment& b) { return a.seq < b.seq; });
+    open_active(max_seq + 1);
+}
+
+usage_journal::~usage_journal() {
+    if (active_fd_ < 0) return;
+    ::close(active_fd_);
+    // An empty active segment holds nothing: leave no file behind after a clean stop.
+    if (active_bytes_ == 0) ::unlink(segment_path(active_seq_).c_str());
+}
+
+std::string usage_journal::segment_path(std::uint64_t seq) const { return fmt::format("{}.{:08}", base_, seq); }
+
+void usage_journal::open_active(std::uint64_t seq) {
+    const std::string path = segment_path(seq);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open journal " + path);
+    if (active_fd_ >= 0) ::close(active_fd_);
+    active_fd_ = fd;
+    active_seq_ = seq;
+    active_bytes_ = static_cast<std::uint64_t>(::lseek(fd, 0, SEEK_END));
+    counts_.try_emplace(seq);
+}
+
+std::vector<std::string> usage_journal::read_lines(const std::string& path, std::error_code& ec) {
+    std::vector<std::string> out;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        ec = std::make_error_code(std::errc::no_such_file_or_directory);
+        return out;
+    }
+    std::string line;
+    while (std::getline(in, line))
+        if (!line.empty()) out.push_back(std::move(line));
+    return out;
+}
+
+std::uint64_t usage_journal::append(std::string_view line, std::error_code& ec) {
+    const char* p = line.data();
+    std::size_t left = line.size();
+    while (left > 0) {
+        const ssize_t n = ::write(active_fd_, p, left);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            ec.assign(errno, std::generic_category());
+            // A partial line may be on disk; a newline ends it so the next record starts
+            // clean, and the checksum makes replay skip the fragment.
+            if (left != line.size()) (void)!::write(active_fd_, "\n", 1);
+            return active_seq_;
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    active_bytes_ += line.size();
+    return active_seq_;
+}
+
+void usage_journal::add_appended(std::uint64_t seq, std::uint64_t n) { counts_[seq].appended += n; }
+
+void usage_journal::mark_committed(std::uint64_t seq, std::uint64_t n) {
+    if (auto it = counts_.find(seq); it != counts_.end()) it->second.committed += n;
+}
+
+void usage_journal::collect(std::uint64_t max_bytes, std::error_code& ec) {
+    for (auto it = counts_.begin(); it != counts_.end();) {
+        const bool done = it->second.committed >= it->second.appended;
+        if (it->first == active_seq_) {
+            if (done && active_bytes_ > 0) {
+                if (::ftruncate(active_fd_, 0) != 0) {
+                    ec.assign(errno, std::generic_category());
+                } else {
+                    active_bytes_ = 0;
+                    it->second = {};
+                }
+            }
+            ++it;
+        } else if (done) {
+            if (::unlink(segment_path(it->first).c_str()) != 0 && errno != ENOENT)
+                ec.assign(errno, std::generic_category());
+            it = counts_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (active_bytes_ >= max_bytes) {
+        try {
+            open_active(active_seq_ + 1);
+        } catch (const std::system_error& e) {
+            ec = e.code();
+        }
+    }
+}
+
+std::uint64_t usage_journal::backlog_records() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& [seq, c] : counts_) n += c.appended > c.committed ? c.appended - c.committed : 0;
+    return n;
+}
+
+}  // namespace gm::storage

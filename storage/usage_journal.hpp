@@ -1,0 +1,65 @@
+#pragma once
+// The append-only journal in front of the database: a record is written here (write(2) into
+// the page cache, no fsync) before it is queued, so a killed process loses nothing that
+// submit() accepted. The journal is a series of segment files "<base>.<seq>"; a segment is
+// deleted (or, when it is the active one, truncated) once every record in it is committed.
+// Not thread-safe: the writer guards it with its queue mutex.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace gm::storage {
+
+class usage_journal {
+public:
+    struct segment {
+        std::uint64_t seq = 0;
+        std::string path;
+    };
+
+    // Finds the segments a previous process left (oldest first) and opens a new active one
+    // after them. Throws std::system_error when the directory cannot be used.
+    explicit usage_journal(std::string base_path);
+    ~usage_journal();
+    usage_journal(const usage_journal&) = delete;
+    usage_journal& operator=(const usage_journal&) = delete;
+
+    // Segments present at open, to be replayed; each must later be released through
+    // add_appended(seq, n) + mark_committed(seq, n) like any other.
+    const std::vector<segment>& leftover() const noexcept { return leftover_; }
+    // Reads one segment's lines (without '\n'); a final line without '\n' is included.
+    static std::vector<std::string> read_lines(const std::string& path, std::error_code& ec);
+
+    // Appends one encoded line to the active segment; returns the segment's seq.
+    std::uint64_t append(std::string_view line, std::error_code& ec);
+    void add_appended(std::uint64_t seq, std::uint64_t n);
+    void mark_committed(std::uint64_t seq, std::uint64_t n);
+    // Deletes fully committed segments, truncates the active one if it is fully committed,
+    // and starts a new active segment when the current one is over max_bytes.
+    void collect(std::uint64_t max_bytes, std::error_code& ec);
+
+    std::uint64_t backlog_records() const noexcept;  // appended, not yet committed
+    std::uint64_t active_seq() const noexcept { return active_seq_; }
+    std::size_t segment_count() const noexcept { return counts_.size(); }
+    const std::string& base_path() const noexcept { return base_; }
+
+private:
+    struct counts {
+        std::uint64_t appended = 0;
+        std::uint64_t committed = 0;
+    };
+    std::string segment_path(std::uint64_t seq) const;
+    void open_active(std::uint64_t seq);
+
+    std::string base_;
+    std::vector<segment> leftover_;
+    std::map<std::uint64_t, counts> counts_;  // every live segment, active included
+    std::uint64_t active_seq_ = 0;
+    int active_fd_ = -1;
+    std::uint64_t active_bytes_ = 0;
+};
+
+}  // namespace gm::storage

@@ -1,0 +1,186 @@
+#include "storage/usage_writer.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "storage/record_codec.hpp"
+#include "storage/sqlite_batch_inserter.hpp"
+
+namespace gm::storage {
+
+namespace {
+std::string journal_base(const std::string& db_path, const store_options& o) {
+    return o.journal_path.empty() ? db_path + ".journal" : o.journal_path;
+}
+}  // namespace
+
+usage_writer::usage_writer(std::string db_path, const store_options& options)
+    : db_path_(std::move(db_path)), options_(options), journal_(journal_base(db_path_, options_)) {
+    replay_leftovers();
+    thread_ = std::thread([this] { run(); });
+}
+
+usage_writer::~usage_writer() { shutdown(); }
+
+void usage_writer::replay_leftovers() {
+    // Runs before the writer thread exists and before anyone can submit; still take the
+    // lock so the invariants on journal_ and queue_ hold by construction.
+    std::lock_guard lk(mutex_);
+    for (const auto& seg : journal_.leftover()) {
+        std::error_code ec;
+        const auto lines = usage_journal::read_lines(seg.path, ec);
+        std::uint64_t n = 0;
+        for (const auto& line : lines) {
+            if (auto r = decode_journal_line(line)) {
+                queue_.push_back({seg.seq, std::move(*r)});
+                ++n;
+            }
+        }
+        journal_.add_appended(seg.seq, n);
+        enqueued_seq_ += n;
+        replayed_ += n;
+    }
+    std::error_code ec;
+    journal_.collect(options_.journal_segment_bytes, ec);
+    queued_ = queue_.size();
+    backlog_ = journal_.backlog_records();
+}
+
+void usage_writer::submit(metering::usage_record&& record) {
+    std::string line = encode_journal_line(record);
+    {
+        std::lock_guard lk(mutex_);
+        std::error_code ec;
+        std::uint64_t seq = journal_.append(line, ec);
+        if (ec) {
+            // Disk full or I/O error on the journal: the record still goes to the database
+            // through the queue, but a crash before its commit would lose it. Counted.
+            ++journal_errors_;
+            seq = 0;
+        } else {
+            journal_.add_appended(seq, 1);
+            ++backlog_;
+        }
+        queue_.push_back({seq, std::move(record)});
+        ++enqueued_seq_;
+        queued_ = queue_.size();
+    }
+    ++submitted_;
+    wake_writer_.notify_one();
+}
+
+writer_stats usage_writer::stats() const {
+    writer_stats s;
+    s.submitted = submitted_;
+    s.queued = queued_;
+    s.written = written_;
+    s.duplicates = duplicates_;
+    s.batches = batches_;
+    s.failures = failures_;
+    s.journal_backlog = backlog_;
+    s.journal_errors = journal_errors_;
+    s.replayed = replayed_;
+    s.db_writable = db_writable_;
+    std::lock_guard lk(error_mutex_);
+    s.last_error = last_error_;
+    return s;
+}
+
+bool usage_writer::flush(std::chrono::milliseconds timeout) {
+    std::unique_lock lk(mutex_);
+    const std::uint64_t target = enqueued_seq_;
+    return progress_.wait_for(lk, timeout, [&] { return committed_seq_ >= target; });
+}
+
+void usage_writer::set_error(const std::string& e) {
+    std::lock_guard lk(error_mutex_);
+    last_error_ = e;
+}
+
+void usage_writer::shutdown() {
+    {
+        std::lock_guard lk(mutex_);
+        if (stopping_ && !thread_.joinable()) return;
+        stopping_ = true;
+    }
+    wake_writer_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void usage_writer::run() {
+    std::vector<metering::usage_record> records;
+    std::vector<std::uint64_t> segments;
+    auto backoff = options_.retry_initial;
+    std::optional<std::chrono::steady_clock::time_point> give_up_at;
+
+    for (;;) {
+        if (records.empty()) {
+            std::unique_lock lk(mutex_);
+            wake_writer_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) break;  // stopping and drained
+            if (queue_.size() < options_.batch_size && !stopping_ && options_.max_batch_delay.count() > 0)
+                wake_writer_.wait_for(lk, options_.max_batch_delay,
+                                      [&] { return stopping_ || queue_.size() >= options_.batch_size; });
+            const std::size_t n = std::min(queue_.size(), options_.batch_size);
+            records.reserve(n);
+            segments.reserve(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                segments.push_back(queue_.front().segment);
+                records.push_back(std::move(queue_.front().record));
+                queue_.pop_front();
+            }
+            queued_ = queue_.size();
+        }
+
+        try {
+            if (!inserter_)
+                inserter_ = std::make_unique<sqlite_batch_inserter>(db_path_, options_.busy_timeout_ms,
+                                                                    options_.writer_cache_kib);
+            const std::size_t inserted = inserter_->commit(records);
+            written_ += inserted;
+            duplicates_ += records.size() - inserted;
+            ++batches_;
+            db_writable_ = true;
+            backoff = options_.retry_initial;
+            {
+                std::lock_guard lk(mutex_);
+                std::sort(segments.begin(), segments.end());
+                for (std::size_t i = 0; i < segments.size();) {
+                    std::size_t j = i;
+                    while (j < segments.size() && segments[j] == segments[i]) ++j;
+                    journal_.mark_committed(segments[i], j - i);
+                    i = j;
+                }
+                std::error_code ec;
+                journal_.collect(options_.journal_segment_bytes, ec);
+                committed_seq_ += records.size();
+                backlog_ = journal_.backlog_records();
+            }
+            progress_.notify_all();
+            records.clear();
+            segments.clear();
+        } catch (const std::exception& e) {
+            // The batch stays in hand and in the journal; a fresh connection next time picks
+            // up a database that became writable or unlocked meanwhile.
+            inserter_.reset();
+            ++failures_;
+            db_writable_ = false;
+            set_error(e.what());
+            const auto now = std::chrono::steady_clock::now();
+            {
+                std::lock_guard lk(mutex_);
+                if (stopping_ && !give_up_at) give_up_at = now + options_.shutdown_timeout;
+            }
+            if (give_up_at && now >= *give_up_at) break;  // left in the journal for the next start
+            auto pause = backoff;
+            if (give_up_at)
+                pause = std::min(pause, std::chrono::duration_cast<std::chrono::milliseconds>(*give_up_at - now));
+            std::this_thread::sleep_for(pause);
+            backoff = std::min(backoff * 2, options_.retry_max);
+        }
+    }
+    inserter_.reset();
+}
+
+}  // namespace gm::storage

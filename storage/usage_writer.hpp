@@ -1,0 +1,72 @@
+#pragma once
+// The usage_sink the proxy calls, and the thread that empties it into SQLite.
+// submit(): encode, then under a short lock write(2) the line to the journal and queue the
+// record; never touches SQLite. The writer thread takes batches, commits each in one
+// transaction, releases committed journal segments, and on failure keeps the batch, marks
+// the database unwritable, backs off and retries (reopening the connection, so that a
+// file made writable again or a lock released is picked up).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "storage/store_options.hpp"
+#include "storage/usage_journal.hpp"
+#include "storage/usage_sink.hpp"
+#include "storage/writer_stats.hpp"
+
+namespace gm::storage {
+
+class sqlite_batch_inserter;
+
+class usage_writer final : public usage_sink {
+public:
+    // Opens the journal, queues what a previous process left in it, starts the thread.
+    usage_writer(std::string db_path, const store_options& options);
+    ~usage_writer() override;  // shutdown()
+
+    void submit(metering::usage_record&& record) override;
+    writer_stats stats() const;
+    // Waits until everything submitted before the call is committed; false on timeout.
+    bool flush(std::chrono::milliseconds timeout);
+    // Drains (up to options.shutdown_timeout while the database refuses writes) and joins.
+    void shutdown();
+
+private:
+    struct queued_record {
+        std::uint64_t segment;
+        metering::usage_record record;
+    };
+    void run();
+    void replay_leftovers();
+    void set_error(const std::string& e);
+
+    const std::string db_path_;
+    const store_options options_;
+
+    // Guards journal_, queue_, stopping_, and the sequence numbers below.
+    mutable std::mutex mutex_;
+    std::condition_variable wake_writer_;
+    std::condition_variable progress_;  // signalled after each commit, for flush()
+    usage_journal journal_;
+    std::deque<queued_record> queue_;
+    bool stopping_ = false;
+    std::uint64_t enqueued_seq_ = 0;   // records ever queued
+    std::uint64_t committed_seq_ = 0;  // records ever committed (in queue order)
+
+    std::atomic<std::uint64_t> submitted_{0}, written_{0}, duplicates_{0}, batches_{0}, failures_{0},
+        journal_errors_{0}, replayed_{0}, queued_{0}, backlog_{0};
+    std::atomic<bool> db_writable_{true};
+    mutable std::mutex error_mutex_;  // guards last_error_
+    std::string last_error_;
+
+    std::unique_ptr<sqlite_batch_inserter> inserter_;  // writer thread only
+    std::thread thread_;
+};
+
+}  // namespace gm::storage
