@@ -1,0 +1,120 @@
+-- gemini-meter SQLite schema, version 2 (PRAGMA user_version = 2).
+--
+-- This file documents the full schema. The binary does not read it: it applies the same
+-- schema as versioned migration steps compiled in (storage/migrations.cpp), so that an
+-- existing database upgrades in place. tests/storage/migrations_test.cpp checks that this
+-- file and the migrations produce identical tables, columns and indexes.
+--
+--   version 1: ApiUsage with the specification's columns and its four indexes only.
+--   version 2: exact cost and token detail columns, call columns, createdAtMs, the users
+--              table and the daily rollups, backfilled from the rows already present.
+--
+-- Conventions: times are UTC. createdAt is ISO-8601 text with milliseconds
+-- ("2024-11-06T10:30:00.123Z", fixed width, so text order is time order); createdAtMs is
+-- the same instant in epoch milliseconds and is what queries use. Money is exact in
+-- costPicoUsd (1e-12 USD); estimatedCostUSD is its decimal rendering for compatibility
+-- with the specification and is never summed. Booleans are 0/1. A rollup's "day" is the
+-- number of UTC days since 1970-01-01 (createdAtMs / 86400000).
+
+PRAGMA journal_mode = WAL;
+
+CREATE TABLE ApiUsage (
+  -- the specification's columns (version 1)
+  id               TEXT NOT NULL PRIMARY KEY,     -- time-sortable unique id (metering's make_record_id)
+  userId           TEXT,                          -- NULL: guest without an id
+  isGuest          BOOLEAN NOT NULL DEFAULT 1,
+  endpoint         TEXT NOT NULL,                 -- X-Meter-Endpoint, default the Gemini method
+  model            TEXT NOT NULL,
+  botId            TEXT,
+  inputTokens      INTEGER NOT NULL DEFAULT 0,    -- prompt + tool-use prompt
+  outputTokens     INTEGER NOT NULL DEFAULT 0,    -- candidates + thoughts
+  totalTokens      INTEGER NOT NULL DEFAULT 0,
+  estimatedCostUSD DECIMAL(10,6) NOT NULL DEFAULT 0,
+  durationMs       INTEGER,
+  success          BOOLEAN NOT NULL DEFAULT 1,
+  errorMessage     TEXT,
+  metadata         TEXT,                          -- JSON, see below
+  createdAt        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  -- added in version 2
+  cachedTokens        INTEGER NOT NULL DEFAULT 0, -- subset of the prompt
+  thoughtsTokens      INTEGER NOT NULL DEFAULT 0, -- part of outputTokens
+  toolUsePromptTokens INTEGER NOT NULL DEFAULT 0, -- part of inputTokens
+  costPicoUsd         INTEGER NOT NULL DEFAULT 0, -- exact cost, 1e-12 USD
+  priced              BOOLEAN NOT NULL DEFAULT 1, -- 0: model unknown to the price table
+  priceVersion        TEXT,                       -- price table version that priced the row
+  httpStatus          INTEGER,                    -- status relayed to the app; NULL: none sent
+  geminiMethod        TEXT,                       -- generateContent, streamGenerateContent, ...
+  streamed            BOOLEAN NOT NULL DEFAULT 0,
+  partial             BOOLEAN NOT NULL DEFAULT 0, -- usage is the last seen before the call broke off
+  createdAtMs         INTEGER NOT NULL DEFAULT 0  -- createdAt as UTC epoch milliseconds
+);
+-- metadata JSON keys: tags (object of X-Meter-Tag-* values), problems (array of strings),
+-- responseId, modelVersion, ending (completed | upstream_unreachable | upstream_timeout |
+-- client_gone | upstream_broken | rejected), source (response | none | estimated), ttfbMs,
+-- requestBytes, responseBytes, httpMethod, path, promptAudioTokens, cachedAudioTokens.
+
+-- The specification's four indexes (Prisma's names).
+CREATE INDEX ApiUsage_userId_idx ON ApiUsage(userId);
+CREATE INDEX ApiUsage_createdAt_idx ON ApiUsage(createdAt);
+CREATE INDEX ApiUsage_model_idx ON ApiUsage(model);
+CREATE INDEX ApiUsage_endpoint_idx ON ApiUsage(endpoint);
+-- Time ranges, retention and keyset pagination of recent calls.
+CREATE INDEX ApiUsage_createdAtMs_id_idx ON ApiUsage(createdAtMs, id);
+
+-- Users seen, with the latest email given for them (X-Meter-User-Email).
+CREATE TABLE UsageUser (
+  userId     TEXT NOT NULL PRIMARY KEY,
+  email      TEXT,
+  emailSeen  TEXT,                                -- createdAt of the call that gave the email
+  firstSeen  TEXT NOT NULL,
+  lastSeen   TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Rollups, maintained by the writer in the same transaction as the rows. Each carries the
+-- same twelve sums. unpricedCalls counts priced = 0; durationMsSum / durationCount give
+-- the average duration; failed = calls - successfulCalls; registered = calls - guestCalls.
+
+-- Per UTC day x model x endpoint x bot x guest: answers filters on those dimensions.
+CREATE TABLE UsageDaily (
+  day INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL,
+  botId TEXT NOT NULL,                            -- '' for calls without a bot
+  isGuest INTEGER NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, model, endpoint, botId, isGuest)
+) WITHOUT ROWID;
+CREATE INDEX UsageDaily_model_idx ON UsageDaily(model, day);
+CREATE INDEX UsageDaily_endpoint_idx ON UsageDaily(endpoint, day);
+CREATE INDEX UsageDaily_botId_idx ON UsageDaily(botId, day);
+
+-- Per UTC day x one dimension: dim is 'model', 'endpoint', 'bot' ('' key: no bot) or
+-- 'guest' (key '1' / '0'; a day's two guest rows sum to the day's totals). The smallest
+-- table that answers unfiltered totals, breakdowns and daily series.
+CREATE TABLE UsageDailyDim (
+  day INTEGER NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, dim, key)
+) WITHOUT ROWID;
+
+-- Per UTC day x user (rows with a userId): top users and per-user series.
+CREATE TABLE UsageDailyUser (
+  day INTEGER NOT NULL, userId TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, userId)
+) WITHOUT ROWID;
+
+PRAGMA user_version = 2;
