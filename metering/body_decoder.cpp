@@ -1,0 +1,316 @@
+#include "metering/body_decoder.hpp"
+
+#include <brotli/decode.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace gm::metering {
+
+// Hands one stage's output to the next stage (or to the final sink) without building a
+// std::function per block.
+struct stage_output {
+    body_decoder* dec;
+    std::size_t next;
+    const body_decoder::sink* out;
+    void operator()(std::string_view bytes) const { dec->run(next, bytes, *out); }
+};
+
+class decode_stage {
+public:
+    virtual ~decode_stage() = default;
+    virtual void decode(std::string_view in, const stage_output& out) = 0;
+    virtual void finish(const stage_output& out) = 0;
+    std::string error;  // set once; the decoder then stops feeding this chain
+
+protected:
+    static constexpr std::size_t block = 16 * 1024;
+};
+
+namespace {
+
+class zlib_stage final : public decode_stage {
+public:
+    explicit zlib_stage(bool gzip) : gzip_(gzip) {}
+    ~zlib_stage() override {
+        if (inited_) inflateEnd(&z_);
+    }
+
+    void decode(std::string_view in, const stage_output& out) override {
+        if (in.empty()) return;
+        seen_input_ = true;
+        auto* d = reinterpret_cast<const unsigned char*>(in.data());
+        std::size_t n = in.size();
+        if (!inited_) {
+            if (gzip_) {
+                init(15 + 16);
+            } else {
+                // HTTP "deflate" is meant to be zlib-wrapped, but raw deflate is common
+                // too: the first two bytes tell them apart.
+                while (hdr_len_ < 2 && n > 0) {
+                    hdr_[hdr_len_++] = *d++;
+                    --n;
+                }
+                if (hdr_len_ < 2) return;
+                const bool zlib_header =
+                    (hdr_[0] & 0x0f) == 8 && ((hdr_[0] << 8) | hdr_[1]) % 31 == 0;
+                init(zlib_header ? 15 : -15);
+                if (!error.empty()) return;
+                inflate_some(hdr_, 2, out);
+            }
+            if (!error.empty()) return;
+        }
+        inflate_some(d, n, out);
+    }
+
+    void finish(const stage_output& out) override {
+        if (!error.empty() || !seen_input_) return;
+        if (!ended_) error = gzip_ ? "truncated gzip stream" : "truncated deflate stream";
+    }
+
+private:
+    void init(int window_bits) {
+        if (inflateInit2(&z_, window_bits) != Z_OK) {
+            error = "zlib initialisation failed";
+            return;
+        }
+        inited_ = true;
+    }
+
+    void inflate_some(const unsigned char* d, std::size_t n, const stage_output& out) {
+        if (n == 0) return;
+        if (ended_) {
+            if (!gzip_) {
+                error = "trailing bytes after the deflate stream";
+                return;
+            }
+            inflateReset(&z_);  // another gzip member follows
+            ended_ = false;
+        }
+        z_.next_in = const_cast<unsigned char*>(d);
+        z_.avail_in = static_cast<uInt>(n);
+        for (;;) {
+            z_.next_out = buf_;
+            z_.avail_out = sizeof buf_;
+            const int rc = inflate(&z_, Z_NO_FLUSH);
+            const std::size_t produced = sizeof buf_ - z_.avail_out;
+            if (produced > 0) out(std::string_view(reinterpret_cast<const char*>(buf_), produced));
+            if (rc == Z_STREAM_END) {
+                if (z_.avail_in == 0) {
+                    ended_ = true;
+                    return;
+                }
+                if (!gzip_) {
+                    ended_ = true;
+                    error = "trailing bytes after the deflate stream";
+                    return;
+                }
+                inflateReset(&z_);
+                continue;
+            }
+            if (rc == Z_BUF_ERROR) return;  // no progress possible: needs more input
+            if (rc != Z_OK) {
+                error = std::string(gzip_ ? "invalid gzip data: " : "invalid deflate data: ") +
+                        (z_.msg != nullptr ? z_.msg : "error");
+                return;
+            }
+            if (z_.avail_in == 0 && z_.avail_out != 0) return;
+        }
+    }
+
+    bool gzip_;
+    bool inited_ = false;
+    bool ended_ = false;
+    bool seen_input_ = false;
+    unsigned char hdr_[2] = {};
+    std::size_t hdr_len_ = 0;
+    z_stream z_{};
+    unsigned char buf_[block];
+};
+
+class brotli_stage final : public decode_stage {
+public:
+    brotli_stage() : s_(BrotliDecoderCreateInstance(nullptr, nullptr, nullptr)) {
+        if (s_ == nullptr) error = "brotli initialisation failed";
+    }
+    ~brotli_stage() override {
+        if (s_ != nullptr) BrotliDecoderDestroyInstance(s_);
+    }
+
+    void decode(std::string_view in, const stage_output& out) override {
+        if (in.empty()) return;
+        seen_input_ = true;
+        if (done_) {
+            error = "trailing bytes after the br stream";
+            return;
+        }
+        std::size_t avail_in = in.size();
+        auto* next_in = reinterpret_cast<const std::uint8_t*>(in.data());
+        for (;;) {
+            std::size_t avail_out = sizeof buf_;
+            std::uint8_t* next_out = buf_;
+            const auto r = BrotliDecoderDecompressStream(s_, &avail_in, &next_in, &avail_out, &next_out, nullptr);
+            const std::size_t produced = sizeof buf_ - avail_out;
+            if (produced > 0) out(std::string_view(reinterpret_cast<const char*>(buf_), produced));
+            if (r == BROTLI_DECODER_RESULT_SUCCESS) {
+                done_ = true;
+                if (avail_in > 0) error = "trailing bytes after the br stream";
+                return;
+            }
+            if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT) continue;
+            if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) return;
+            error = std::string("invalid br data: ") +
+                    BrotliDecoderErrorString(BrotliDecoderGetErrorCode(s_));
+            return;
+        }
+    }
+
+    void finish(const stage_output& out) override {
+        if (error.empty() && seen_input_ && !done_) error = "truncated br stream";
+    }
+
+private:
+    BrotliDecoderState* s_;
+    bool done_ = false;
+    bool seen_input_ = false;
+    std::uint8_t buf_[block];
+};
+
+class zstd_stage final : public decode_stage {
+public:
+    // 2^23 = 8 MiB: the largest window we agree to allocate for one response copy.
+    static constexpr int window_log_max = 23;
+
+    zstd_stage() : ds_(ZSTD_createDStream()) {
+        if (ds_ == nullptr) {
+            error = "zstd initialisation failed";
+            return;
+        }
+        ZSTD_DCtx_setParameter(ds_, ZSTD_d_windowLogMax, window_log_max);
+    }
+    ~zstd_stage() override {
+        if (ds_ != nullptr) ZSTD_freeDStream(ds_);
+    }
+
+    void decode(std::string_view in, const stage_output& out) override {
+        if (in.empty()) return;
+        seen_input_ = true;
+        ZSTD_inBuffer ib{in.data(), in.size(), 0};
+        for (;;) {
+            ZSTD_outBuffer ob{buf_, sizeof buf_, 0};
+            const std::size_t r = ZSTD_decompressStream(ds_, &ob, &ib);
+            if (ZSTD_isError(r)) {
+                error = std::string("invalid zstd data: ") + ZSTD_getErrorName(r);
+                return;
+            }
+            if (ob.pos > 0) out(std::string_view(reinterpret_cast<const char*>(buf_), ob.pos));
+            frame_done_ = (r == 0);
+            if (ib.pos == ib.size && ob.pos < ob.size) return;
+        }
+    }
+
+    void finish(const stage_output& out) override {
+        if (error.empty() && seen_input_ && !frame_done_) error = "truncated zstd stream";
+    }
+
+private:
+    ZSTD_DStream* ds_;
+    bool frame_done_ = false;
+    bool seen_input_ = false;
+    unsigned char buf_[block];
+};
+
+std::string lower_trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    std::string r(s);
+    for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return r;
+}
+
+}  // namespace
+
+body_decoder::body_decoder(std::string_view content_encoding) {
+    std::vector<std::unique_ptr<decode_stage>> applied;  // in the order the server applied them
+    std::size_t pos = 0;
+    while (pos <= content_encoding.size()) {
+        std::size_t comma = content_encoding.find(',', pos);
+        if (comma == std::string_view::npos) comma = content_encoding.size();
+        const std::string coding = lower_trim(content_encoding.substr(pos, comma - pos));
+        pos = comma + 1;
+        if (coding.empty() || coding == "identity") continue;
+        if (applied.size() >= 4) {
+            fail("more than 4 content-codings");
+            return;
+        }
+        if (coding == "gzip" || coding == "x-gzip") {
+            applied.push_back(std::make_unique<zlib_stage>(true));
+        } else if (coding == "deflate") {
+            applied.push_back(std::make_unique<zlib_stage>(false));
+        } else if (coding == "br") {
+            applied.push_back(std::make_unique<brotli_stage>());
+        } else if (coding == "zstd") {
+            applied.push_back(std::make_unique<zstd_stage>());
+        } else {
+            fail("unsupported content-encoding '" + coding.substr(0, 32) + "'");
+            return;
+        }
+    }
+    std::reverse(applied.begin(), applied.end());
+    stages_ = std::move(applied);
+    for (const auto& s : stages_) {
+        if (!s->error.empty()) {
+            fail(s->error);
+            return;
+        }
+    }
+}
+
+body_decoder::~body_decoder() = default;
+
+void body_decoder::run(std::size_t stage, std::string_view bytes, const sink& out) {
+    if (failed_) return;
+    if (stage == stages_.size()) {
+        out(bytes);
+        return;
+    }
+    auto& st = *stages_[stage];
+    st.decode(bytes, stage_output{this, stage + 1, &out});
+    if (!st.error.empty()) fail(st.error);
+}
+
+void body_decoder::feed(std::string_view bytes, const sink& out) noexcept {
+    if (failed_) return;
+    try {
+        run(0, bytes, out);
+    } catch (...) {
+        fail("decoder failed (out of memory)");
+    }
+}
+
+void body_decoder::finish(const sink& out) noexcept {
+    if (failed_) return;
+    try {
+        // Each stage's end may flush into the next one, so finish them in order.
+        for (std::size_t i = 0; i < stages_.size() && !failed_; ++i) {
+            stages_[i]->finish(stage_output{this, i + 1, &out});
+            if (!stages_[i]->error.empty()) fail(stages_[i]->error);
+        }
+    } catch (...) {
+        fail("decoder failed (out of memory)");
+    }
+}
+
+void body_decoder::fail(std::string why) noexcept {
+    failed_ = true;
+    if (problem_.empty()) {
+        try {
+            problem_ = std::move(why);
+        } catch (...) {
+        }
+    }
+}
+
+}  // namespace gm::metering

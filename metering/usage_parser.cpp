@@ -1,0 +1,265 @@
+#include "metering/usage_parser.hpp"
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <cstring>
+
+namespace gm::metering {
+
+namespace {
+
+constexpr unsigned parse_flags = rapidjson::kParseIterativeFlag;  // no recursion on hostile nesting
+
+struct field_reader {
+    std::string problem;
+
+    // Reads a count into out; absent counts stay 0 (Google omits zeros).
+    bool count(const rapidjson::Value& v, std::string_view name, std::int64_t& out) {
+        if (v.IsNull()) {
+            problem = fmt::format("{} is null", name);
+            return false;
+        }
+        if (!v.IsNumber()) {
+            problem = fmt::format("{} is not a number", name);
+            return false;
+        }
+        if (v.IsInt64()) {
+            const auto x = v.GetInt64();
+            if (x < 0) {
+                problem = fmt::format("{} is negative ({})", name, x);
+                return false;
+            }
+            if (x > max_token_count) {
+                problem = fmt::format("{} is too large ({})", name, x);
+                return false;
+            }
+            out = x;
+            return true;
+        }
+        if (v.IsUint64()) {
+            problem = fmt::format("{} is too large ({})", name, v.GetUint64());
+            return false;
+        }
+        problem = fmt::format("{} is not an integer", name);
+        return false;
+    }
+};
+
+bool parse_object(std::string_view text, rapidjson::Document& d, std::string& problem) {
+    d.Parse<parse_flags>(text.data(), text.size());
+    if (d.HasParseError()) {
+        problem = fmt::format("malformed usage JSON: {} at offset {}",
+                              rapidjson::GetParseError_En(d.GetParseError()), d.GetErrorOffset());
+        return false;
+    }
+    if (!d.IsObject()) {
+        problem = "usage is not an object";
+        return false;
+    }
+    return true;
+}
+
+std::string_view name_of(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+// Sums the AUDIO entries of a promptTokensDetails-style array.
+bool modality_audio(const rapidjson::Value& arr, std::string_view field, field_reader& r,
+                    std::int64_t& audio) {
+    if (!arr.IsArray()) {
+        r.problem = fmt::format("{} is not an array", field);
+        return false;
+    }
+    bool seen_audio = false;
+    for (const auto& e : arr.GetArray()) {
+        if (!e.IsObject()) {
+            r.problem = fmt::format("{} has a non-object entry", field);
+            return false;
+        }
+        std::string_view modality;
+        std::int64_t count = 0;
+        bool has_modality = false, has_count = false;
+        for (const auto& m : e.GetObject()) {
+            const auto key = name_of(m.name);
+            if (key == "modality") {
+                if (has_modality || !m.value.IsString()) {
+                    r.problem = fmt::format("{}.modality is duplicated or not a string", field);
+                    return false;
+                }
+                has_modality = true;
+                modality = name_of(m.value);
+            } else if (key == "tokenCount") {
+                if (has_count) {
+                    r.problem = fmt::format("{}.tokenCount is duplicated", field);
+                    return false;
+                }
+                has_count = true;
+                if (!r.count(m.value, fmt::format("{}.tokenCount", field), count)) return false;
+            }
+        }
+        if (modality == "AUDIO") {
+            if (seen_audio) {
+                r.problem = fmt::format("{} lists AUDIO twice", field);
+                return false;
+            }
+            seen_audio = true;
+            audio = count;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+usage_parse_result parse_gemini_usage(std::string_view text) {
+    usage_parse_result res;
+    rapidjson::Document d;
+    if (!parse_object(text, d, res.problem)) return res;
+
+    struct field {
+        const char* name;
+        std::int64_t token_counts::*member;
+    };
+    static constexpr field fields[] = {
+        {"promptTokenCount", &token_counts::prompt},
+        {"candidatesTokenCount", &token_counts::candidates},
+        {"cachedContentTokenCount", &token_counts::cached},
+        {"thoughtsTokenCount", &token_counts::thoughts},
+        {"toolUsePromptTokenCount", &token_counts::tool_use_prompt},
+        {"totalTokenCount", &token_counts::total},
+    };
+    unsigned seen = 0;  // bit per entry of fields, plus two for the details arrays
+    field_reader r;
+    token_counts t;
+    for (const auto& m : d.GetObject()) {
+        const auto key = name_of(m.name);
+        bool known = false;
+        for (unsigned i = 0; i < std::size(fields); ++i) {
+            if (key != fields[i].name) continue;
+            known = true;
+            if ((seen & (1u << i)) != 0) {
+                res.problem = fmt::format("usageMetadata.{} is duplicated", key);
+                return res;
+            }
+            seen |= 1u << i;
+            if (!r.count(m.value, fmt::format("usageMetadata.{}", key), t.*(fields[i].member))) {
+                res.problem = r.problem;
+                return res;
+            }
+        }
+        if (known) continue;
+        const bool prompt_details = key == "promptTokensDetails";
+        const bool cache_details = key == "cacheTokensDetails";
+        if (!prompt_details && !cache_details) continue;  // other details are not priced
+        const unsigned bit = prompt_details ? 1u << 6 : 1u << 7;
+        if ((seen & bit) != 0) {
+            res.problem = fmt::format("usageMetadata.{} is duplicated", key);
+            return res;
+        }
+        seen |= bit;
+        if (!modality_audio(m.value, fmt::format("usageMetadata.{}", key), r,
+                            prompt_details ? t.prompt_audio : t.cached_audio)) {
+            res.problem = r.problem;
+            return res;
+        }
+    }
+    if (t.cached > t.prompt) {
+        res.problem = fmt::format("usageMetadata: cachedContentTokenCount {} exceeds promptTokenCount {}",
+                                  t.cached, t.prompt);
+        return res;
+    }
+    if (t.prompt_audio > t.prompt || t.cached_audio > t.cached || t.cached_audio > t.prompt_audio) {
+        res.problem = "usageMetadata: AUDIO token details exceed their totals";
+        return res;
+    }
+    const std::int64_t sum = t.prompt + t.candidates + t.thoughts + t.tool_use_prompt;
+    if ((seen & (1u << 5)) != 0 && t.total != sum)
+        res.note = fmt::format("usageMetadata: totalTokenCount {} != sum of parts {}", t.total, sum);
+    res.ok = true;
+    res.tokens = t;
+    return res;
+}
+
+usage_parse_result parse_openai_usage(std::string_view text) {
+    usage_parse_result res;
+    rapidjson::Document d;
+    if (!parse_object(text, d, res.problem)) return res;
+    field_reader r;
+    token_counts t;
+    unsigned seen = 0;
+    auto take = [&](const rapidjson::Value& v, std::string_view name, unsigned bit, std::int64_t& out) {
+        if ((seen & bit) != 0) {
+            r.problem = fmt::format("usage.{} is duplicated", name);
+            return false;
+        }
+        seen |= bit;
+        return r.count(v, fmt::format("usage.{}", name), out);
+    };
+    bool has_total = false;
+    for (const auto& m : d.GetObject()) {
+        const auto key = name_of(m.name);
+        bool ok = true;
+        if (key == "prompt_tokens") {
+            ok = take(m.value, key, 1u, t.prompt);
+        } else if (key == "completion_tokens") {
+            ok = take(m.value, key, 2u, t.candidates);
+        } else if (key == "total_tokens") {
+            ok = take(m.value, key, 4u, t.total);
+            has_total = true;
+        } else if (key == "prompt_tokens_details") {
+            if ((seen & 8u) != 0) {
+                r.problem = "usage.prompt_tokens_details is duplicated";
+                ok = false;
+            }
+            seen |= 8u;
+            if (ok && m.value.IsObject()) {
+                unsigned dseen = 0;
+                for (const auto& dm : m.value.GetObject()) {
+                    const auto dk = name_of(dm.name);
+                    const unsigned bit = dk == "cached_tokens" ? 1u : dk == "audio_tokens" ? 2u : 0u;
+                    if (bit == 0) continue;
+                    if ((dseen & bit) != 0) {
+                        r.problem = fmt::format("usage.prompt_tokens_details.{} is duplicated", dk);
+                        ok = false;
+                        break;
+                    }
+                    dseen |= bit;
+                    if (dm.value.IsNull()) continue;
+                    ok = r.count(dm.value, fmt::format("usage.prompt_tokens_details.{}", dk),
+                                 bit == 1u ? t.cached : t.prompt_audio);
+                    if (!ok) break;
+                }
+            } else if (ok && !m.value.IsNull()) {
+                r.problem = "usage.prompt_tokens_details is not an object";
+                ok = false;
+            }
+        }
+        if (!ok) {
+            res.problem = r.problem;
+            return res;
+        }
+    }
+    if (t.cached > t.prompt) {
+        res.problem = fmt::format("usage: cached_tokens {} exceeds prompt_tokens {}", t.cached, t.prompt);
+        return res;
+    }
+    if (t.prompt_audio > t.prompt) {
+        res.problem = "usage: audio_tokens exceed prompt_tokens";
+        return res;
+    }
+    if (has_total) {
+        // completion_tokens excludes thinking on Gemini's OpenAI endpoint (GEMINI_WIRE.md 3).
+        const std::int64_t thinking = t.total - t.prompt - t.candidates;
+        if (thinking < 0) {
+            res.problem = fmt::format("usage: total_tokens {} is less than prompt + completion {}",
+                                      t.total, t.prompt + t.candidates);
+            return res;
+        }
+        t.thoughts = thinking;
+    }
+    res.ok = true;
+    res.tokens = t;
+    return res;
+}
+
+}  // namespace gm::metering
