@@ -1,5 +1,5 @@
 #pragma once
-// The admin listener's path table. Every route answers GET (and HEAD, OPTIONS for CORS);
+// The admin listener's path table. Every route answers GET (and OPTIONS for CORS);
 // anything else is 405 with an Allow field.
 #include <string_view>
 
@@ -13,12 +13,12 @@ enum class route_id {
 struct route {
     route_id id;
     bool api;           // needs a bearer token, answered from the query pool
-    bool streamed;      // body written in chunks; HEAD is not offered
+    bool streamed;      // body written in chunks (the CSV export)
 };
 
 // nullptr: unknown path (404).
 const route* find_route(std::string_view path) noexcept;
 
-constexpr std::string_view allowed_methods = "GET, HEAD, OPTIONS";
+constexpr std::string_view allowed_methods = "GET, OPTIONS";
 
 }  // namespace gm::admin_api

@@ -1,0 +1,65 @@
+#include "admin_api/csv_export.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "csv_reader.hpp"
+
+using namespace gm::admin_api;
+
+TEST_CASE("CSV rows quote what needs quoting and parse back to the same fields") {
+    gm::metering::usage_record r;
+    r.id = "id1";
+    r.created_at_ms = 1730889000123;
+    r.user_id = "u,1";
+    r.user_email = "a\"b@example.com";
+    r.is_guest = false;
+    r.endpoint = "chat";
+    r.model = "gemini-2.5-flash";
+    r.tokens.prompt = 10;
+    r.tokens.candidates = 5;
+    r.tokens.thoughts = 2;
+    r.tokens.cached = 4;
+    r.tokens.total = 17;
+    r.cost_pico_usd = 1'234'567;
+    r.priced = true;
+    r.duration_ms = 99;
+    r.ttfb_ms = -1;
+    r.success = false;
+    r.http_status = 429;
+    r.ending = gm::metering::call_ending::completed;
+    r.error_message = "line1\nline2";
+    r.tags = {{"team", "core"}, {"campaign", "x"}};
+    std::string csv = csv_header();
+    append_csv_row(csv, r);
+    auto rows = gm::test::parse_csv(csv);
+    REQUIRE(rows.size() == 2);
+    const auto& h = rows[0];
+    const auto& v = rows[1];
+    REQUIRE(h.size() == v.size());
+    auto col = [&](const std::string& name) {
+        for (std::size_t i = 0; i < h.size(); ++i)
+            if (h[i] == name) return v[i];
+        FAIL("no column " << name);
+        return std::string();
+    };
+    CHECK(h.size() == 25);
+    CHECK(col("id") == "id1");
+    CHECK(col("createdAt") == "2024-11-06T10:30:00.123Z");
+    CHECK(col("userId") == "u,1");
+    CHECK(col("userEmail") == "a\"b@example.com");
+    CHECK(col("isGuest") == "false");
+    CHECK(col("inputTokens") == "10");
+    CHECK(col("outputTokens") == "7");
+    CHECK(col("totalTokens") == "17");
+    CHECK(col("cachedTokens") == "4");
+    CHECK(col("thoughtsTokens") == "2");
+    CHECK(col("estimatedCostUSD") == "0.000001");
+    CHECK(col("costPicoUSD") == "1234567");
+    CHECK(col("ttfbMs") == "");
+    CHECK(col("success") == "false");
+    CHECK(col("httpStatus") == "429");
+    CHECK(col("ending") == "completed");
+    CHECK(col("errorMessage") == "line1\nline2");
+    CHECK(col("tags") == "team=core;campaign=x");
+    CHECK(csv.substr(csv.size() - 2) == "\r\n");
+}
