@@ -200,13 +200,16 @@ public:
         ZSTD_inBuffer ib{in.data(), in.size(), 0};
         for (;;) {
             ZSTD_outBuffer ob{buf_, sizeof buf_, 0};
+            const std::size_t in_before = ib.pos;
             const std::size_t r = ZSTD_decompressStream(ds_, &ob, &ib);
             if (ZSTD_isError(r)) {
                 error = std::string("invalid zstd data: ") + ZSTD_getErrorName(r);
                 return;
             }
             if (ob.pos > 0) out(std::string_view(reinterpret_cast<const char*>(buf_), ob.pos));
-            frame_done_ = (r == 0);
+            // After a frame ends, a call that moves nothing returns the next frame's header
+            // size: only a call that did work says whether the frame is complete.
+            if (ib.pos != in_before || ob.pos > 0) frame_done_ = (r == 0);
             if (ib.pos == ib.size && ob.pos < ob.size) return;
         }
     }

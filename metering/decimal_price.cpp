@@ -8,6 +8,10 @@ decimal_parse parse_usd_per_million(std::string_view t) {
         r.error = "empty price";
         return r;
     }
+    if (t.front() == '-') {
+        r.error = "negative price";
+        return r;
+    }
     std::int64_t whole = 0;
     std::size_t i = 0;
     std::size_t int_digits = 0;

@@ -251,12 +251,12 @@ pricing_table pricing_table::from_json(std::string_view json, std::string_view o
                 price_entry e;
                 e.model = name;
                 L.rates(mm.value, field, e.base, true, &e);
-                if (!e.base.input) L.err(field + ".input", "required");
+                if (!mm.value.HasMember("input")) L.err(field + ".input", "required");
                 const bool has_above = mm.value.HasMember("above_tier");
                 if (e.tier_threshold > 0 && !has_above) L.err(field + ".above_tier", "required with tier_threshold");
                 if (has_above && e.tier_threshold == 0 && !mm.value.HasMember("tier_threshold"))
                     L.err(field + ".tier_threshold", "required with above_tier");
-                if (has_above && mm.value["above_tier"].IsObject() && !e.above_tier.input)
+                if (has_above && mm.value["above_tier"].IsObject() && !mm.value["above_tier"].HasMember("input"))
                     L.err(field + ".above_tier.input", "required");
                 entries.push_back(std::move(e));
             }

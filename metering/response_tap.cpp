@@ -115,8 +115,11 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
     void on_event_data(std::string_view piece) override { scanner.feed(piece); }
 
     void on_event_end(bool is_done) override {
+        // The event carrying finishReason also carries the final usage: it counts only
+        // if that event's JSON arrived whole.
+        if ((finish_reason_seen && scanner.idle()) || is_done) stream_finished = true;
+        finish_reason_seen = false;
         scanner.end_document();
-        if (is_done) done_seen = true;
     }
 
     void on_value(std::size_t w, json_value_kind kind, std::string_view raw) override {
@@ -234,7 +237,7 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
     std::string model_version;
     std::string response_id;
     bool finish_reason_seen = false;
-    bool done_seen = false;
+    bool stream_finished = false;
     bool error_seen = false;
     std::string error_message;
     std::vector<std::string> problems;
@@ -266,10 +269,9 @@ tap_result response_tap::finish(bool body_complete) noexcept {
         if (s.finished_called) return r;
         s.finished_called = true;
         if (!s.failed) {
-            const bool decoder_was_ok = !s.decoder.failed();
             s.decoder.finish(s.sink);
-            if (decoder_was_ok && s.decoder.failed()) s.add_problem(s.decoder.problem());
         }
+        if (s.decoder.failed()) s.add_problem(s.decoder.problem());
         if (s.mode == impl::framing::sse) {
             s.framer.finish();
         } else if (s.mode == impl::framing::json && !s.scanner.idle()) {
@@ -288,13 +290,15 @@ tap_result response_tap::finish(bool body_complete) noexcept {
 
         const bool ok_status = s.status >= 200 && s.status < 300;
         if (s.mode == impl::framing::sse) {
-            r.finished = s.finish_reason_seen || s.done_seen;
+            r.finished = s.stream_finished;
             if (!r.finished && ok_status && s.expects_usage && !s.error_seen)
                 s.add_problem(s.openai ? "stream ended without finish_reason or [DONE]"
                                        : "stream ended without finishReason");
         } else if (s.mode == impl::framing::json) {
-            r.finished = s.finish_reason_seen ||
-                         (body_complete && s.scanner.complete() && !s.decoder.failed() && f == 0);
+            // A body cut short is unfinished even if a finishReason went by: the usage
+            // comes after it.
+            r.finished = body_complete && s.scanner.complete() && !s.decoder.failed() &&
+                         (f & (scan_truncated | scan_unbalanced)) == 0;
         } else {
             r.finished = body_complete && !s.decoder.failed();
         }

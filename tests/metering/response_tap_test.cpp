@@ -1,0 +1,299 @@
+#include "metering/response_tap.hpp"
+
+#include <catch2/catch.hpp>
+#include <malloc.h>
+
+#include <string>
+
+#include "tap_test_util.hpp"
+
+using namespace gm::metering;
+using namespace gm::metering::test;
+
+namespace {
+
+response_tap_options json_opts(std::string_view encoding = "", std::string_view method = "generateContent") {
+    response_tap_options o;
+    o.content_type = "application/json; charset=UTF-8";
+    o.content_encoding = encoding;
+    o.http_status = 200;
+    o.gemini_method = method;
+    return o;
+}
+
+response_tap_options sse_opts(std::string_view encoding = "") {
+    response_tap_options o;
+    o.content_type = "text/event-stream";
+    o.content_encoding = encoding;
+    o.http_status = 200;
+    o.gemini_method = "streamGenerateContent";
+    return o;
+}
+
+token_counts generate_content_tokens() {
+    token_counts t;
+    t.prompt = 1844;
+    t.cached = 901;
+    t.candidates = 51;
+    t.thoughts = 91;
+    t.tool_use_prompt = 1934;
+    t.total = 3920;
+    return t;
+}
+
+token_counts last_stream_tokens() {
+    token_counts t;
+    t.prompt = 14;
+    t.candidates = 20;
+    t.thoughts = 39;
+    t.total = 73;
+    return t;
+}
+
+void check_generate_content(const tap_result& r) {
+    CHECK(r.has_usage);
+    CHECK(r.source == usage_source::response);
+    CHECK(r.tokens == generate_content_tokens());
+    CHECK(r.model_version == "gemini-2.5-flash");
+    CHECK(r.response_id == "mMvWaNGzJ6PQz7IPvd2kgQ4");
+    CHECK(r.finished);
+    CHECK(r.error_message.empty());
+    CHECK(r.problems.empty());
+}
+
+void check_stream(const tap_result& r) {
+    CHECK(r.has_usage);
+    CHECK(r.tokens == last_stream_tokens());  // the last usage, never a sum
+    CHECK(r.model_version == "gemini-2.5-flash");
+    CHECK(r.response_id == "f8vWaLKnEc-pz7IP2cWX8Qk");
+    CHECK(r.finished);
+    CHECK(r.problems.empty());
+}
+
+}  // namespace
+
+TEST_CASE("response_tap reads a JSON body however its bytes arrive") {
+    for_every_split(json_opts(), read_sample("generate_content.json"), check_generate_content);
+}
+
+TEST_CASE("response_tap reads gzip, deflate and br compressed JSON bodies at every split") {
+    const std::string body = read_sample("generate_content.json");
+    for_every_split(json_opts("gzip"), gzip(body), check_generate_content);
+    for_every_split(json_opts("br"), brotli(body), check_generate_content);
+    for_every_split(json_opts("deflate"), zlib_deflate(body), check_generate_content);
+    for_every_split(json_opts("deflate"), raw_deflate(body), check_generate_content);
+    for_every_split(json_opts("zstd"), zstd(body), check_generate_content);
+    for_every_split(json_opts("gzip, br"), brotli(gzip(body)), check_generate_content);
+}
+
+TEST_CASE("response_tap reads an alt=sse stream with LF, CRLF and CR separators at every split") {
+    const std::string lf = read_sample("stream.sse");
+    for_every_split(sse_opts(), lf, check_stream);
+    for_every_split(sse_opts(), replace_all(lf, "\n", "\r\n"), check_stream);
+    for_every_split(sse_opts(), replace_all(lf, "\n", "\r"), check_stream);
+}
+
+TEST_CASE("response_tap reads compressed SSE streams at every split") {
+    const std::string lf = read_sample("stream.sse");
+    for_every_split(sse_opts("gzip"), gzip(lf), check_stream);
+    for_every_split(sse_opts("br"), brotli(replace_all(lf, "\n", "\r\n")), check_stream);
+}
+
+TEST_CASE("response_tap reads a JSON-array stream (streamGenerateContent without alt) at every split") {
+    auto o = json_opts("", "streamGenerateContent");
+    for_every_split(o, read_sample("stream_array.json"), [](const tap_result& r) {
+        token_counts t;
+        t.prompt = 8;
+        t.candidates = 30;
+        t.thoughts = 82;
+        t.total = 120;
+        CHECK(r.tokens == t);
+        CHECK(r.model_version == "gemini-2.5-pro");
+        CHECK(r.response_id == "arr-1");
+        CHECK(r.finished);
+        CHECK(r.problems.empty());
+    });
+}
+
+TEST_CASE("response_tap reads OpenAI-compatible bodies and streams") {
+    auto o = json_opts("", "chat/completions");
+    o.openai_compat = true;
+    for_every_split(o, read_sample("openai_chat.json"), [](const tap_result& r) {
+        CHECK(r.tokens.prompt == 5);
+        CHECK(r.tokens.candidates == 9);
+        CHECK(r.tokens.thoughts == 26);
+        CHECK(r.tokens.total == 40);
+        CHECK(r.model_version == "gemini-2.5-flash");
+        CHECK(r.response_id == "oai-resp-1");
+        CHECK(r.finished);
+        CHECK(r.problems.empty());
+    });
+    auto s = sse_opts();
+    s.openai_compat = true;
+    s.gemini_method = "chat/completions";
+    for_every_split(s, read_sample("openai_stream.sse"), [](const tap_result& r) {
+        CHECK(r.tokens.prompt == 5);
+        CHECK(r.tokens.candidates == 3);
+        CHECK(r.tokens.thoughts == 25);
+        CHECK(r.response_id == "oai-stream-1");
+        CHECK(r.finished);
+        CHECK(r.problems.empty());
+    });
+}
+
+TEST_CASE("response_tap reads AUDIO modality details") {
+    auto r = run_tap(json_opts(), read_sample("audio_usage.json"), {100});
+    CHECK(r.tokens.prompt == 1200);
+    CHECK(r.tokens.prompt_audio == 1000);
+    CHECK(r.tokens.cached == 400);
+    CHECK(r.tokens.cached_audio == 300);
+    CHECK(r.problems.empty());
+}
+
+TEST_CASE("response_tap takes Google's error message from error bodies, even labelled as SSE") {
+    auto o = json_opts("gzip");
+    o.http_status = 429;
+    for_every_split(o, gzip(read_sample("error_429.json")), [](const tap_result& r) {
+        CHECK_FALSE(r.has_usage);
+        CHECK(r.source == usage_source::none);
+        CHECK(r.error_message ==
+              "You exceeded your current quota, please check your plan and billing details. Please retry in 53.0s.");
+        CHECK(r.problems.empty());
+        CHECK(r.finished);
+    });
+    auto s = sse_opts();
+    s.http_status = 404;
+    auto r = run_tap(s, R"({"error": {"code": 404, "message": "models/nope is not found", "status": "NOT_FOUND"}})", {});
+    CHECK(r.error_message == "models/nope is not found");
+    CHECK(r.problems.empty());
+}
+
+TEST_CASE("response_tap keeps the usage seen before a mid-stream error event") {
+    std::string body = read_sample("stream.sse");
+    body = body.substr(0, body.find("data:", 10));  // first event only
+    body += "data: {\"error\": {\"code\": 500, \"message\": \"Internal error encountered.\", \"status\": \"INTERNAL\"}}\n\n";
+    auto r = run_tap(sse_opts(), body, {50});
+    CHECK(r.has_usage);
+    CHECK(r.tokens.prompt == 12);
+    CHECK(r.error_message == "Internal error encountered.");
+    CHECK_FALSE(r.finished);
+}
+
+TEST_CASE("response_tap marks calls without usage as source none, and only complains when usage was due") {
+    for (const char* method : {"embedContent", "batchEmbedContents", "countTokens"}) {
+        INFO(method);
+        auto r = run_tap(json_opts("", method),
+                         read_sample(std::string(method) == "countTokens" ? "count_tokens.json" : "embed_content.json"), {});
+        CHECK_FALSE(r.has_usage);
+        CHECK(r.source == usage_source::none);
+        CHECK(r.tokens == token_counts{});  // countTokens's totalTokens is not billed usage
+        CHECK(r.problems.empty());
+        CHECK(r.finished);
+    }
+    auto r = run_tap(json_opts(), R"({"candidates": [{"finishReason": "STOP"}]})", {});
+    CHECK_FALSE(r.has_usage);
+    CHECK(r.problems == std::vector<std::string>{"no usage in response"});
+}
+
+TEST_CASE("response_tap on a truncated stream keeps the last usage and says it is partial") {
+    const std::string body = read_sample("stream.sse");
+    const auto third = body.rfind("data:");
+    auto r = run_tap(sse_opts(), body.substr(0, third + 40), {third}, false);
+    CHECK(r.has_usage);
+    CHECK(r.tokens.total == 60);  // second event's usage
+    CHECK_FALSE(r.finished);
+    CHECK(r.problems == std::vector<std::string>{"truncated JSON in an SSE event", "body incomplete",
+                                                 "stream ended without finishReason"});
+
+    const std::string json = read_sample("generate_content.json");
+    auto cut = run_tap(json_opts("gzip"), gzip(json).substr(0, 300), {}, false);
+    CHECK_FALSE(cut.finished);
+    CHECK_FALSE(cut.problems.empty());
+}
+
+TEST_CASE("response_tap bad input: never invents numbers, says what was wrong") {
+    SECTION("malformed usage object") {
+        auto r = run_tap(json_opts(), R"({"usageMetadata": {"promptTokenCount": 5,, "x": }, "modelVersion": "m"})", {});
+        CHECK_FALSE(r.has_usage);
+        CHECK(r.tokens == token_counts{});
+        REQUIRE_FALSE(r.problems.empty());
+        CHECK(r.problems[0].starts_with("usage rejected: malformed usage JSON"));
+    }
+    SECTION("a later bad usage keeps the earlier valid one") {
+        std::string body = "data: {\"usageMetadata\": {\"promptTokenCount\": 7, \"totalTokenCount\": 7}}\n\n"
+                           "data: {\"usageMetadata\": {\"promptTokenCount\": -7}, \"candidates\": [{\"finishReason\": \"STOP\"}]}\n\n";
+        auto r = run_tap(sse_opts(), body, {});
+        CHECK(r.has_usage);
+        CHECK(r.tokens.prompt == 7);
+        CHECK(r.problems == std::vector<std::string>{"usage rejected: usageMetadata.promptTokenCount is negative (-7)"});
+    }
+    SECTION("duplicated, non-integer and huge values") {
+        for (const char* u : {R"({"promptTokenCount": 5, "promptTokenCount": 500000})", R"({"candidatesTokenCount": 2.5})",
+                              R"({"thoughtsTokenCount": 123456789012345678901234567890})"}) {
+            INFO(u);
+            auto r = run_tap(json_opts(), std::string(R"({"usageMetadata": )") + u + "}", {});
+            CHECK_FALSE(r.has_usage);
+            CHECK(r.tokens == token_counts{});
+            CHECK(r.problems.size() == 2);  // the rejection, then "no valid usage in response"
+            CHECK(r.problems.back() == "no valid usage in response");
+        }
+    }
+    SECTION("invalid gzip") {
+        auto r = run_tap(json_opts("gzip"), read_sample("generate_content.json"), {10});
+        CHECK_FALSE(r.has_usage);
+        CHECK_FALSE(r.finished);
+        REQUIRE_FALSE(r.problems.empty());
+        CHECK(r.problems[0].starts_with("invalid gzip data"));
+    }
+    SECTION("deep nesting") {
+        std::string deep = std::string(100000, '[') + std::string(100000, ']');
+        auto r = run_tap(json_opts(), R"({"x": )" + deep + R"(, "usageMetadata": {"promptTokenCount": 3}})", {4096});
+        CHECK(r.has_usage);  // the scanner has no stack to overflow: depth is a counter
+        CHECK(r.tokens.prompt == 3);
+        CHECK(r.problems == std::vector<std::string>{"JSON nested deeper than 64 levels"});
+    }
+    SECTION("not JSON at all") {
+        auto o = json_opts();
+        o.http_status = 502;
+        o.content_type = "text/html";
+        auto r = run_tap(o, "<html><body>Bad Gateway</body></html>", {});
+        CHECK_FALSE(r.has_usage);
+        CHECK(r.problems == std::vector<std::string>{"response body is not JSON"});
+    }
+    SECTION("usage object too large to hold") {
+        std::string big = R"({"usageMetadata": {"promptTokenCount": 3, "pad": ")" + std::string(20000, 'x') + "\"}}";
+        auto r = run_tap(json_opts(), big, {});
+        CHECK_FALSE(r.has_usage);
+        CHECK(r.problems[0] == "usageMetadata larger than 16384 bytes: ignored");
+    }
+    SECTION("unsupported encoding") {
+        auto r = run_tap(json_opts("compress"), "\x1f\x9d\x90", {});
+        CHECK_FALSE(r.has_usage);
+        CHECK(r.problems[0] == "unsupported content-encoding 'compress'");
+    }
+}
+
+TEST_CASE("response_tap memory does not grow with the body: 50 MB of streamed text") {
+    response_tap tap(sse_opts());
+    const std::string head = R"(data: {"candidates": [{"content": {"parts": [{"text": ")";
+    const std::string tail =
+        R"("}]}}], "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 1000, "totalTokenCount": 1010}})"
+        "\n\n";
+    std::string filler(64 * 1024, 'a');
+    for (std::size_t i = 0; i < filler.size(); i += 97) filler[i] = '\\', filler[i + 1] = '"';
+    // Warm up: the first event allocates what the tap will ever need.
+    tap.feed(head);
+    tap.feed(filler);
+    tap.feed(tail);
+    const auto before = mallinfo2().uordblks;
+    for (int event = 0; event < 8; ++event) {
+        tap.feed(head);
+        for (int i = 0; i < 100; ++i) tap.feed(filler);  // 6.5 MB of text per event
+        tap.feed(tail);
+    }
+    const auto after = mallinfo2().uordblks;
+    CHECK(after <= before + 64 * 1024);
+    auto r = tap.finish(true);
+    CHECK(r.tokens.candidates == 1000);
+    CHECK(tap.bytes_seen() > 50'000'000u);
+}
