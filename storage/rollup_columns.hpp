@@ -29,9 +29,10 @@ inline constexpr const char* rollup_sum_select =
 
 // The same sums computed from raw ApiUsage rows.
 inline constexpr const char* raw_sum_select =
-    "COUNT(*), SUM(success <> 0), SUM(isGuest <> 0), SUM(inputTokens), SUM(outputTokens), "
-    "SUM(totalTokens), SUM(cachedTokens), SUM(thoughtsTokens), SUM(costPicoUsd), SUM(durationMs), "
-    "COUNT(durationMs), SUM(priced = 0)";
+    "COUNT(*), IFNULL(SUM(success <> 0), 0), IFNULL(SUM(isGuest <> 0), 0), IFNULL(SUM(inputTokens), 0), "
+    "IFNULL(SUM(outputTokens), 0), IFNULL(SUM(totalTokens), 0), IFNULL(SUM(cachedTokens), 0), "
+    "IFNULL(SUM(thoughtsTokens), 0), IFNULL(SUM(costPicoUsd), 0), IFNULL(SUM(durationMs), 0), "
+    "COUNT(durationMs), IFNULL(SUM(priced = 0), 0)";
 
 // ON CONFLICT clause adding excluded sums.
 inline constexpr const char* rollup_sum_upsert =

@@ -35,10 +35,12 @@ usage_journal::usage_journal(std::string base_path) : base_(std::move(base_path)
     open_active(max_seq + 1);
 }
 
-usage_journal::~usage_journal() {
+usage_journal::~usage_journal() { close(); }
+
+void usage_journal::close() noexcept {
     if (active_fd_ < 0) return;
     ::close(active_fd_);
-    // An empty active segment holds nothing: leave no file behind after a clean stop.
+    active_fd_ = -1;
     if (active_bytes_ == 0) ::unlink(segment_path(active_seq_).c_str());
 }
 
@@ -69,6 +71,14 @@ std::vector<std::string> usage_journal::read_lines(const std::string& path, std:
 }
 
 std::uint64_t usage_journal::append(std::string_view line, std::error_code& ec) {
+    if (active_fd_ < 0) {
+        try {
+            open_active(active_seq_);
+        } catch (const std::system_error& e) {
+            ec = e.code();
+            return active_seq_;
+        }
+    }
     const char* p = line.data();
     std::size_t left = line.size();
     while (left > 0) {
@@ -98,7 +108,7 @@ void usage_journal::collect(std::uint64_t max_bytes, std::error_code& ec) {
     for (auto it = counts_.begin(); it != counts_.end();) {
         const bool done = it->second.committed >= it->second.appended;
         if (it->first == active_seq_) {
-            if (done && active_bytes_ > 0) {
+            if (done && active_bytes_ > 0 && active_fd_ >= 0) {
                 if (::ftruncate(active_fd_, 0) != 0) {
                     ec.assign(errno, std::generic_category());
                 } else {

@@ -41,6 +41,10 @@ public:
     // and starts a new active segment when the current one is over max_bytes.
     void collect(std::uint64_t max_bytes, std::error_code& ec);
 
+    // Closes the active segment, removing it if it is empty (a clean stop leaves no file).
+    // A later append() reopens it.
+    void close() noexcept;
+
     std::uint64_t backlog_records() const noexcept;  // appended, not yet committed
     std::uint64_t active_seq() const noexcept { return active_seq_; }
     std::size_t segment_count() const noexcept { return counts_.size(); }

@@ -106,6 +106,8 @@ void usage_writer::shutdown() {
     }
     wake_writer_.notify_all();
     if (thread_.joinable()) thread_.join();
+    std::lock_guard lk(mutex_);
+    journal_.close();
 }
 
 void usage_writer::run() {

@@ -1,0 +1,175 @@
+#include "storage/migrations.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "storage/sqlite_conn.hpp"
+#include "storage/sqlite_queries.hpp"
+#include "storage/sqlite_store.hpp"
+#include "support/temp_dir.hpp"
+#include "test_records.hpp"
+
+using namespace gm::storage;
+using gm::test::query_int;
+
+namespace {
+
+// Tables, columns (name, type, not null, default, pk) and indexes (name, unique, columns).
+std::string describe_schema(const std::string& db) {
+    sqlite_conn c(db, sqlite_conn::mode::read_write);
+    std::ostringstream out;
+    auto tables = c.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+    while (tables.step()) {
+        const std::string t = tables.col_text(0);
+        out << "table " << t << "\n";
+        auto cols = c.prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?)");
+        cols.bind(1, t);
+        while (cols.step())
+            out << "  " << cols.col_text(0) << " " << cols.col_text(1) << " nn=" << cols.col_int(2)
+                << " d=" << cols.col_text(3) << " pk=" << cols.col_int(4) << "\n";
+        auto idx = c.prepare("SELECT name, \"unique\" FROM pragma_index_list(?) ORDER BY name");
+        idx.bind(1, t);
+        while (idx.step()) {
+            out << "  index " << idx.col_text(0) << " u=" << idx.col_int(1) << ":";
+            auto ic = c.prepare("SELECT name FROM pragma_index_info(?) ORDER BY seqno");
+            ic.bind(1, idx.col_text(0));
+            while (ic.step()) out << " " << ic.col_text(0);
+            out << "\n";
+        }
+    }
+    out << "user_version " << query_int(db, "PRAGMA user_version") << "\n";
+    return out.str();
+}
+
+// The first version's database, as that version (or the Node.js tracker) left it.
+void make_version1_db(const std::string& path) {
+    sqlite_conn c(path, sqlite_conn::mode::read_write_create);
+    c.exec(R"sql(
+CREATE TABLE ApiUsage (
+  id TEXT NOT NULL PRIMARY KEY, userId TEXT, isGuest BOOLEAN NOT NULL DEFAULT 1, endpoint TEXT NOT NULL,
+  model TEXT NOT NULL, botId TEXT, inputTokens INTEGER NOT NULL DEFAULT 0, outputTokens INTEGER NOT NULL DEFAULT 0,
+  totalTokens INTEGER NOT NULL DEFAULT 0, estimatedCostUSD DECIMAL(10,6) NOT NULL DEFAULT 0, durationMs INTEGER,
+  success BOOLEAN NOT NULL DEFAULT 1, errorMessage TEXT, metadata TEXT,
+  createdAt TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+CREATE INDEX ApiUsage_userId_idx ON ApiUsage(userId);
+CREATE INDEX ApiUsage_createdAt_idx ON ApiUsage(createdAt);
+CREATE INDEX ApiUsage_model_idx ON ApiUsage(model);
+CREATE INDEX ApiUsage_endpoint_idx ON ApiUsage(endpoint);
+INSERT INTO ApiUsage VALUES ('v1a', 'u1', 0, 'chat', 'gemini-2.5-flash', 'g-socratic', 500, 300, 800, 0.024, 1200, 1,
+  NULL, '{"note":"old"}', '2024-11-06T10:30:00.123Z');
+INSERT INTO ApiUsage VALUES ('v1b', NULL, 1, 'analyze', 'gemini-2.5-pro', NULL, 1000, 100, 1100, 1.5, NULL, 0,
+  'boom', NULL, '2024-11-06 23:59:59');
+INSERT INTO ApiUsage VALUES ('v1c', 'u1', 0, 'chat', 'gemini-2.5-flash', NULL, 10, 5, 15, 0.000001, 50, 1,
+  NULL, NULL, '2024-11-07T00:00:00.000Z');
+PRAGMA user_version = 1;
+)sql");
+}
+
+}  // namespace
+
+TEST_CASE("migrations: an empty file migrates to the latest version", "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    auto before = migration_state(db);
+    CHECK(before.current == 0);
+    CHECK(before.latest == latest_schema_version());
+    CHECK(before.pending.size() == static_cast<std::size_t>(latest_schema_version()));
+    migrate(db);
+    auto after = migration_state(db);
+    CHECK(after.current == latest_schema_version());
+    CHECK(after.pending.empty());
+    CHECK(after.up_to_date());
+    sqlite_conn c(db, sqlite_conn::mode::read_write);
+    auto mode = c.prepare("PRAGMA journal_mode");
+    REQUIRE(mode.step());
+    CHECK(mode.col_text(0) == "wal");
+}
+
+TEST_CASE("migrations: applying twice changes nothing", "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    migrate(db);
+    const auto first = describe_schema(db);
+    migrate(db);
+    CHECK(describe_schema(db) == first);
+}
+
+TEST_CASE("migrations: schema.sql describes exactly what the migrations build", "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string migrated = dir.file("migrated.db");
+    const std::string from_file = dir.file("from_file.db");
+    migrate(migrated);
+    std::ifstream in(GM_SCHEMA_SQL);
+    REQUIRE(in);
+    std::stringstream sql;
+    sql << in.rdbuf();
+    {
+        sqlite_conn c(from_file, sqlite_conn::mode::read_write_create);
+        c.exec(sql.str());
+    }
+    CHECK(describe_schema(from_file) == describe_schema(migrated));
+}
+
+TEST_CASE("migrations: a version 1 database upgrades in place with its rows intact", "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("v1.db");
+    make_version1_db(db);
+    auto st = migration_state(db);
+    CHECK(st.current == 1);
+    REQUIRE(st.pending.size() == 1);
+    CHECK(st.pending[0].rfind("2:", 0) == 0);
+
+    migrate(db);
+    CHECK(migration_state(db).current == latest_schema_version());
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 3);
+    // Backfilled columns: exact cost from the decimal, milliseconds from the text, and the
+    // Prisma-style "YYYY-MM-DD HH:MM:SS" rewritten in the sortable ISO form.
+    CHECK(query_int(db, "SELECT costPicoUsd FROM ApiUsage WHERE id = 'v1a'") == 24'000'000'000);
+    CHECK(query_int(db, "SELECT costPicoUsd FROM ApiUsage WHERE id = 'v1c'") == 1'000'000);
+    CHECK(query_int(db, "SELECT createdAtMs FROM ApiUsage WHERE id = 'v1a'") == gm::test::at("2024-11-06T10:30:00.123Z"));
+    CHECK(query_int(db, "SELECT createdAtMs FROM ApiUsage WHERE id = 'v1b'") == gm::test::at("2024-11-06T23:59:59Z"));
+    CHECK(query_int(db, "SELECT createdAt = '2024-11-06T23:59:59.000Z' FROM ApiUsage WHERE id = 'v1b'") == 1);
+    CHECK(query_int(db, "SELECT metadata = '{\"note\":\"old\"}' FROM ApiUsage WHERE id = 'v1a'") == 1);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM UsageUser") == 1);
+
+    // The rollups built from the old rows answer the read side.
+    sqlite_queries q(db);
+    const time_range nov6{gm::test::at("2024-11-06"), gm::test::at("2024-11-07")};
+    const auto s = q.stats(nov6, {});
+    CHECK(s.totals.calls == 2);
+    CHECK(s.totals.failed_calls == 1);
+    CHECK(s.totals.guest_calls == 1);
+    CHECK(s.totals.input_tokens == 1500);
+    CHECK(s.totals.cost_pico_usd == 1'524'000'000'000);
+    CHECK(s.totals.duration_count == 1);
+    CHECK(s.totals.duration_ms_sum == 1200);
+    const auto top = q.top_users({gm::test::at("2024-11-01"), gm::test::at("2024-11-08")}, {}, 10);
+    REQUIRE(top.size() == 1);
+    CHECK(top[0].user_id == "u1");
+    CHECK(top[0].totals.calls == 2);
+    CHECK(top[0].totals.cost_pico_usd == 24'001'000'000);
+
+    // And the store writes new rows beside them.
+    auto store = sqlite_store::open(db);
+    gm::test::record_spec r;
+    r.id = "new1";
+    r.ms = gm::test::at("2024-11-06T12:00:00Z");
+    r.cost = 5;
+    store->sink().submit(gm::test::make_record(r));
+    REQUIRE(store->flush(std::chrono::seconds(30)));
+    CHECK(q.stats(nov6, {}).totals.calls == 3);
+}
+
+TEST_CASE("migrations: a database from a newer program is refused", "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    migrate(db);
+    {
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec("PRAGMA user_version = 99");
+    }
+    CHECK_THROWS_WITH(migrate(db), Catch::Contains("newer"));
+    CHECK(migration_state(db).current == 99);
+}

@@ -1,0 +1,320 @@
+#include "storage/sqlite_queries.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "storage/sqlite_store.hpp"
+#include "support/temp_dir.hpp"
+#include "test_records.hpp"
+
+using namespace gm::storage;
+using gm::test::at;
+using gm::test::record_spec;
+
+namespace {
+
+// Six calls around the midnights of 2024-11-06 and -07 (UTC); every expectation below is
+// summed by hand from this table.
+//   id  createdAt                 user        model    endpoint bot  ok  in   out  total cost   dur
+//   r1  11-05T23:59:59.999Z       u1 (a@x)    flash    chat     b1   y   100  60   160   1000   100  (cached 20, thoughts 10)
+//   r2  11-06T00:00:00.000Z       u2          pro      analyze  -    y   200  100  300   5000   200
+//   r3  11-06T12:00:00.000Z       guest       flash    chat     b1   n   0    0    0     0      50
+//   r4  11-06T23:59:59.999Z       u1 (b@x)    flash    chat     b2   y   10   5    15    300    10   tag team=red
+//   r5  11-07T00:00:00.000Z       u3          mystery  chat     -    y   7    3    10    0      30   unpriced, tag team=blue
+//   r6  11-08T10:00:00.000Z       guest       pro      analyze  b1   y   1000 500  1500  20000  1000
+struct fixture {
+    gm::test::temp_dir dir;
+    std::string db = dir.file("usage.db");
+    std::unique_ptr<usage_queries> q;
+
+    fixture() {
+        auto store = sqlite_store::open(db);
+        auto add = [&](record_spec s) { store->sink().submit(gm::test::make_record(s)); };
+        record_spec s;
+        s = {}; s.id = "r1"; s.ms = at("2024-11-05T23:59:59.999Z"); s.user = "u1"; s.email = "a@x"; s.bot = "b1";
+        s.prompt = 100; s.candidates = 50; s.thoughts = 10; s.cached = 20; s.cost = 1000; s.duration = 100; add(s);
+        s = {}; s.id = "r2"; s.ms = at("2024-11-06T00:00:00.000Z"); s.user = "u2"; s.model = "gemini-2.5-pro";
+        s.endpoint = "analyze"; s.prompt = 200; s.candidates = 100; s.cost = 5000; s.duration = 200; add(s);
+        s = {}; s.id = "r3"; s.ms = at("2024-11-06T12:00:00.000Z"); s.bot = "b1"; s.success = false; s.duration = 50; add(s);
+        s = {}; s.id = "r4"; s.ms = at("2024-11-06T23:59:59.999Z"); s.user = "u1"; s.email = "b@x"; s.bot = "b2";
+        s.prompt = 10; s.candidates = 5; s.cost = 300; s.duration = 10; s.tags = {{"team", "red"}}; add(s);
+        s = {}; s.id = "r5"; s.ms = at("2024-11-07T00:00:00.000Z"); s.user = "u3"; s.model = "mystery"; s.priced = false;
+        s.prompt = 7; s.candidates = 3; s.duration = 30; s.tags = {{"team", "blue"}}; add(s);
+        s = {}; s.id = "r6"; s.ms = at("2024-11-08T10:00:00.000Z"); s.model = "gemini-2.5-pro"; s.endpoint = "analyze";
+        s.bot = "b1"; s.prompt = 1000; s.candidates = 500; s.cost = 20000; s.duration = 1000; add(s);
+        REQUIRE(store->flush(std::chrono::seconds(30)));
+        q = store->open_reader();
+    }
+};
+
+const keyed_totals* find(const std::vector<keyed_totals>& v, const std::string& key) {
+    for (const auto& k : v)
+        if (k.key == key) return &k;
+    return nullptr;
+}
+
+std::vector<std::string> keys(const std::vector<keyed_totals>& v) {
+    std::vector<std::string> out;
+    for (const auto& k : v) out.push_back(k.key);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("sqlite_queries: stats over one whole UTC day excludes both neighbouring midnights' other sides",
+          "[sqlite_queries]") {
+    fixture f;
+    const auto s = f.q->stats({at("2024-11-06"), at("2024-11-07")}, {});
+    CHECK(s.totals.calls == 3);  // r2 r3 r4
+    CHECK(s.totals.successful_calls == 2);
+    CHECK(s.totals.failed_calls == 1);
+    CHECK(s.totals.guest_calls == 1);
+    CHECK(s.totals.registered_calls == 2);
+    CHECK(s.totals.input_tokens == 210);
+    CHECK(s.totals.output_tokens == 105);
+    CHECK(s.totals.total_tokens == 315);
+    CHECK(s.totals.cost_pico_usd == 5300);
+    CHECK(s.totals.duration_ms_sum == 260);
+    CHECK(s.totals.duration_count == 3);
+    CHECK(s.totals.unpriced_calls == 0);
+    CHECK(keys(s.by_model) == std::vector<std::string>{"gemini-2.5-flash", "gemini-2.5-pro"});
+    CHECK(find(s.by_model, "gemini-2.5-flash")->totals.calls == 2);
+    CHECK(find(s.by_model, "gemini-2.5-flash")->totals.cost_pico_usd == 300);
+    CHECK(find(s.by_model, "gemini-2.5-flash")->totals.failed_calls == 1);
+    CHECK(find(s.by_model, "gemini-2.5-pro")->totals.cost_pico_usd == 5000);
+    CHECK(keys(s.by_endpoint) == std::vector<std::string>{"analyze", "chat"});
+    CHECK(find(s.by_endpoint, "chat")->totals.calls == 2);
+    CHECK(keys(s.by_bot) == std::vector<std::string>{"", "b1", "b2"});
+    CHECK(find(s.by_bot, "")->totals.cost_pico_usd == 5000);
+    CHECK(find(s.by_bot, "b2")->totals.input_tokens == 10);
+}
+
+TEST_CASE("sqlite_queries: unaligned ranges add the partial days from raw rows", "[sqlite_queries]") {
+    fixture f;
+    // One millisecond either side of the day: r1 (last ms of 11-05) and r5 (first ms of 11-07) join.
+    const auto s = f.q->stats({at("2024-11-05T23:59:59.999Z"), at("2024-11-07T00:00:00.001Z")}, {});
+    CHECK(s.totals.calls == 5);
+    CHECK(s.totals.cost_pico_usd == 6300);
+    CHECK(s.totals.input_tokens == 317);
+    CHECK(s.totals.output_tokens == 168);
+    CHECK(s.totals.cached_tokens == 20);
+    CHECK(s.totals.thoughts_tokens == 10);
+    CHECK(s.totals.unpriced_calls == 1);
+    CHECK(find(s.by_model, "mystery")->totals.calls == 1);
+    CHECK(find(s.by_bot, "b1")->totals.calls == 2);  // r1 from the head, r3 from the rollup
+
+    // Inside one day, exclusive end: only r3.
+    const auto inner = f.q->stats({at("2024-11-06T00:00:00.001Z"), at("2024-11-06T23:59:59.999Z")}, {});
+    CHECK(inner.totals.calls == 1);
+    CHECK(inner.totals.failed_calls == 1);
+    // Half-open: the end instant is out, the start instant is in.
+    CHECK(f.q->stats({at("2024-11-06"), at("2024-11-06T12:00:00Z")}, {}).totals.calls == 1);        // r2
+    CHECK(f.q->stats({at("2024-11-06T12:00:00Z"), at("2024-11-06T12:00:00.001Z")}, {}).totals.calls == 1);  // r3
+}
+
+TEST_CASE("sqlite_queries: empty, reversed and future ranges answer zero", "[sqlite_queries]") {
+    fixture f;
+    const usage_totals zero{};
+    CHECK(f.q->stats({at("2024-11-06"), at("2024-11-06")}, {}).totals == zero);
+    CHECK(f.q->stats({at("2024-11-07"), at("2024-11-06")}, {}).totals == zero);
+    CHECK(f.q->stats({at("2030-01-01"), at("2030-01-08")}, {}).by_model.empty());
+    CHECK(f.q->daily({at("2024-11-06"), at("2024-11-06")}, {}).empty());
+    CHECK(f.q->top_users({at("2030-01-01"), at("2030-01-08")}, {}, 10).empty());
+    const auto future = f.q->daily({at("2030-01-01"), at("2030-01-08")}, {});
+    REQUIRE(future.size() == 7);
+    CHECK(future.front().date == "2030-01-01");
+    CHECK(future.back().date == "2030-01-07");
+    for (const auto& d : future) CHECK(d.totals == zero);
+}
+
+TEST_CASE("sqlite_queries: daily is one zero-filled entry per UTC day touched", "[sqlite_queries]") {
+    fixture f;
+    const auto d = f.q->daily({at("2024-11-04"), at("2024-11-10")}, {});
+    REQUIRE(d.size() == 6);
+    CHECK(d[0].date == "2024-11-04");
+    CHECK(d[0].totals.calls == 0);
+    CHECK(d[1].date == "2024-11-05");
+    CHECK(d[1].totals.calls == 1);
+    CHECK(d[1].totals.cost_pico_usd == 1000);
+    CHECK(d[2].date == "2024-11-06");
+    CHECK(d[2].totals.calls == 3);
+    CHECK(d[2].totals.cost_pico_usd == 5300);
+    CHECK(d[3].date == "2024-11-07");
+    CHECK(d[3].totals.unpriced_calls == 1);
+    CHECK(d[4].date == "2024-11-08");
+    CHECK(d[4].totals.total_tokens == 1500);
+    CHECK(d[5].date == "2024-11-09");
+    CHECK(d[5].totals.calls == 0);
+
+    // Unaligned: the first and last days are partial and still one entry each.
+    const auto p = f.q->daily({at("2024-11-05T12:00:00Z"), at("2024-11-08T09:59:59.999Z")}, {});
+    REQUIRE(p.size() == 4);
+    CHECK(p[0].totals.calls == 1);  // r1
+    CHECK(p[3].date == "2024-11-08");
+    CHECK(p[3].totals.calls == 0);  // r6 is at 10:00, after the end
+    // A single day.
+    const auto one = f.q->daily({at("2024-11-07"), at("2024-11-08")}, {});
+    REQUIRE(one.size() == 1);
+    CHECK(one[0].totals.calls == 1);
+}
+
+TEST_CASE("sqlite_queries: filters on rollup dimensions, user and tag", "[sqlite_queries]") {
+    fixture f;
+    const time_range all{at("2024-11-05"), at("2024-11-09")};
+    usage_filter flash;
+    flash.model = "gemini-2.5-flash";
+    auto s = f.q->stats(all, flash);
+    CHECK(s.totals.calls == 3);  // r1 r3 r4
+    CHECK(s.totals.cost_pico_usd == 1300);
+    CHECK(keys(s.by_endpoint) == std::vector<std::string>{"chat"});
+    CHECK(keys(s.by_bot) == std::vector<std::string>{"b1", "b2"});
+
+    usage_filter guests;
+    guests.guest = true;
+    s = f.q->stats(all, guests);
+    CHECK(s.totals.calls == 2);  // r3 r6
+    CHECK(s.totals.cost_pico_usd == 20000);
+
+    usage_filter no_bot;
+    no_bot.bot_id = "";
+    CHECK(f.q->stats(all, no_bot).totals.calls == 2);  // r2 r5
+
+    usage_filter pro_analyze;
+    pro_analyze.model = "gemini-2.5-pro";
+    pro_analyze.endpoint = "analyze";
+    pro_analyze.guest = false;
+    CHECK(f.q->stats(all, pro_analyze).totals.cost_pico_usd == 5000);  // r2
+
+    usage_filter u1;
+    u1.user_id = "u1";
+    s = f.q->stats(all, u1);
+    CHECK(s.totals.calls == 2);
+    CHECK(s.totals.cost_pico_usd == 1300);
+    CHECK(keys(s.by_bot) == std::vector<std::string>{"b1", "b2"});
+    const auto d = f.q->daily(all, u1);
+    REQUIRE(d.size() == 4);
+    CHECK(d[0].totals.calls == 1);
+    CHECK(d[1].totals.calls == 1);
+    CHECK(d[2].totals.calls == 0);
+
+    usage_filter red;
+    red.tag = "team=red";
+    CHECK(f.q->stats(all, red).totals.calls == 1);
+    usage_filter any_team;
+    any_team.tag = "team";
+    CHECK(f.q->stats(all, any_team).totals.calls == 2);
+    usage_filter evil;
+    evil.model = "x' OR '1'='1";
+    CHECK(f.q->stats(all, evil).totals.calls == 0);
+    evil = {};
+    evil.tag = "team') OR 1=1 --=red";
+    CHECK(f.q->stats(all, evil).totals.calls == 0);
+}
+
+TEST_CASE("sqlite_queries: top users by cost with their latest email", "[sqlite_queries]") {
+    fixture f;
+    const auto top = f.q->top_users({at("2024-11-05"), at("2024-11-09")}, {}, 10);
+    REQUIRE(top.size() == 3);
+    CHECK(top[0].user_id == "u2");
+    CHECK(top[0].totals.cost_pico_usd == 5000);
+    CHECK(top[0].email.empty());
+    CHECK(top[1].user_id == "u1");
+    CHECK(top[1].email == "b@x");
+    CHECK(top[1].totals.calls == 2);
+    CHECK(top[1].totals.input_tokens == 110);
+    CHECK(top[2].user_id == "u3");
+    CHECK(f.q->top_users({at("2024-11-05"), at("2024-11-09")}, {}, 2).size() == 2);
+
+    // Unaligned range from raw edges + rollups, same ranking.
+    const auto edge = f.q->top_users({at("2024-11-05T23:59:59.999Z"), at("2024-11-06T23:59:59.999Z")}, {}, 10);
+    REQUIRE(edge.size() == 2);
+    CHECK(edge[0].user_id == "u2");
+    CHECK(edge[1].user_id == "u1");
+    CHECK(edge[1].totals.calls == 1);  // r1 only: r4 is at the excluded end instant
+
+    usage_filter flash;
+    flash.model = "gemini-2.5-flash";
+    const auto ff = f.q->top_users({at("2024-11-05"), at("2024-11-09")}, flash, 10);
+    REQUIRE(ff.size() == 1);
+    CHECK(ff[0].user_id == "u1");
+    CHECK(ff[0].totals.cost_pico_usd == 1300);
+}
+
+TEST_CASE("sqlite_queries: recent pages newest first with a keyset cursor", "[sqlite_queries]") {
+    fixture f;
+    std::vector<std::string> seen;
+    std::optional<recent_cursor> cursor;
+    int pages = 0;
+    do {
+        const auto page = f.q->recent({}, 2, cursor);
+        for (const auto& r : page.calls) seen.push_back(r.id);
+        cursor = page.next;
+        ++pages;
+    } while (cursor && pages < 10);
+    CHECK(seen == std::vector<std::string>{"r6", "r5", "r4", "r3", "r2", "r1"});
+    CHECK(pages == 3);
+
+    const auto first = f.q->recent({}, 3, std::nullopt);
+    REQUIRE(first.calls.size() == 3);
+    const auto& r4 = first.calls[2];
+    CHECK(r4.id == "r4");
+    CHECK(r4.user_email == "b@x");
+    CHECK(r4.created_at_ms == at("2024-11-06T23:59:59.999Z"));
+    CHECK(r4.tokens.prompt == 10);
+    CHECK(r4.tokens.candidates == 5);
+    CHECK(r4.tags == std::vector<std::pair<std::string, std::string>>{{"team", "red"}});
+    CHECK(r4.bot_id == "b2");
+    CHECK(r4.http_status == 200);
+
+    usage_filter pro;
+    pro.model = "gemini-2.5-pro";
+    const auto p = f.q->recent(pro, 10, std::nullopt);
+    REQUIRE(p.calls.size() == 2);
+    CHECK(p.calls[0].id == "r6");
+    CHECK(p.calls[1].id == "r2");
+    CHECK_FALSE(p.next);
+    // Same millisecond, different ids: the cursor's id breaks the tie.
+    const auto after = f.q->recent({}, 10, recent_cursor{at("2024-11-06T23:59:59.999Z"), "r4"});
+    REQUIRE(after.calls.size() == 3);
+    CHECK(after.calls[0].id == "r3");
+}
+
+TEST_CASE("sqlite_queries: projections use the 7 full UTC days before today", "[sqlite_queries]") {
+    fixture f;
+    auto p = f.q->projections(at("2024-11-14T05:00:00Z"), {});
+    CHECK(p.baseline_days == 7);
+    CHECK(p.baseline.start_ms == at("2024-11-07"));
+    CHECK(p.baseline.end_ms == at("2024-11-14"));
+    CHECK(p.baseline_totals.calls == 2);  // r5 r6
+    CHECK(p.baseline_totals.cost_pico_usd == 20000);
+    CHECK(keys(p.by_model) == std::vector<std::string>{"gemini-2.5-pro", "mystery"});
+    CHECK(keys(p.by_endpoint) == std::vector<std::string>{"analyze", "chat"});
+
+    // At midnight exactly, "today" has just begun and is excluded.
+    p = f.q->projections(at("2024-11-13T00:00:00Z"), {});
+    CHECK(p.baseline.start_ms == at("2024-11-06"));
+    CHECK(p.baseline_totals.calls == 5);  // r2 r3 r4 r5 r6
+    CHECK(p.baseline_totals.cost_pico_usd == 25300);
+
+    usage_filter chat;
+    chat.endpoint = "chat";
+    CHECK(f.q->projections(at("2024-11-13T00:00:00Z"), chat).baseline_totals.calls == 3);  // r3 r4 r5
+    CHECK(f.q->projections(at("2031-01-01"), {}).baseline_totals.calls == 0);
+}
+
+TEST_CASE("sqlite_queries: export streams raw rows oldest first and can stop", "[sqlite_queries]") {
+    fixture f;
+    std::vector<std::string> ids;
+    f.q->export_rows({at("2024-11-01"), at("2024-12-01")}, {}, [&](const gm::metering::usage_record& r) {
+        ids.push_back(r.id);
+        return true;
+    });
+    CHECK(ids == std::vector<std::string>{"r1", "r2", "r3", "r4", "r5", "r6"});
+    ids.clear();
+    usage_filter u1;
+    u1.user_id = "u1";
+    f.q->export_rows({at("2024-11-01"), at("2024-12-01")}, u1, [&](const gm::metering::usage_record& r) {
+        ids.push_back(r.id);
+        return false;
+    });
+    CHECK(ids == std::vector<std::string>{"r1"});
+}

@@ -1,0 +1,297 @@
+#include "storage/usage_writer.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "storage/migrations.hpp"
+#include "storage/record_codec.hpp"
+#include "storage/sqlite_store.hpp"
+#include "support/temp_dir.hpp"
+#include "test_records.hpp"
+
+using namespace gm::storage;
+using gm::test::numbered_record;
+using gm::test::query_int;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+store_options fast_retry() {
+    store_options o;
+    o.busy_timeout_ms = 20;
+    o.retry_initial = 5ms;
+    o.retry_max = 50ms;
+    return o;
+}
+
+// Polls a condition; the deadline only stops a hung test, it is not what is measured.
+template <class F>
+bool eventually(F&& cond, std::chrono::seconds limit = 30s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (cond()) return true;
+        std::this_thread::sleep_for(2ms);
+    }
+    return cond();
+}
+
+std::vector<fs::path> journal_segments(const std::string& db) {
+    std::vector<fs::path> out;
+    const std::string prefix = fs::path(db).filename().string() + ".journal.";
+    for (const auto& e : fs::directory_iterator(fs::path(db).parent_path()))
+        if (e.path().filename().string().rfind(prefix, 0) == 0) out.push_back(e.path());
+    return out;
+}
+
+// Rows, and each rollup's idea of the number of rows: all equal when nothing is lost or
+// counted twice.
+void check_consistent(const std::string& db, std::int64_t n, std::int64_t with_user) {
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == n);
+    CHECK(query_int(db, "SELECT COALESCE(SUM(calls), 0) FROM UsageDaily") == n);
+    CHECK(query_int(db, "SELECT COALESCE(SUM(calls), 0) FROM UsageDailyDim WHERE dim = 'model'") == n);
+    CHECK(query_int(db, "SELECT COALESCE(SUM(calls), 0) FROM UsageDailyDim WHERE dim = 'guest'") == n);
+    CHECK(query_int(db, "SELECT COALESCE(SUM(calls), 0) FROM UsageDailyUser") == with_user);
+    CHECK(query_int(db, "SELECT COALESCE(SUM(costPicoUsd), 0) FROM ApiUsage") ==
+          query_int(db, "SELECT COALESCE(SUM(costPicoUsd), 0) FROM UsageDaily"));
+}
+
+std::int64_t with_user(int n) {
+    std::int64_t k = 0;
+    for (int i = 0; i < n; ++i) k += numbered_record(i).user_id.empty() ? 0 : 1;
+    return k;
+}
+
+// Runs body in a child process (optionally as an unprivileged user, so that file modes
+// bind even when the tests run as root) and returns its exit status; body returns 0 for
+// success or the number of the step that failed.
+int in_child(const gm::test::temp_dir& dir, bool drop_root, const std::function<int()>& body) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        if (drop_root && ::geteuid() == 0) {
+            if (::chown(dir.str().c_str(), 65534, 65534) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)
+                ::_exit(90);
+        }
+        int rc = 99;
+        try {
+            rc = body();
+        } catch (...) {
+            rc = 98;
+        }
+        ::_exit(rc);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST_CASE("usage_writer: records submitted are committed and the journal is released", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    auto store = sqlite_store::open(db);
+    for (int i = 0; i < 1000; ++i) store->sink().submit(numbered_record(i));
+    REQUIRE(store->flush(30s));
+    const auto s = store->stats();
+    CHECK(s.submitted == 1000);
+    CHECK(s.written == 1000);
+    CHECK(s.queued == 0);
+    CHECK(s.journal_backlog == 0);
+    CHECK(s.batches >= 1);
+    CHECK(s.failures == 0);
+    CHECK(s.db_writable);
+    check_consistent(db, 1000, with_user(1000));
+    store->shutdown();
+    CHECK(journal_segments(db).empty());
+}
+
+TEST_CASE("usage_writer: shutdown drains everything queued", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    store_options o;
+    o.max_batch_delay = 10s;  // the writer would sit on a small batch; shutdown must not
+    o.batch_size = 100000;
+    auto store = sqlite_store::open(db, o);
+    for (int i = 0; i < 3000; ++i) store->sink().submit(numbered_record(i));
+    store->shutdown();
+    CHECK(store->stats().written == 3000);
+    check_consistent(db, 3000, with_user(3000));
+    CHECK(journal_segments(db).empty());
+}
+
+TEST_CASE("usage_writer: a killed process loses nothing and replay never duplicates", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    const int n = 3000;
+    migrate(db);
+    // The child submits and dies by SIGKILL without any shutdown: whatever the writer had
+    // not committed exists only in the journal's page cache.
+    const int status = in_child(dir, false, [&] {
+        store_options o;
+        o.batch_size = 50;
+        o.max_batch_delay = 0ms;
+        auto store = sqlite_store::open(db, o);
+        for (int i = 0; i < n; ++i) store->sink().submit(numbered_record(i));
+        ::raise(SIGKILL);
+        return 1;
+    });
+    REQUIRE(status == 100 + SIGKILL);
+    const auto committed_before = query_int(db, "SELECT COUNT(*) FROM ApiUsage");
+    INFO("rows committed before the kill: " << committed_before);
+    CHECK(committed_before < n);
+    REQUIRE_FALSE(journal_segments(db).empty());
+
+    // Keep the journal as it was, to replay it a second time below.
+    const fs::path saved = dir.path() / "saved";
+    fs::create_directory(saved);
+    for (const auto& p : journal_segments(db)) fs::copy_file(p, saved / p.filename());
+
+    {
+        auto store = sqlite_store::open(db);
+        REQUIRE(store->flush(30s));
+        const auto s = store->stats();
+        CHECK(s.replayed >= static_cast<std::uint64_t>(n - committed_before));
+        CHECK(s.written == static_cast<std::uint64_t>(n - committed_before));
+        CHECK(s.written + s.duplicates == s.replayed);
+        check_consistent(db, n, with_user(n));
+    }
+    CHECK(journal_segments(db).empty());
+
+    // As if the process had died after committing but before releasing the journal.
+    for (const auto& e : fs::directory_iterator(saved)) fs::copy_file(e.path(), dir.path() / e.path().filename());
+    {
+        auto store = sqlite_store::open(db);
+        REQUIRE(store->flush(30s));
+        const auto s = store->stats();
+        CHECK(s.written == 0);
+        CHECK(s.duplicates == s.replayed);
+        check_consistent(db, n, with_user(n));
+    }
+    CHECK(journal_segments(db).empty());
+}
+
+TEST_CASE("usage_writer: a torn last journal line is skipped, the rest replayed", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    migrate(db);
+    {
+        std::ofstream j(db + ".journal.00000001", std::ios::binary);
+        j << encode_journal_line(numbered_record(1)) << encode_journal_line(numbered_record(2));
+        const std::string torn = encode_journal_line(numbered_record(3));
+        j << torn.substr(0, torn.size() / 2);
+    }
+    auto store = sqlite_store::open(db);
+    REQUIRE(store->flush(30s));
+    CHECK(store->stats().replayed == 2);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 2);
+    store->shutdown();
+    CHECK(journal_segments(db).empty());
+}
+
+TEST_CASE("usage_writer: a database locked by another connection delays rows, loses none", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    auto store = sqlite_store::open(db, fast_retry());
+    sqlite_conn blocker(db, sqlite_conn::mode::read_write);
+    blocker.exec("BEGIN EXCLUSIVE");
+
+    for (int i = 0; i < 200; ++i) store->sink().submit(numbered_record(i));  // returns: never waits on the lock
+    REQUIRE(eventually([&] {
+        const auto s = store->stats();
+        return s.failures > 0 && !s.db_writable;
+    }));
+    auto s = store->stats();
+    CHECK(s.last_error.find("locked") != std::string::npos);
+    CHECK(s.journal_backlog == 200);
+    CHECK(s.written == 0);
+    CHECK_FALSE(journal_segments(db).empty());
+
+    blocker.exec("ROLLBACK");
+    REQUIRE(store->flush(30s));
+    s = store->stats();
+    CHECK(s.db_writable);
+    CHECK(s.written == 200);
+    CHECK(s.journal_backlog == 0);
+    check_consistent(db, 200, with_user(200));
+}
+
+TEST_CASE("usage_writer: a read-only database file delays rows until it is writable again", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    const int rc = in_child(dir, true, [&]() -> int {
+        {
+            auto store = sqlite_store::open(db);
+            for (int i = 0; i < 10; ++i) store->sink().submit(numbered_record(i));
+            if (!store->flush(30s)) return 1;
+        }
+        if (::chmod(db.c_str(), 0444) != 0) return 2;
+        auto store = sqlite_store::open(db, fast_retry());  // must start: traffic keeps flowing
+        for (int i = 10; i < 20; ++i) store->sink().submit(numbered_record(i));
+        if (!eventually([&] { return store->stats().failures > 0; })) return 3;
+        const auto s = store->stats();
+        if (s.db_writable) return 4;
+        if (s.last_error.find("readonly") == std::string::npos) return 5;
+        if (s.journal_backlog != 10) return 6;
+        // SQLite gives the -wal and -shm files it creates the database file's mode, so
+        // whoever repairs the permissions repairs those too.
+        for (const char* suffix : {"", "-wal", "-shm"})
+            if (fs::exists(db + suffix) && ::chmod((db + suffix).c_str(), 0644) != 0) return 7;
+        if (!store->flush(30s)) {
+            std::fprintf(stderr, "still failing: %s\n", store->stats().last_error.c_str());
+            return 8;
+        }
+        if (!store->stats().db_writable) return 9;
+        store->shutdown();
+        if (query_int(db, "SELECT COUNT(*) FROM ApiUsage") != 20) return 10;
+        if (!journal_segments(db).empty()) return 11;
+        return 0;
+    });
+    CHECK(rc == 0);
+}
+
+TEST_CASE("usage_writer: a full disk delays rows until space returns", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    // RLIMIT_FSIZE makes writes past a size fail with EFBIG, which SQLite reports as
+    // SQLITE_FULL, as on a full disk. The limit leaves room for the journal (a few KB)
+    // but not for the next commit's WAL frames.
+    const int rc = in_child(dir, false, [&]() -> int {
+        ::signal(SIGXFSZ, SIG_IGN);
+        auto store = sqlite_store::open(db, fast_retry());
+        store->sink().submit(numbered_record(0));
+        if (!store->flush(30s)) return 1;
+        const auto wal = static_cast<rlim_t>(fs::file_size(db + "-wal"));
+        rlimit lim{};
+        ::getrlimit(RLIMIT_FSIZE, &lim);
+        const rlimit tight{wal + 16 * 1024, lim.rlim_max};
+        if (::setrlimit(RLIMIT_FSIZE, &tight) != 0) return 2;
+        for (int i = 1; i <= 20; ++i) store->sink().submit(numbered_record(i));
+        if (!eventually([&] { return store->stats().failures > 0; })) return 3;
+        const auto s = store->stats();
+        if (s.db_writable) return 4;
+        // EFBIG is reported as an I/O error, ENOSPC (a real full disk) as "database or disk is full".
+        if (s.last_error.find("full") == std::string::npos && s.last_error.find("I/O") == std::string::npos) {
+            std::fprintf(stderr, "unexpected error: %s\n", s.last_error.c_str());
+            return 5;
+        }
+        if (s.journal_errors != 0) return 6;
+        if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) return 7;
+        if (!store->flush(30s)) return 8;
+        store->shutdown();
+        if (query_int(db, "SELECT COUNT(*) FROM ApiUsage") != 21) return 9;
+        return 0;
+    });
+    CHECK(rc == 0);
+}
