@@ -120,9 +120,9 @@ std::variant<api_query, param_error> parse_api_query(route_id route, const query
         else return param_error{"guest", fmt::format("invalid guest: '{}'", *v), "true, false"};
     }
     if (auto v = find(params, "tag")) {
-        auto eq = v->find('=');
-        if (eq == std::string::npos || eq == 0)
-            return param_error{"tag", fmt::format("invalid tag: '{}'", *v), "name=value"};
+        // "name=value" matches that value; "name" alone matches any value of the tag.
+        if (v->empty() || v->front() == '=')
+            return param_error{"tag", fmt::format("invalid tag: '{}'", *v), "name=value or name"};
         q.filter.tag = *v;
     }
 

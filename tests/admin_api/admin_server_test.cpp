@@ -140,7 +140,7 @@ TEST_CASE("bad parameters answer 400 naming the parameter, before any database a
                                      bad{"/api/api-usage/stats?foo=bar", "foo"},
                                      bad{"/api/api-usage/export?format=xml", "format"},
                                      bad{"/api/api-usage/stats?guest=maybe", "guest"},
-                                     bad{"/api/api-usage/stats?tag=broken", "tag"},
+                                     bad{"/api/api-usage/stats?tag=%3Dbroken", "tag"},
                                      bad{"/api/api-usage/recent?before=%25%25", "before"}}) {
         INFO(target);
         auto r = http_get_auth(f.port(), target, "tok-A");

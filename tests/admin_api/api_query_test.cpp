@@ -121,7 +121,8 @@ TEST_CASE("bad input names the parameter and what is allowed") {
     CHECK(e.parameter == "guest");
     CHECK(e.allowed == "true, false");
 
-    e = error_of(route_id::stats, {{"tag", "novalue"}});
+    CHECK(query_of(route_id::stats, {{"tag", "team"}}).filter.tag == "team");  // any value of the tag
+    e = error_of(route_id::stats, {{"tag", ""}});
     CHECK(e.parameter == "tag");
     e = error_of(route_id::stats, {{"tag", "=x"}});
     CHECK(e.parameter == "tag");
