@@ -229,6 +229,12 @@ private:
             if (piece_ < plan_.pieces.size() && plan_.pieces[piece_].delay_before.count() > 0) break;
         }
         if (piece_ == plan_.pieces.size() && !cut_ && plan_.chunked && !head_) out_ += "0\r\n\r\n";
+        // Recorded before the last write is issued, so that a test that has just read the
+        // whole answer always finds it in sent().
+        if (cut_ || piece_ == plan_.pieces.size()) {
+            rec_.truncated = cut_;
+            finish_record();
+        }
         net::async_write(stream_, net::buffer(out_), beast::bind_front_handler(&session::on_write, this->shared_from_this()));
     }
 
@@ -238,8 +244,6 @@ private:
         if (cut_) {
             // x-fake-truncate-after: the connection just ends, no TLS close_notify, no last
             // chunk, as when a server crashes mid-response.
-            rec_.truncated = true;
-            finish_record();
             return close();
         }
         if (piece_ < plan_.pieces.size()) {
@@ -251,7 +255,6 @@ private:
             }
             return write_next();
         }
-        finish_record();
         response_done_ = true;
         if (close_after_) return close();
         if (watch_pending_) return;  // on_watch starts the next request

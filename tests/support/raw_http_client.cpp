@@ -55,6 +55,7 @@ struct raw_http_client::impl {
     std::optional<beast::tcp_stream> plain;
     std::optional<ssl::stream<beast::tcp_stream>> tls;
     beast::flat_buffer buffer;
+    bool peer_ended = false;  // a read has already returned EOF or an error
 
     beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
     bool connected() const { return (tls || plain) && const_cast<impl*>(this)->lowest().socket().is_open(); }
@@ -106,6 +107,7 @@ struct raw_http_client::impl {
                 run([&] { http::async_read_some(s, buffer, parser, [&](error_code e, std::size_t) { ec = e; }); });
             });
             if (ec == http::error::need_buffer) ec = {};
+            if (ec) peer_ended = true;
             const std::size_t n = chunk.size() - parser.get().body().size;
             if (n > 0) {
                 body_piece piece{std::string(chunk.data(), n), std::chrono::steady_clock::now()};
@@ -140,7 +142,12 @@ raw_http_client::raw_http_client(raw_client_options options) : impl_(std::make_u
     impl_->opt = std::move(options);
 }
 
-raw_http_client::~raw_http_client() { impl_->close(); }
+raw_http_client::~raw_http_client() {
+    if (impl_) impl_->close();
+}
+
+raw_http_client::raw_http_client(raw_http_client&&) noexcept = default;
+raw_http_client& raw_http_client::operator=(raw_http_client&&) noexcept = default;
 
 void raw_http_client::connect(const std::string& host, unsigned short port) {
     impl& m = *impl_;
@@ -148,6 +155,10 @@ void raw_http_client::connect(const std::string& host, unsigned short port) {
     m.tls.reset();
     m.plain.reset();
     m.buffer.clear();
+    // Reads take whatever has arrived (up to this much), so that a piece of body is one
+    // arrival rather than a slice cut by a small buffer.
+    m.buffer.reserve(64 * 1024);
+    m.peer_ended = false;
     tcp::resolver resolver(m.ioc);
     error_code ec;
     auto endpoints = resolver.resolve(host, std::to_string(port), ec);
@@ -219,14 +230,17 @@ std::string raw_http_client::read_raw(std::size_t max_bytes) {
             });
         });
         out.append(chunk.data(), n);
-        if (ec) break;
+        if (ec) {
+            m.peer_ended = ec != beast::error::timeout;
+            break;
+        }
     }
     return out;
 }
 
 bool raw_http_client::peer_closed(std::chrono::milliseconds wait) {
     impl& m = *impl_;
-    if (!m.connected()) return true;
+    if (!m.connected() || m.peer_ended) return true;
     std::vector<char> chunk(16 * 1024);
     error_code ec;
     bool done = false;

@@ -61,6 +61,8 @@ public:
     ~raw_http_client();
     raw_http_client(const raw_http_client&) = delete;
     raw_http_client& operator=(const raw_http_client&) = delete;
+    raw_http_client(raw_http_client&&) noexcept;
+    raw_http_client& operator=(raw_http_client&&) noexcept;
 
     // Connects (and does the TLS handshake); throws on failure.
     void connect(const std::string& host, unsigned short port);
