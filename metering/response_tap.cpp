@@ -44,6 +44,11 @@ constexpr std::array<json_watch, 9> watches{{
 }};
 
 bool decode_json_string(std::string_view raw, std::string& out) {
+    // Model names and ids never hold escapes: skip the JSON reader for them.
+    if (raw.size() >= 2 && raw.find('\\') == std::string_view::npos) {
+        out.assign(raw.substr(1, std::min<std::size_t>(raw.size() - 2, response_tap::max_text)));
+        return true;
+    }
     rapidjson::Document d;
     d.Parse<rapidjson::kParseIterativeFlag>(raw.data(), raw.size());
     if (d.HasParseError() || !d.IsString()) return false;
@@ -51,10 +56,6 @@ bool decode_json_string(std::string_view raw, std::string& out) {
     return true;
 }
 
-std::string_view strip_models_prefix(std::string_view s) {
-    if (s.starts_with("models/")) s.remove_prefix(7);
-    return s;
-}
 
 }  // namespace
 
@@ -144,15 +145,14 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
                     add_problem(fmt::format("{} is not an object: ignored", name));
                     return;
                 }
-                auto r = w == w_usage_metadata ? parse_gemini_usage(raw) : parse_openai_usage(raw);
+                // Streams repeat a cumulative usage in every chunk and only the last one
+                // counts, so parsing is deferred to finish(): here we only keep the text
+                // of the last two (the one before is the fallback if the last is bad).
                 ++usage_objects;
-                if (!r.ok) {
-                    add_problem("usage rejected: " + r.problem);
-                    return;
-                }
-                tokens = r.tokens;
-                has_usage = true;
-                usage_note = std::move(r.note);
+                std::swap(prev_usage, last_usage);
+                last_usage.raw.assign(raw);
+                last_usage.openai = w == w_openai_usage;
+                last_usage.present = true;
                 return;
             }
             case w_model_version:
@@ -160,13 +160,9 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
             case w_response_id:
             case w_openai_id: {
                 if (kind != json_value_kind::string) return;
-                std::string s;
-                if (!decode_json_string(raw, s)) return;
-                if (w == w_model_version || w == w_openai_model) {
-                    model_version.assign(strip_models_prefix(s));
-                } else {
-                    response_id = std::move(s);
-                }
+                std::string& target = (w == w_model_version || w == w_openai_model) ? model_version : response_id;
+                if (!decode_json_string(raw, target)) return;
+                if (&target == &model_version && model_version.starts_with("models/")) model_version.erase(0, 7);
                 return;
             }
             case w_finish_reason:
@@ -230,6 +226,29 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
     int bom_left = 3;
     static constexpr unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
 
+    struct raw_usage {
+        std::string raw;
+        bool openai = false;
+        bool present = false;
+    };
+    raw_usage last_usage, prev_usage;
+
+    // Parses the last usage object; if it cannot be trusted, the one before it.
+    void resolve_usage() {
+        for (raw_usage* u : {&last_usage, &prev_usage}) {
+            if (!u->present) continue;
+            auto r = u->openai ? parse_openai_usage(u->raw) : parse_gemini_usage(u->raw);
+            if (!r.ok) {
+                add_problem("usage rejected: " + r.problem);
+                continue;
+            }
+            tokens = r.tokens;
+            has_usage = true;
+            usage_note = std::move(r.note);
+            return;
+        }
+    }
+
     token_counts tokens;
     bool has_usage = false;
     std::uint64_t usage_objects = 0;
@@ -277,6 +296,7 @@ tap_result response_tap::finish(bool body_complete) noexcept {
         } else if (s.mode == impl::framing::json && !s.scanner.idle()) {
             s.scanner.end_document();
         }
+        s.resolve_usage();
         const auto f = s.scanner.flags();
         if ((f & scan_not_json) != 0) s.add_problem("response body is not JSON");
         if ((f & scan_unbalanced) != 0) s.add_problem("malformed JSON: unbalanced brackets");

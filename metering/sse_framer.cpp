@@ -7,6 +7,7 @@ namespace gm::metering {
 
 namespace {
 constexpr std::size_t field_too_long = 99;  // longer than any field name we compare
+constexpr char newline[] = "\n";             // joins the data lines of one event
 }
 
 void sse_framer::feed(std::string_view bytes) noexcept {
@@ -58,7 +59,7 @@ void sse_framer::feed(std::string_view bytes) noexcept {
                     const bool is_data = field_len_ == 4 && std::memcmp(field_, "data", 4) == 0;
                     state_ = is_data ? line_state::skip_space : line_state::ignore;
                     if (is_data) {
-                        if (event_has_data_) data_piece("\n", "\n" + 1);
+                        if (event_has_data_) data_piece(newline, newline + 1);
                         event_has_data_ = true;
                     }
                 } else if (field_len_ < sizeof field_) {
@@ -95,7 +96,7 @@ void sse_framer::end_of_line() noexcept {
     }
     if (state_ == line_state::field && field_len_ == 4 && std::memcmp(field_, "data", 4) == 0) {
         // "data" without a colon: an empty data line.
-        if (event_has_data_) data_piece("\n", "\n" + 1);
+        if (event_has_data_) data_piece(newline, newline + 1);
         event_has_data_ = true;
     }
     state_ = line_state::start;

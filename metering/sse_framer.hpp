@@ -43,7 +43,6 @@ private:
     char field_[8];
     std::size_t field_len_ = 0;
     bool event_has_data_ = false;
-    bool line_had_data_ = false;
     char head_[8];                 // first bytes of the event's data, to recognise [DONE]
     std::size_t data_len_ = 0;     // saturates; only compared with 6
     std::uint64_t events_ = 0;

@@ -15,36 +15,38 @@ constexpr unsigned parse_flags = rapidjson::kParseIterativeFlag;  // no recursio
 struct field_reader {
     std::string problem;
 
-    // Reads a count into out; absent counts stay 0 (Google omits zeros).
-    bool count(const rapidjson::Value& v, std::string_view name, std::int64_t& out) {
-        if (v.IsNull()) {
-            problem = fmt::format("{} is null", name);
-            return false;
-        }
-        if (!v.IsNumber()) {
-            problem = fmt::format("{} is not a number", name);
-            return false;
-        }
+    // Reads a count into out; absent counts stay 0 (Google omits zeros). The field name
+    // is only formatted on failure: this runs for every field of every streamed chunk.
+    bool count(const rapidjson::Value& v, std::string_view prefix, std::string_view name, std::int64_t& out) {
         if (v.IsInt64()) {
             const auto x = v.GetInt64();
-            if (x < 0) {
-                problem = fmt::format("{} is negative ({})", name, x);
-                return false;
+            if (x >= 0 && x <= max_token_count) {
+                out = x;
+                return true;
             }
-            if (x > max_token_count) {
-                problem = fmt::format("{} is too large ({})", name, x);
-                return false;
-            }
-            out = x;
-            return true;
-        }
-        if (v.IsUint64()) {
-            problem = fmt::format("{} is too large ({})", name, v.GetUint64());
+            problem = fmt::format("{}.{} is {} ({})", prefix, name, x < 0 ? "negative" : "too large", x);
             return false;
         }
-        problem = fmt::format("{} is not an integer", name);
+        if (v.IsNull()) {
+            problem = fmt::format("{}.{} is null", prefix, name);
+        } else if (!v.IsNumber()) {
+            problem = fmt::format("{}.{} is not a number", prefix, name);
+        } else if (v.IsUint64()) {
+            problem = fmt::format("{}.{} is too large ({})", prefix, name, v.GetUint64());
+        } else {
+            problem = fmt::format("{}.{} is not an integer", prefix, name);
+        }
         return false;
     }
+};
+
+// Usage objects are parsed once per streamed chunk: a DOM allocating its default 64 KiB
+// pool each time would dominate the tap's cost. This buffer makes the common case
+// allocation-free; larger objects spill to the heap as usual.
+struct pooled_document {
+    alignas(8) char buf[8192];
+    rapidjson::MemoryPoolAllocator<> pool{buf, sizeof buf};
+    rapidjson::Document doc{&pool, 256};
 };
 
 bool parse_object(std::string_view text, rapidjson::Document& d, std::string& problem) {
@@ -94,7 +96,7 @@ bool modality_audio(const rapidjson::Value& arr, std::string_view field, field_r
                     return false;
                 }
                 has_count = true;
-                if (!r.count(m.value, fmt::format("{}.tokenCount", field), count)) return false;
+                if (!r.count(m.value, field, "tokenCount", count)) return false;
             }
         }
         if (modality == "AUDIO") {
@@ -113,7 +115,8 @@ bool modality_audio(const rapidjson::Value& arr, std::string_view field, field_r
 
 usage_parse_result parse_gemini_usage(std::string_view text) {
     usage_parse_result res;
-    rapidjson::Document d;
+    pooled_document pd;
+    rapidjson::Document& d = pd.doc;
     if (!parse_object(text, d, res.problem)) return res;
 
     struct field {
@@ -142,7 +145,7 @@ usage_parse_result parse_gemini_usage(std::string_view text) {
                 return res;
             }
             seen |= 1u << i;
-            if (!r.count(m.value, fmt::format("usageMetadata.{}", key), t.*(fields[i].member))) {
+            if (!r.count(m.value, "usageMetadata", key, t.*(fields[i].member))) {
                 res.problem = r.problem;
                 return res;
             }
@@ -157,7 +160,7 @@ usage_parse_result parse_gemini_usage(std::string_view text) {
             return res;
         }
         seen |= bit;
-        if (!modality_audio(m.value, fmt::format("usageMetadata.{}", key), r,
+        if (!modality_audio(m.value, prompt_details ? "usageMetadata.promptTokensDetails" : "usageMetadata.cacheTokensDetails", r,
                             prompt_details ? t.prompt_audio : t.cached_audio)) {
             res.problem = r.problem;
             return res;
@@ -182,7 +185,8 @@ usage_parse_result parse_gemini_usage(std::string_view text) {
 
 usage_parse_result parse_openai_usage(std::string_view text) {
     usage_parse_result res;
-    rapidjson::Document d;
+    pooled_document pd;
+    rapidjson::Document& d = pd.doc;
     if (!parse_object(text, d, res.problem)) return res;
     field_reader r;
     token_counts t;
@@ -193,7 +197,7 @@ usage_parse_result parse_openai_usage(std::string_view text) {
             return false;
         }
         seen |= bit;
-        return r.count(v, fmt::format("usage.{}", name), out);
+        return r.count(v, "usage", name, out);
     };
     bool has_total = false;
     for (const auto& m : d.GetObject()) {
@@ -225,8 +229,7 @@ usage_parse_result parse_openai_usage(std::string_view text) {
                     }
                     dseen |= bit;
                     if (dm.value.IsNull()) continue;
-                    ok = r.count(dm.value, fmt::format("usage.prompt_tokens_details.{}", dk),
-                                 bit == 1u ? t.cached : t.prompt_audio);
+                    ok = r.count(dm.value, "usage.prompt_tokens_details", dk, bit == 1u ? t.cached : t.prompt_audio);
                     if (!ok) break;
                 }
             } else if (ok && !m.value.IsNull()) {

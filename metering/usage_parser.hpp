@@ -2,8 +2,9 @@
 // Turns one captured usage object into token counts, or says why it cannot be trusted.
 // Policy (documented in the README): a usage object with any count that is not a
 // non-negative integer <= 2^53, a duplicated field, or counts that contradict each other
-// (cached > prompt, audio parts larger than their whole) is rejected as a whole: the
-// caller keeps the last valid usage and records the reason. Nothing is clamped or guessed.
+// (cached > prompt, audio parts larger than their whole) is rejected as a whole and the
+// reason recorded; the response tap then falls back to the usage object before it (streams
+// repeat cumulative usage). Nothing is clamped or guessed.
 #include <string>
 #include <string_view>
 
