@@ -1,2 +1,238 @@
-// placeholder until the wiring lands
-int main() { return 0; }
+// gemini-meter: wiring only. Configuration errors exit 2 with every problem listed;
+// start-up failures exit 1 with the reason; a clean SIGTERM/SIGINT exits 0.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "admin_api/admin_server.hpp"
+#include "admin_api/admin_tokens.hpp"
+#include "app/call_log.hpp"
+#include "app/call_pipeline.hpp"
+#include "app/config.hpp"
+#include "app/utc_date.hpp"
+#include "metering/call_metrics.hpp"
+#include "metering/pricing_registry.hpp"
+#include "metering/pricing_render.hpp"
+#include "metering/pricing_table.hpp"
+#include "proxy/proxy_server.hpp"
+#include "storage/migrations.hpp"
+#include "storage/reprice.hpp"
+#include "storage/retention.hpp"
+#include "storage/sqlite_store.hpp"
+
+namespace {
+
+using namespace gm;
+namespace net = boost::asio;
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::shared_ptr<const metering::pricing_table> load_pricing(const app::app_config& c) {
+    if (c.pricing_file)
+        return std::make_shared<const metering::pricing_table>(metering::pricing_table::load_file(*c.pricing_file));
+    return std::make_shared<const metering::pricing_table>(metering::pricing_table::builtin());
+}
+
+void ensure_parent_dir(const std::string& path) {
+    const auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty())
+        std::filesystem::create_directories(parent);
+}
+
+int run_migrate(const app::app_config& c) {
+    const auto path = c.sqlite_path();
+    if (c.migrate_status) {
+        if (!std::filesystem::exists(path)) {
+            fmt::print("database {} does not exist: version 0, latest {}\n", path, storage::latest_schema_version());
+            return 0;
+        }
+        const auto s = storage::migration_state(path);
+        fmt::print("database {}: schema version {}, latest {}{}\n", path, s.current, s.latest,
+                   s.up_to_date() ? " (up to date)" : "");
+        for (const auto& p : s.pending)
+            fmt::print("pending: {}\n", p);
+        return 0;
+    }
+    ensure_parent_dir(path);
+    storage::migrate(path);
+    fmt::print("database {}: schema version {}\n", path, storage::latest_schema_version());
+    return 0;
+}
+
+int run_reprice(const app::app_config& c) {
+    const auto table = load_pricing(c);
+    const auto since = app::parse_utc_date("since", c.reprice_since);
+    const auto until = c.reprice_until.empty() ? now_ms() + 1 : app::parse_utc_date("until", c.reprice_until) + 86'400'000;
+    const auto result = storage::reprice(
+        c.sqlite_path(), since, until,
+        storage::record_pricer([&](const metering::usage_record& r) {
+            const auto& key = !r.model_version.empty() && table->find(r.model_version) ? r.model_version : r.model;
+            const auto p = table->price(key, r.tokens);
+            return storage::price_result{p.priced, p.cost_pico_usd, table->version()};
+        }));
+    fmt::print("repriced with table {}: {} rows examined, {} changed, cost delta {:.6f} USD\n", table->version(),
+               result.examined, result.changed, static_cast<double>(result.cost_delta_pico_usd) / 1e12);
+    return 0;
+}
+
+int serve(const app::app_config& c) {
+    const auto format = c.log_format == "text" ? app::log_format::text : app::log_format::json;
+    metering::pricing_registry pricing(load_pricing(c));
+    metering::call_metrics metrics;
+
+    const auto db_path = c.sqlite_path();
+    ensure_parent_dir(db_path);
+    auto store = storage::sqlite_store::open(db_path);
+
+    app::call_pipeline pipeline(pricing, &metrics, &store->sink(), format, c.proxy.metering);
+    proxy::proxy_server proxy(c.proxy, &pipeline);
+
+    admin_api::admin_options admin_options;
+    admin_options.host = c.admin.host;
+    admin_options.port = c.admin.port;
+    const char* env_token = std::getenv("GEMINI_METER_ADMIN_TOKEN");
+    admin_options.tokens = admin_api::load_admin_tokens(c.admin_token_file, env_token);
+    admin_options.cors_origin = c.cors_origin;
+    admin_options.max_range_days = c.max_range_days;
+    admin_api::admin_deps deps;
+    deps.open_reader = [&store] { return store->open_reader(); };
+    deps.health = [&store, &proxy] {
+        const auto s = store->stats();
+        const auto p = proxy.counters();
+        admin_api::health_snapshot h;
+        h.db_writable = s.db_writable;
+        h.journal_backlog = static_cast<std::int64_t>(s.journal_backlog);
+        h.queued = static_cast<std::int64_t>(s.queued);
+        h.written = static_cast<std::int64_t>(s.written);
+        h.batches = static_cast<std::int64_t>(s.batches);
+        h.failures = static_cast<std::int64_t>(s.failures);
+        h.last_error = s.last_error;
+        h.upstream_reachable = p.upstream.connect_failures == 0 || p.upstream.connections_opened > 0;
+        return h;
+    };
+    deps.metrics = &metrics;
+    deps.pricing_json = [&pricing] { return metering::render_pricing_json(*pricing.current()); };
+    deps.log = [format](const std::string& line) { app::write_line(app::format_event_line("admin", line, format)); };
+
+    proxy.start();
+    admin_api::admin_server admin(proxy.context(0), admin_options, deps);
+    admin.start();
+    app::write_line(app::format_event_line(
+        "start",
+        fmt::format("listening on {}:{}, admin on {}:{}, upstream {}, database {}, pricing {}", c.proxy.listen_host,
+                    proxy.port(), c.admin.host, admin.port(), c.proxy.upstream_url, db_path, pricing.current()->version()),
+        format));
+
+    // Signals and periodic jobs run on the main thread: never on an I/O thread.
+    net::io_context main_ioc;
+    net::signal_set stop_signals(main_ioc, SIGTERM, SIGINT);
+    net::signal_set reload_signal(main_ioc, SIGHUP);
+    net::steady_timer retention_timer(main_ioc);
+
+    std::function<void()> wait_reload = [&] {
+        reload_signal.async_wait([&](boost::system::error_code ec, int) {
+            if (ec)
+                return;
+            try {
+                pricing.replace(load_pricing(c));
+                app::write_line(app::format_event_line("pricing_reloaded", pricing.current()->version(), format));
+            } catch (const std::exception& e) {
+                app::write_line(app::format_event_line("pricing_reload_failed",
+                                                       std::string(e.what()) + "; keeping the previous table", format));
+            }
+            wait_reload();
+        });
+    };
+    wait_reload();
+
+    std::function<void()> schedule_retention = [&] {
+        if (c.retention_days <= 0)
+            return;
+        retention_timer.expires_after(std::chrono::minutes(1));
+        retention_timer.async_wait([&](boost::system::error_code ec) {
+            if (ec)
+                return;
+            try {
+                const auto cutoff = now_ms() - static_cast<std::int64_t>(c.retention_days) * 86'400'000;
+                std::optional<std::string> archive;
+                if (!c.archive_dir.empty())
+                    archive = (std::filesystem::path(c.archive_dir) /
+                               fmt::format("apiusage-{}.jsonl.gz", now_ms()))
+                                  .string();
+                const auto r = storage::delete_older_than(db_path, cutoff, 1000, archive);
+                if (r.deleted > 0)
+                    app::write_line(app::format_event_line(
+                        "retention", fmt::format("deleted {} rows, archived {}", r.deleted, r.archived), format));
+            } catch (const std::exception& e) {
+                app::write_line(app::format_event_line("retention_failed", e.what(), format));
+            }
+            retention_timer.expires_after(std::chrono::hours(1));
+            schedule_retention();
+        });
+    };
+    schedule_retention();
+
+    stop_signals.async_wait([&](boost::system::error_code, int sig) {
+        app::write_line(app::format_event_line("stopping", fmt::format("signal {}: draining", sig), format));
+        // Phase one: refuse new work, finish calls in flight. Phase two: cut what is left,
+        // then commit every record before exiting.
+        admin.stop();
+        const bool drained = proxy.drain(c.proxy.drain_timeout);
+        proxy.stop();
+        store->shutdown();
+        app::write_line(app::format_event_line(
+            "stopped", drained ? "all calls finished" : "drain timeout: unfinished calls were cut", format));
+        reload_signal.cancel();
+        retention_timer.cancel();
+    });
+    main_ioc.run();
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    app::parse_outcome parsed;
+    try {
+        parsed = app::parse_config(argc, argv);
+    } catch (const app::config_error& e) {
+        std::cerr << "gemini-meter: " << e.what() << "\n(run gemini-meter --help)\n";
+        return 2;
+    }
+    if (parsed.exit_now) {
+        std::cout << parsed.message;
+        return 0;
+    }
+    const auto& c = parsed.config;
+    const auto problems = c.validate();
+    if (!problems.empty()) {
+        for (const auto& p : problems)
+            std::cerr << "gemini-meter: " << p << "\n";
+        return 2;
+    }
+    try {
+        if (c.command == "pricing") {
+            std::cout << metering::render_pricing_table(*load_pricing(c));
+            return 0;
+        }
+        if (c.command == "migrate")
+            return run_migrate(c);
+        if (c.command == "reprice")
+            return run_reprice(c);
+        return serve(c);
+    } catch (const std::exception& e) {
+        std::cerr << "gemini-meter: " << e.what() << "\n";
+        return 1;
+    }
+}

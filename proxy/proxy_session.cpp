@@ -192,8 +192,9 @@ void proxy_session::on_first_body_piece(error_code ec, std::size_t) {
     if (ec == http::error::need_buffer)
         ec = {};
     if (ec) {
-        if (ec.category() == http::error::bad_chunk.category() ||
-            ec == http::error::bad_chunk_extension) {
+        // A parse error (bad chunk, bad extension...) is bad input; anything else is the socket.
+        if (ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
+            ec != http::error::partial_message) {
             call_open_ = false;
             --shared_.in_flight;
             reject(400, "INVALID_ARGUMENT", "malformed request body: " + ec.message());
@@ -228,7 +229,7 @@ void proxy_session::on_upstream_connected(error_code ec, std::unique_ptr<upstrea
         reply_error(timed_out ? 504 : 502, timed_out ? "DEADLINE_EXCEEDED" : "UNAVAILABLE",
                     std::string("gemini-meter could not reach the upstream (") + stage + ": " + ec.message() + ")",
                     timed_out ? call_ending::upstream_timeout : call_ending::upstream_unreachable,
-                    !request_->is_done() || pending_piece_ > 0);
+                    !request_->is_done());
         return;
     }
     upstream_ = std::move(conn);
@@ -608,7 +609,7 @@ void proxy_session::finish_call(call_ending ending, bool response_complete) {
 
     const bool answered = ending == call_ending::completed || ending == call_ending::upstream_unreachable ||
                           ending == call_ending::upstream_timeout;
-    if (answered && client_keep_alive_ && !thread_.stopping && request_->is_done() && pending_piece_ == 0)
+    if (answered && client_keep_alive_ && !thread_.stopping && request_->is_done())
         do_read_request();
     else
         close_client();

@@ -53,12 +53,22 @@ struct proxy_fixture {
         o.io_threads = 2;
         if (tweak)
             tweak(o);
+        if (o.upstream_url.rfind("http://", 0) == 0)
+            o.upstream_ca_file.clear();
         proxy = std::make_unique<proxy::proxy_server>(o, &observer);
         proxy->start();
     }
     ~proxy_fixture() {
         proxy->drain(std::chrono::milliseconds(0));
         proxy->stop();
+    }
+
+    // The fake records an exchange once it has written it, which may be just after the
+    // client read it: wait for the n-th record.
+    std::vector<sent_response> sent(std::size_t n) {
+        for (int i = 0; i < 500 && fake->sent().size() < n; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        return fake->sent();
     }
 
     raw_http_client client() {
