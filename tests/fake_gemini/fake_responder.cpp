@@ -553,6 +553,7 @@ response_plan fake_responder::answer(const received_request& r) const {
     plan.delay_before_header = k.delay;
     plan.truncate_after = k.truncate_after;
     plan.close = k.close;
+    plan.write_each_piece = header_flag(r, "x-fake-event-flush");
     return plan;
 }
 

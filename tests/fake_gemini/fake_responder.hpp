@@ -42,6 +42,8 @@
 //   x-fake-model-version: s     modelVersion to report (default: the model from the URL)
 //   x-fake-stream-gzip: 1       gzip streamed answers too when accepted (flushed per event)
 //   x-fake-close: 1             Connection: close after this response
+//   x-fake-event-flush: 1       write each stream piece with its own write even without a
+//                               delay (the bench: events as separate TCP segments)
 #include "fake_types.hpp"
 
 #include <chrono>
@@ -69,6 +71,7 @@ struct response_plan {
     std::chrono::milliseconds delay_before_header{0};
     std::optional<std::uint64_t> truncate_after;  // payload bytes, then close
     bool close = false;
+    bool write_each_piece = false;  // else pieces without a delay share one write
 };
 
 class fake_responder {

@@ -76,3 +76,10 @@ TEST_CASE("google_status_name maps HTTP codes to Google's canonical statuses") {
     CHECK(google_status_name(503) == "UNAVAILABLE");
     CHECK(google_status_name(504) == "DEADLINE_EXCEEDED");
 }
+
+TEST_CASE("fake_responder x-fake-event-flush asks for one write per piece") {
+    fake_responder f("https");
+    const auto path = "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse";
+    CHECK_FALSE(f.answer(request("POST", path)).write_each_piece);
+    CHECK(f.answer(request("POST", path, {{"x-fake-event-flush", "1"}})).write_each_piece);
+}

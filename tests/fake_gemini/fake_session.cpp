@@ -217,6 +217,7 @@ private:
         while (piece_ < plan_.pieces.size() && !cut_) {
             const response_piece& p = plan_.pieces[piece_];
             if (p.delay_before.count() > 0 && !out_.empty()) break;
+            if (plan_.write_each_piece && piece_ > 0 && !out_.empty()) break;
             ++piece_;
             if (plan_.chunked) {
                 if (p.data.empty()) continue;

@@ -1,0 +1,4 @@
+# Bench targets (included from bench/CMakeLists.txt): the load generator. The fake upstream
+# program (fake-gemini) is built from tests/fake_gemini.
+add_executable(gm-loadgen ${CMAKE_CURRENT_LIST_DIR}/loadgen.cpp)
+target_compile_options(gm-loadgen PRIVATE ${GM_WARNINGS})
