@@ -40,7 +40,9 @@ public:
         : st_(st), stream_(std::move(stream)), timer_(stream_.get_executor()),
           sha_(EVP_MD_CTX_new()), connection_id_(st.next_connection_id++) {}
 
-    ~session() { --st_.connections_open; }
+    ~session() {
+        if (!closed_) --st_.connections_open;
+    }
 
     void start() {
         if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
@@ -272,20 +274,26 @@ private:
 
     void peer_gone(error_code ec) {
         if (closed_) return;
-        st_.peer_closed();
         // Gone between the end of the request and the end of the answer (during a delay
         // too, before the header went out): the answer was aborted.
-        if (parser_ && parser_->is_done() && !response_done_ && !recorded_) {
-            ++st_.responses_aborted;
+        const bool aborted = parser_ && parser_->is_done() && !response_done_ && !recorded_;
+        // Closed first, counted after: a test that sees the counters move also sees the
+        // connection gone.
+        close();
+        if (aborted) {
             rec_.aborted = true;
             finish_record();
+            ++st_.responses_aborted;
         }
-        close();
+        st_.peer_closed();
     }
 
     void close() {
         if (closed_) return;
         closed_ = true;
+        // Counted here, not in the destructor: handlers still pending may keep the session
+        // object alive a little after its socket is gone.
+        --st_.connections_open;
         timer_.cancel();
         error_code ignored;
         auto& sock = beast::get_lowest_layer(stream_).socket();
