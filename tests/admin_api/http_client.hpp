@@ -23,6 +23,10 @@ http_reply http_request(unsigned short port, const std::string& target,
                         const std::vector<std::pair<std::string, std::string>>& headers = {},
                         const std::string& method = "GET");
 
+// Sends the requests one after another on one keep-alive connection.
+std::vector<http_reply> http_sequence(unsigned short port, const std::vector<std::string>& targets,
+                                      const std::vector<std::pair<std::string, std::string>>& headers = {});
+
 inline http_reply http_get_auth(unsigned short port, const std::string& target, const std::string& token) {
     return http_request(port, target, {{"Authorization", "Bearer " + token}});
 }
