@@ -3,6 +3,7 @@
 // to storage. Runs on the I/O thread that carried the call, so every step is non-blocking.
 #include "app/call_log.hpp"
 #include "metering/call_metrics.hpp"
+#include "metering/pricing_registry.hpp"
 #include "metering/pricing_table.hpp"
 #include "proxy/call_observer.hpp"
 #include "storage/usage_sink.hpp"
