@@ -50,6 +50,7 @@ struct options {
     std::size_t answer_bytes = 1500;
     std::string model = "gemini-2.5-flash";
     std::vector<std::string> headers;
+    bool event_flush = false;
 };
 
 [[noreturn]] void die(const char* what) {
@@ -72,8 +73,10 @@ std::string make_request(const options& o) {
     r += "user-agent: google-genai-sdk/1.30.0 gl-node/v22.0.0\r\n";
     r += "accept-encoding: gzip, deflate\r\n";
     r += "X-Meter-User-Id: bench-user\r\n";
-    // One write per event at the fake, so that a proxy relays 20 events, not one blob.
-    if (sse) r += "x-fake-events: " + std::to_string(o.events) + "\r\nx-fake-event-flush: 1\r\n";
+    if (sse) r += "x-fake-events: " + std::to_string(o.events) + "\r\n";
+    // --event-flush: the fake writes each event on its own, so that a proxy relays 20
+    // small writes rather than one 8 KB block.
+    if (sse && o.event_flush) r += "x-fake-event-flush: 1\r\n";
     else r += "x-fake-body-size: " + std::to_string(o.answer_bytes) + "\r\n";
     for (const auto& h : o.headers) r += h + "\r\n";
     r += "content-length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -407,7 +410,7 @@ void usage() {
     std::fprintf(stderr,
                  "usage: gm-loadgen --port P [--host 127.0.0.1] [--mode closed|open|idle] [--shape unary|sse]\n"
                  "  [--connections C] [--duration S] [--warmup S] [--rate R] [--body-bytes N] [--events N]\n"
-                 "  [--answer-bytes N] [--model M] [--header 'Name: value']...\n");
+                 "  [--answer-bytes N] [--model M] [--event-flush] [--header 'Name: value']...\n");
     std::exit(2);
 }
 
@@ -435,6 +438,7 @@ int main(int argc, char** argv) {
         else if (a == "--answer-bytes") o.answer_bytes = std::strtoull(val().c_str(), nullptr, 10);
         else if (a == "--model") o.model = val();
         else if (a == "--header") o.headers.push_back(val());
+        else if (a == "--event-flush") o.event_flush = true;
         else usage();
     }
     if (o.port <= 0 || (o.mode != "closed" && o.mode != "open" && o.mode != "idle") || o.connections <= 0 || o.rate <= 0)

@@ -481,38 +481,49 @@ response_plan fake_responder::answer(const received_request& r) const {
                             guess = next < 1 ? 1 : static_cast<std::size_t>(next);
                         }
                     }
-                    body = std::make_shared<const cached_body>(cached_body{std::move(b), gzip ? "gzip" : ""});
+                    body = std::make_shared<const cached_body>(cached_body{{std::move(b)}, gzip ? "gzip" : ""});
                     remember(key, body);
                 }
                 response_plan p;
                 p.headers = google_headers(json_type, body->content_encoding);
-                p.pieces.push_back({body->body, 0ms});
+                p.pieces.push_back({body->pieces.front(), 0ms});
                 return p;
             }
 
             if (call == "streamGenerateContent") {
+                const bool zip = k.stream_gzip && gzip;
+                const std::string key = fmt::format("stream|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", sse, mv, r.body_size, response_id,
+                                                    k.events, k.no_usage, k.malformed, k.usage, zip, thinking);
+                auto body = cached(key);
+                if (!body) {
+                    std::vector<std::string> pieces;
+                    std::optional<gzip_stream> z;
+                    if (zip) z.emplace();
+                    for (std::uint64_t i = 0; i < k.events; ++i) {
+                        const bool last = i + 1 == k.events;
+                        const std::string text = make_text(32, i + 100);
+                        u.candidates += tokens_of(text.size());
+                        // Thinking happens before the first text, so its count is the same on every event.
+                        u.thoughts = thinking ? 16 * static_cast<std::int64_t>(k.events) : 0;
+                        std::string usage;
+                        if (!k.no_usage) usage = last && !k.usage.empty() ? k.usage : usage_compact(u, i == 0 && k.events > 1);
+                        std::string obj = k.malformed ? std::string("{\"candidates\": [oops")
+                                                      : sse_event_json(text, last, usage, mv, response_id);
+                        std::string piece;
+                        if (sse) piece = "data: " + obj + "\r\n\r\n";
+                        else piece = (i == 0 ? "[" : "\r\n,") + obj + (last ? "]" : "");
+                        if (z) piece = z->write(piece, last);
+                        pieces.push_back(std::move(piece));
+                    }
+                    body = std::make_shared<const cached_body>(cached_body{std::move(pieces), zip ? "gzip" : ""});
+                    remember(key, body);
+                }
                 response_plan p;
                 p.chunked = true;
-                const bool zip = k.stream_gzip && gzip;
-                p.headers = google_headers(sse ? "text/event-stream" : json_type, zip ? "gzip" : "");
-                std::optional<gzip_stream> z;
-                if (zip) z.emplace();
-                for (std::uint64_t i = 0; i < k.events; ++i) {
-                    const bool last = i + 1 == k.events;
-                    const std::string text = make_text(32, i + 100);
-                    u.candidates += tokens_of(text.size());
-                    // Thinking happens before the first text, so its count is the same on every event.
-                    u.thoughts = thinking ? 16 * static_cast<std::int64_t>(k.events) : 0;
-                    std::string usage;
-                    if (!k.no_usage) usage = last && !k.usage.empty() ? k.usage : usage_compact(u, i == 0 && k.events > 1);
-                    std::string obj = k.malformed ? std::string("{\"candidates\": [oops")
-                                                  : sse_event_json(text, last, usage, mv, response_id);
-                    std::string piece;
-                    if (sse) piece = "data: " + obj + "\r\n\r\n";
-                    else piece = (i == 0 ? "[" : "\r\n,") + obj + (last ? "]" : "");
-                    if (z) piece = z->write(piece, last);
-                    p.pieces.push_back({std::move(piece), i == 0 ? 0ms : k.event_delay});
-                }
+                p.headers = google_headers(sse ? "text/event-stream" : json_type, body->content_encoding);
+                p.pieces.reserve(body->pieces.size());
+                for (std::size_t i = 0; i < body->pieces.size(); ++i)
+                    p.pieces.push_back({body->pieces[i], i == 0 ? 0ms : k.event_delay});
                 return p;
             }
 

@@ -82,14 +82,14 @@ public:
 
 private:
     struct cached_body {
-        std::string body;
+        std::vector<std::string> pieces;  // one for a unary answer, one per event for a stream
         std::string content_encoding;
     };
     std::shared_ptr<const cached_body> cached(const std::string& key) const;
     void remember(const std::string& key, std::shared_ptr<const cached_body> body) const;
 
     std::string scheme_;
-    // Guards cache_: rendered unary bodies (JSON built, padded and compressed), keyed by
+    // Guards cache_: rendered bodies (JSON built, padded and compressed), keyed by
     // everything that shapes them, so that a benchmark's repeated request costs a lookup.
     mutable std::mutex mutex_;
     mutable std::unordered_map<std::string, std::shared_ptr<const cached_body>> cache_;

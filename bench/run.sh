@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# Proxy benchmark: the client calling the fake Gemini upstream directly, then through nginx,
+# haproxy and gemini-meter (each a plain keep-alive reverse proxy on loopback, one worker
+# or thread each), for a ~1.5 KB gzip unary answer and a 20-event SSE stream, with ~2 KB
+# request bodies. Measures, in alternating rounds:
+#   req/s          closed loop, $CONNS connections, $DUR s after $WARM s of warm-up
+#   cpu_us/req     the proxy's own utime+stime (all its processes, from /proc) over the
+#                  requests it carried in the closed-loop run: the figure that holds on a
+#                  noisy shared machine
+#   p50/p99 added  latency over direct at a fixed $RATE req/s (open loop, measured from the
+#                  scheduled send time)
+#   memory         RSS idle, RSS with $IDLE_CONNS open idle client connections, peak (VmHWM)
+# and prints medians over the rounds and ratios against nginx and haproxy.
+#
+# Usage: bench/run.sh            (environment: BUILD ROUNDS DUR WARM CONNS RATE IDLE_CONNS
+#                                 FAKE_THREADS METER METER_ARGS TARGETS OUT SSE_FLUSH)
+# SSE_FLUSH=1 makes the fake write each of the 20 events separately (20 small writes per
+# stream through the proxy); by default a stream's events leave the fake in one write.
+# gemini-meter is skipped when $METER (default $BUILD/app/gemini-meter) does not exist.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+ROUNDS=${ROUNDS:-3}
+DUR=${DUR:-4}
+WARM=${WARM:-1}
+CONNS=${CONNS:-16}
+RATE=${RATE:-1000}
+IDLE_CONNS=${IDLE_CONNS:-1000}
+FAKE_THREADS=${FAKE_THREADS:-2}
+METER=${METER:-$BUILD/app/gemini-meter}
+METER_ARGS=${METER_ARGS:-}
+TARGETS=${TARGETS:-direct nginx haproxy meter meter-nometer}
+OUT=${OUT:-$ROOT/bench/out}
+SSE_FLUSH=${SSE_FLUSH:-0}
+FAKE=${FAKE:-$BUILD/tests/fake_gemini/fake-gemini}
+LOADGEN=${LOADGEN:-$BUILD/bench/gm-loadgen}
+
+mkdir -p "$OUT"
+T=$(mktemp -d /tmp/gm-bench-XXXXXX)
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RESULTS=$OUT/results-$STAMP.tsv
+: > "$RESULTS"
+CLK_TCK=$(getconf CLK_TCK)
+declare -A PIDS=()   # target -> main pid (only processes this script started)
+
+log() { printf '%s\n' "$*" >&2; }
+
+cleanup() {
+  for name in "${!PIDS[@]}"; do
+    kill "${PIDS[$name]}" 2>/dev/null || true
+  done
+  for name in "${!PIDS[@]}"; do
+    wait "${PIDS[$name]}" 2>/dev/null || true
+  done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+# --- binaries ---------------------------------------------------------------------------
+if [[ ! -x $FAKE ]]; then
+  log "building fake-gemini in $BUILD"
+  cmake --build "$BUILD" --target fake-gemini -j2 >&2
+fi
+if [[ ! -x $LOADGEN ]]; then
+  if ! cmake --build "$BUILD" --target gm-loadgen -j2 >/dev/null 2>&1 || [[ ! -x $LOADGEN ]]; then
+    # The load generator needs nothing but the standard library: build it directly.
+    LOADGEN=$OUT/gm-loadgen
+    log "building $LOADGEN"
+    ${CXX:-c++} -std=c++20 -O2 -Wall -o "$LOADGEN" "$ROOT/bench/loadgen.cpp"
+  fi
+fi
+command -v nginx >/dev/null || PATH=$PATH:/usr/sbin
+for tool in nginx haproxy; do
+  command -v $tool >/dev/null || { log "$tool not found: install nginx-light and haproxy"; exit 1; }
+done
+
+# --- helpers ----------------------------------------------------------------------------
+port_in_use() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+free_port() {
+  local p=${1:-20000}
+  while port_in_use "$p"; do p=$((p + 1)); done
+  echo "$p"
+}
+wait_port() {
+  local p=$1 i
+  for i in $(seq 1 200); do port_in_use "$p" && return 0; sleep 0.05; done
+  return 1
+}
+# All processes of a target: the main pid and its children (nginx's worker).
+target_pids() {
+  local pid=$1
+  echo "$pid" $(pgrep -P "$pid" 2>/dev/null || true)
+}
+cpu_ticks() {
+  local sum=0 pid stat rest
+  for pid in $(target_pids "$1"); do
+    stat=$(cat /proc/"$pid"/stat 2>/dev/null) || continue
+    rest=${stat##*) }        # the command name may hold spaces; fields restart after ")"
+    set -- $rest
+    sum=$((sum + ${12} + ${13}))  # utime and stime are fields 14 and 15 of the full line
+  done
+  echo $sum
+}
+mem_kib() {  # sum of a /proc status field over the target's processes
+  local sum=0 pid v
+  for pid in $(target_pids "$1"); do
+    v=$(awk -v f="$2:" '$1 == f { print $2 }' /proc/"$pid"/status 2>/dev/null || echo 0)
+    sum=$((sum + ${v:-0}))
+  done
+  echo $sum
+}
+kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RESULTS"; }  # round target shape metric value
+
+# --- start the fake and the proxies -----------------------------------------------------
+"$FAKE" --listen 127.0.0.1:0 --threads "$FAKE_THREADS" > "$T/fake.log" 2>&1 &
+PIDS[fake]=$!
+for i in $(seq 1 100); do grep -q '^listening' "$T/fake.log" 2>/dev/null && break; sleep 0.05; done
+FAKE_PORT=$(sed -n 's/^listening http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/fake.log")
+[[ -n $FAKE_PORT ]] || { log "fake-gemini did not start"; cat "$T/fake.log" >&2; exit 1; }
+declare -A PORT=([direct]=$FAKE_PORT)
+
+NGINX_PORT=$(free_port 20100)
+mkdir -p "$T/nginx"
+USER_LINE=""
+[[ $(id -u) == 0 ]] && USER_LINE="user root;"
+sed -e "s|@T@|$T/nginx|g" -e "s|@PORT@|$NGINX_PORT|g" -e "s|@UPSTREAM@|$FAKE_PORT|g" -e "s|@USER@|$USER_LINE|" \
+  "$ROOT/bench/conf/nginx.conf.in" > "$T/nginx/nginx.conf"
+nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" > "$T/nginx/out.log" 2>&1 &
+PIDS[nginx]=$!
+PORT[nginx]=$NGINX_PORT
+
+HAPROXY_PORT=$(free_port $((NGINX_PORT + 1)))
+sed -e "s|@PORT@|$HAPROXY_PORT|g" -e "s|@UPSTREAM@|$FAKE_PORT|g" "$ROOT/bench/conf/haproxy.cfg.in" > "$T/haproxy.cfg"
+haproxy -db -f "$T/haproxy.cfg" > "$T/haproxy.log" 2>&1 &
+PIDS[haproxy]=$!
+PORT[haproxy]=$HAPROXY_PORT
+
+start_meter() {  # name, extra args...
+  local name=$1; shift
+  local p a
+  p=$(free_port $((HAPROXY_PORT + 10)))
+  a=$(free_port $((p + 1)))
+  # shellcheck disable=SC2086
+  "$METER" --listen 127.0.0.1:"$p" --upstream http://127.0.0.1:"$FAKE_PORT" --admin-listen 127.0.0.1:"$a" \
+    --database sqlite:"$T/$name.db" --log-format json $METER_ARGS "$@" > "$T/$name.log" 2>&1 &
+  PIDS[$name]=$!
+  PORT[$name]=$p
+}
+ACTIVE=()
+for t in $TARGETS; do
+  case $t in
+    direct|nginx|haproxy) ACTIVE+=("$t") ;;
+    meter)
+      if [[ -x $METER ]]; then start_meter meter; ACTIVE+=(meter)
+      else log "skipping gemini-meter: $METER not built"; fi ;;
+    meter-nometer)
+      if [[ -x $METER ]] && "$METER" --help 2>&1 | grep -q -- '--metering'; then
+        start_meter meter-nometer --metering off; ACTIVE+=(meter-nometer)
+      elif [[ -x $METER ]]; then log "skipping meter-nometer: $METER has no --metering flag"; fi ;;
+    *) log "unknown target $t"; exit 1 ;;
+  esac
+done
+for t in "${ACTIVE[@]}"; do
+  wait_port "${PORT[$t]}" || { log "$t did not start listening on ${PORT[$t]}"; cat "$T"/*.log >&2 || true; exit 1; }
+done
+main_pid() { [[ $1 == direct ]] && echo "${PIDS[fake]}" || echo "${PIDS[$1]}"; }
+
+log "fake :$FAKE_PORT ($FAKE_THREADS threads)  nginx :$NGINX_PORT  haproxy :$HAPROXY_PORT  ${PORT[meter]:+meter :${PORT[meter]}}"
+log "results: $RESULTS"
+
+# --- memory: idle, then with many idle keep-alive client connections -----------------------
+for t in "${ACTIVE[@]}"; do
+  [[ $t == direct ]] && continue
+  pid=$(main_pid "$t")
+  record 0 "$t" - rss_idle_kib "$(mem_kib "$pid" VmRSS)"
+  "$LOADGEN" --port "${PORT[$t]}" --mode idle --connections "$IDLE_CONNS" --duration 2 > "$T/idle-$t.out" 2>&1 &
+  lg=$!
+  for i in $(seq 1 200); do grep -q '^ready' "$T/idle-$t.out" && break; sleep 0.05; done
+  sleep 0.5
+  record 0 "$t" - rss_conns_kib "$(mem_kib "$pid" VmRSS)"
+  wait $lg || true
+  sleep 0.5
+done
+
+FLUSH_ARG=""
+[[ $SSE_FLUSH == 1 ]] && FLUSH_ARG=--event-flush
+# --- rounds -----------------------------------------------------------------------------
+for round in $(seq 1 "$ROUNDS"); do
+  for shape in unary sse; do
+    for t in "${ACTIVE[@]}"; do
+      pid=$(main_pid "$t")
+      c0=$(cpu_ticks "$pid"); f0=$(cpu_ticks "${PIDS[fake]}")
+      out=$("$LOADGEN" --port "${PORT[$t]}" --mode closed --shape "$shape" --connections "$CONNS" \
+              --duration "$DUR" --warmup "$WARM" $FLUSH_ARG)
+      c1=$(cpu_ticks "$pid"); f1=$(cpu_ticks "${PIDS[fake]}")
+      total=$(kv total "$out"); errors=$(kv errors "$out")
+      record "$round" "$t" "$shape" rps "$(kv rps "$out")"
+      record "$round" "$t" "$shape" errors "$errors"
+      if [[ $t != direct && $total -gt 0 ]]; then
+        record "$round" "$t" "$shape" cpu_us_per_req "$(awk -v d=$((c1 - c0)) -v n="$total" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", d * 1e6 / hz / n }')"
+      fi
+      [[ $total -gt 0 ]] && record "$round" "$t" "$shape" fake_cpu_us_per_req "$(awk -v d=$((f1 - f0)) -v n="$total" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", d * 1e6 / hz / n }')"
+      out=$("$LOADGEN" --port "${PORT[$t]}" --mode open --shape "$shape" --rate "$RATE" --duration "$DUR" --warmup "$WARM" $FLUSH_ARG)
+      record "$round" "$t" "$shape" p50_us "$(kv p50_us "$out")"
+      record "$round" "$t" "$shape" p99_us "$(kv p99_us "$out")"
+      record "$round" "$t" "$shape" open_errors "$(kv errors "$out")"
+      log "round $round $shape $t: $(grep -P "^$round\t$t\t$shape\t" "$RESULTS" | cut -f4,5 | tr '\t\n' '= ')"
+    done
+  done
+done
+for t in "${ACTIVE[@]}"; do
+  [[ $t == direct ]] && continue
+  record 0 "$t" - rss_peak_kib "$(mem_kib "$(main_pid "$t")" VmHWM)"
+done
+
+# --- summary ----------------------------------------------------------------------------
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+values() { awk -F'\t' -v t="$1" -v s="$2" -v m="$3" '$2 == t && $3 == s && $4 == m { print $5 }' "$RESULTS"; }
+# Latency added over direct, paired within each round so that drift between rounds cancels.
+added() {
+  awk -F'\t' -v t="$1" -v s="$2" -v m="$3" '
+    $3 == s && $4 == m && $2 == "direct" { d[$1] = $5 }
+    $3 == s && $4 == m && $2 == t { v[$1] = $5 }
+    END { for (r in v) if (r in d) print v[r] - d[r] }' "$RESULTS" | median
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+
+echo
+echo "gemini-meter proxy benchmark, $STAMP, $(nproc) cores, $ROUNDS rounds x ${DUR}s (+${WARM}s warm-up), medians"
+echo "closed loop: $CONNS connections; latency: open loop at $RATE req/s; request body ~2 KB; unary answer ~1.5 KB gzip; SSE 20 events (separate writes: $SSE_FLUSH)"
+for shape in unary sse; do
+  echo
+  printf '%-14s %9s %11s %8s %8s %10s %10s %9s %9s %9s %9s\n' "[$shape]" req/s cpu_us/req p50_us p99_us +p50_us +p99_us \
+    cpu/nginx cpu/hapx rps/nginx rps/hapx
+  ncpu=$(values nginx "$shape" cpu_us_per_req | median); hcpu=$(values haproxy "$shape" cpu_us_per_req | median)
+  nrps=$(values nginx "$shape" rps | median); hrps=$(values haproxy "$shape" rps | median)
+  for t in "${ACTIVE[@]}"; do
+    rps=$(values "$t" "$shape" rps | median)
+    cpu=$(values "$t" "$shape" cpu_us_per_req | median)
+    p50=$(values "$t" "$shape" p50_us | median); p99=$(values "$t" "$shape" p99_us | median)
+    if [[ $t == direct ]]; then a50=-; a99=-; else a50=$(added "$t" "$shape" p50_us); a99=$(added "$t" "$shape" p99_us); fi
+    printf '%-14s %9s %11s %8s %8s %10s %10s %9s %9s %9s %9s\n' "$t" "$rps" "$cpu" "$p50" "$p99" "$a50" "$a99" \
+      "$(ratio "$cpu" "$ncpu")" "$(ratio "$cpu" "$hcpu")" "$(ratio "$rps" "$nrps")" "$(ratio "$rps" "$hrps")"
+  done
+  echo "  fake upstream's own CPU per request (direct run): $(values direct "$shape" fake_cpu_us_per_req | median) us"
+done
+echo
+printf '%-14s %14s %18s %14s\n' memory rss_idle_kib "rss_${IDLE_CONNS}conns_kib" rss_peak_kib
+for t in "${ACTIVE[@]}"; do
+  [[ $t == direct ]] && continue
+  printf '%-14s %14s %18s %14s\n' "$t" "$(values "$t" - rss_idle_kib | median)" "$(values "$t" - rss_conns_kib | median)" \
+    "$(values "$t" - rss_peak_kib | median)"
+done
+errs=$(awk -F'\t' '($4 == "errors" || $4 == "open_errors") && $5 > 0' "$RESULTS" | wc -l)
+[[ $errs -gt 0 ]] && echo "WARNING: $errs runs had errors (non-200 answers or broken connections); see $RESULTS"
+echo
+echo "raw figures: $RESULTS"
