@@ -87,9 +87,6 @@ CREATE TABLE UsageDaily (
   durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (day, model, endpoint, botId, isGuest)
 ) WITHOUT ROWID;
-CREATE INDEX UsageDaily_model_idx ON UsageDaily(model, day);
-CREATE INDEX UsageDaily_endpoint_idx ON UsageDaily(endpoint, day);
-CREATE INDEX UsageDaily_botId_idx ON UsageDaily(botId, day);
 
 -- Per UTC day x one dimension: dim is 'model', 'endpoint', 'bot' ('' key: no bot) or
 -- 'guest' (key '1' / '0'; a day's two guest rows sum to the day's totals). The smallest

@@ -86,9 +86,6 @@ CREATE TABLE UsageDaily (
   isGuest INTEGER NOT NULL, {0},
   PRIMARY KEY (day, model, endpoint, botId, isGuest)
 ) WITHOUT ROWID;
-CREATE INDEX UsageDaily_model_idx ON UsageDaily(model, day);
-CREATE INDEX UsageDaily_endpoint_idx ON UsageDaily(endpoint, day);
-CREATE INDEX UsageDaily_botId_idx ON UsageDaily(botId, day);
 CREATE TABLE UsageDailyDim (
   day INTEGER NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL, {0},
   PRIMARY KEY (day, dim, key)

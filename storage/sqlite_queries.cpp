@@ -42,10 +42,13 @@ std::pair<std::string, std::optional<std::string>> split_tag(const std::string& 
 }
 
 // WHERE fragments on raw ApiUsage rows (alias a), appending bound values.
+// time_ordered: a unary + keeps SQLite from using the model or endpoint index (and then
+// sorting every row of a popular model) so that it walks the time index instead.
 template <class Param>
-void raw_filter(const usage_filter& f, std::string& sql, std::vector<Param>& params) {
-    if (f.model) { sql += " AND a.model = ?"; params.emplace_back(*f.model); }
-    if (f.endpoint) { sql += " AND a.endpoint = ?"; params.emplace_back(*f.endpoint); }
+void raw_filter(const usage_filter& f, std::string& sql, std::vector<Param>& params, bool time_ordered = false) {
+    const char* plus = time_ordered ? "+" : "";
+    if (f.model) { sql += fmt::format(" AND {}a.model = ?", plus); params.emplace_back(*f.model); }
+    if (f.endpoint) { sql += fmt::format(" AND {}a.endpoint = ?", plus); params.emplace_back(*f.endpoint); }
     if (f.bot_id) { sql += " AND COALESCE(a.botId, '') = ?"; params.emplace_back(*f.bot_id); }
     if (f.guest) { sql += " AND (a.isGuest <> 0) = ?"; params.emplace_back(std::int64_t{*f.guest ? 1 : 0}); }
     if (f.user_id) { sql += " AND a.userId = ?"; params.emplace_back(*f.user_id); }
@@ -70,8 +73,20 @@ const char* raw_key(group g) {
     case group::bot: return "COALESCE(a.botId, '')";
     case group::day: return "a.createdAtMs / 86400000";
     case group::user: return "a.userId";
+    case group::breakdown: return "a.model || char(31) || a.endpoint || char(31) || COALESCE(a.botId, '')";
     }
     return "''";
+}
+
+std::vector<std::string> split_key(const std::string& k) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    for (;;) {
+        const auto pos = k.find('\x1f', start);
+        parts.push_back(k.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
+        if (pos == std::string::npos) return parts;
+        start = pos + 1;
+    }
 }
 
 }  // namespace
@@ -135,17 +150,26 @@ void sqlite_queries::rollup_part(std::int64_t first_day, std::int64_t end_day, c
     } else if (no_filter) {
         // One row per day per dimension value: the smallest table that answers an unfiltered
         // breakdown. The "guest" dimension's two rows per day sum to the day's totals.
-        const char* dim = g == group::model ? "model" : g == group::endpoint ? "endpoint" : g == group::bot ? "bot" : "guest";
-        const char* key = g == group::day ? "day" : g == group::none ? "''" : "key";
-        sql = fmt::format("SELECT {}, {} FROM UsageDailyDim WHERE day >= ? AND day < ? AND dim = ?", key,
-                          rollup_sum_select);
-        params.emplace_back(std::string(dim));
+        if (g == group::breakdown) {
+            sql = fmt::format("SELECT dim || char(31) || key, {} FROM UsageDailyDim WHERE day >= ? AND day < ?",
+                              rollup_sum_select);
+        } else {
+            const char* dim = g == group::model      ? "model"
+                              : g == group::endpoint ? "endpoint"
+                              : g == group::bot      ? "bot"
+                                                     : "guest";
+            const char* key = g == group::day ? "day" : g == group::none ? "''" : "key";
+            sql = fmt::format("SELECT {}, {} FROM UsageDailyDim WHERE day >= ? AND day < ? AND dim = ?", key,
+                              rollup_sum_select);
+            params.emplace_back(std::string(dim));
+        }
     } else {
-        const char* key = g == group::model      ? "model"
-                          : g == group::endpoint ? "endpoint"
-                          : g == group::bot      ? "botId"
-                          : g == group::day      ? "day"
-                                                 : "''";
+        const char* key = g == group::model       ? "model"
+                          : g == group::endpoint  ? "endpoint"
+                          : g == group::bot       ? "botId"
+                          : g == group::day       ? "day"
+                          : g == group::breakdown ? "model || char(31) || endpoint || char(31) || botId"
+                                                  : "''";
         sql = fmt::format("SELECT {}, {} FROM UsageDaily WHERE day >= ? AND day < ?", key, rollup_sum_select);
         if (f.model) { sql += " AND model = ?"; params.emplace_back(*f.model); }
         if (f.endpoint) { sql += " AND endpoint = ?"; params.emplace_back(*f.endpoint); }
@@ -160,9 +184,8 @@ std::map<std::string, usage_totals> sqlite_queries::grouped(const time_range& ra
     std::map<std::string, usage_totals> out;
     if (range.end_ms <= range.start_ms) return out;
     const bool user_only = f.user_id && !f.model && !f.endpoint && !f.bot_id && !f.guest && !f.tag;
-    const bool rollup_ok = g == group::user ? (f.empty() || user_only)
-                                            : (dims_only(f) || (user_only && g != group::model &&
-                                                                g != group::endpoint && g != group::bot));
+    const bool per_dimension = g == group::model || g == group::endpoint || g == group::bot || g == group::breakdown;
+    const bool rollup_ok = g == group::user ? (f.empty() || user_only) : (dims_only(f) || (user_only && !per_dimension));
     std::int64_t first_full = utc_day(range.start_ms);
     if (day_start_ms(first_full) < range.start_ms) ++first_full;
     const std::int64_t end_full = utc_day(range.end_ms);  // days before it end at or before end_ms
@@ -177,17 +200,35 @@ std::map<std::string, usage_totals> sqlite_queries::grouped(const time_range& ra
 }
 
 usage_stats sqlite_queries::stats(const time_range& range, const usage_filter& filter) {
-    usage_stats s;
-    if (auto all = grouped(range, filter, group::none); !all.empty()) s.totals = all.begin()->second;
-    auto to_vec = [](std::map<std::string, usage_totals>&& m) {
+    // One pass per source: every row or rollup row is folded into the totals and the three
+    // breakdowns at once.
+    std::map<std::string, usage_totals> by_model, by_endpoint, by_bot;
+    usage_totals totals;
+    for (const auto& [key, t] : grouped(range, filter, group::breakdown)) {
+        const auto parts = split_key(key);
+        if (parts.size() == 3) {
+            add_totals(totals, t);
+            add_totals(by_model[parts[0]], t);
+            add_totals(by_endpoint[parts[1]], t);
+            add_totals(by_bot[parts[2]], t);
+        } else if (parts.size() == 2) {
+            if (parts[0] == "guest") add_totals(totals, t);
+            else if (parts[0] == "model") add_totals(by_model[parts[1]], t);
+            else if (parts[0] == "endpoint") add_totals(by_endpoint[parts[1]], t);
+            else if (parts[0] == "bot") add_totals(by_bot[parts[1]], t);
+        }
+    }
+    auto to_vec = [](std::map<std::string, usage_totals>& m) {
         std::vector<keyed_totals> v;
         v.reserve(m.size());
         for (auto& [k, t] : m) v.push_back({k, t});
         return v;
     };
-    s.by_model = to_vec(grouped(range, filter, group::model));
-    s.by_endpoint = to_vec(grouped(range, filter, group::endpoint));
-    s.by_bot = to_vec(grouped(range, filter, group::bot));
+    usage_stats s;
+    s.totals = totals;
+    s.by_model = to_vec(by_model);
+    s.by_endpoint = to_vec(by_endpoint);
+    s.by_bot = to_vec(by_bot);
     return s;
 }
 
@@ -255,7 +296,8 @@ recent_page sqlite_queries::recent(const usage_filter& filter, int limit, const 
         params.emplace_back(before->created_at_ms);
         params.emplace_back(before->id);
     }
-    raw_filter(filter, sql, params);
+    // Walking the time index backwards finds a page quickly, also for a popular model.
+    raw_filter(filter, sql, params, true);
     sql += " ORDER BY a.createdAtMs DESC, a.id DESC LIMIT ?";
     params.emplace_back(std::int64_t{limit} + 1);
     auto& st = prepared(sql, params);
@@ -278,9 +320,10 @@ projection sqlite_queries::projections(std::int64_t now_ms, const usage_filter& 
     const std::int64_t today = utc_day(now_ms);
     p.baseline_days = 7;
     p.baseline = {day_start_ms(today - 7), day_start_ms(today)};
-    if (auto all = grouped(p.baseline, filter, group::none); !all.empty()) p.baseline_totals = all.begin()->second;
-    for (auto& [k, t] : grouped(p.baseline, filter, group::model)) p.by_model.push_back({k, t});
-    for (auto& [k, t] : grouped(p.baseline, filter, group::endpoint)) p.by_endpoint.push_back({k, t});
+    auto s = stats(p.baseline, filter);
+    p.baseline_totals = s.totals;
+    p.by_model = std::move(s.by_model);
+    p.by_endpoint = std::move(s.by_endpoint);
     return p;
 }
 

@@ -26,7 +26,9 @@ public:
     void export_rows(const time_range& range, const usage_filter& filter,
                      const std::function<bool(const metering::usage_record&)>& row) override;
 
-    enum class group { none, model, endpoint, bot, day, user };
+    // breakdown: one key per (model, endpoint, bot) joined by '\x1f', or, where the
+    // unfiltered per-dimension rollup answers, per (dimension, value); stats() folds both.
+    enum class group { none, model, endpoint, bot, day, user, breakdown };
     // Sums per group key over the range (day keys are decimal day numbers). Public for the
     // benchmark and tests; the interface functions are built on it.
     std::map<std::string, usage_totals> grouped(const time_range& range, const usage_filter& filter, group g);

@@ -1,0 +1,156 @@
+// Latency of each read-side function on a filled database (see storage_fill), printed next
+// to the same question asked as a plain GROUP BY over the raw ApiUsage table.
+//   storage_bench [--db PATH] [--runs N]
+// Ranges are relative to now, as the admin API's defaults are: "30 days ago .. now"
+// (unaligned edges: partial days read from raw rows) and the same range rounded to whole
+// UTC days (rollups only).
+#include <algorithm>
+#include <cstdint>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "storage/rollup_columns.hpp"
+#include "storage/sqlite_conn.hpp"
+#include "storage/sqlite_queries.hpp"
+#include "storage/utc_time.hpp"
+
+namespace {
+
+using namespace gm::storage;
+using clock_type = std::chrono::steady_clock;
+
+struct timing {
+    double p50 = 0, max = 0;
+};
+
+timing measure(int runs, const std::function<void()>& f) {
+    f();  // warm the page cache and statement cache
+    std::vector<double> ms;
+    for (int i = 0; i < runs; ++i) {
+        const auto t0 = clock_type::now();
+        f();
+        ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return {ms[ms.size() / 2], ms.back()};
+}
+
+void raw(sqlite_conn& c, const std::string& sql, std::int64_t a, std::int64_t b, const std::string& text = {}) {
+    auto st = c.prepare(sql);
+    st.bind(1, a).bind(2, b);
+    if (!text.empty()) st.bind(3, text);
+    std::int64_t sink = 0;
+    while (st.step()) sink += st.col_int(1);
+    if (sink == -1) std::puts("");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string db = "bench-usage.db";
+    int runs = 20;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string k = argv[i];
+        if (k == "--db") db = argv[i + 1];
+        else if (k == "--runs") runs = std::atoi(argv[i + 1]);
+    }
+    sqlite_queries q(db);
+    sqlite_conn c(db, sqlite_conn::mode::read_write);
+    c.exec("PRAGMA query_only=1");
+    std::int64_t rows = 0;
+    {
+        auto st = c.prepare("SELECT COUNT(*) FROM ApiUsage");
+        if (st.step()) rows = st.col_int(0);
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const time_range last30{now - 30 * ms_per_day, now};
+    const time_range days30{day_start_ms(utc_day(now) - 30), day_start_ms(utc_day(now))};
+    std::string top_model;
+    std::string top_user;
+    {
+        auto st = c.prepare("SELECT key FROM UsageDailyDim WHERE dim = 'model' GROUP BY key ORDER BY SUM(calls) DESC LIMIT 1");
+        if (st.step()) top_model = st.col_text(0);
+        auto su = c.prepare("SELECT userId FROM UsageDailyUser GROUP BY userId ORDER BY SUM(calls) DESC LIMIT 1");
+        if (su.step()) top_user = su.col_text(0);
+    }
+    usage_filter by_model;
+    by_model.model = top_model;
+    usage_filter by_user;
+    by_user.user_id = top_user;
+    usage_filter by_tag;
+    by_tag.tag = "team=team-1";
+    std::optional<recent_cursor> deep;
+    {
+        auto page = q.recent({}, 50, std::nullopt);
+        for (int i = 0; i < 200 && page.next; ++i) {
+            deep = page.next;
+            page = q.recent({}, 50, deep);
+        }
+    }
+
+    const std::string sums = raw_sum_select;
+    const std::string where = " FROM ApiUsage a WHERE a.createdAtMs >= ? AND a.createdAtMs < ?";
+    const std::string raw_stats[] = {
+        "SELECT 0, " + sums + where,
+        "SELECT a.model, " + sums + where + " GROUP BY 1",
+        "SELECT a.endpoint, " + sums + where + " GROUP BY 1",
+        "SELECT COALESCE(a.botId, ''), " + sums + where + " GROUP BY 1",
+    };
+    const int raw_runs = std::max(1, runs / 10);
+
+    struct row {
+        std::string name;
+        std::function<void()> fn;
+        std::function<void()> raw_fn;
+    };
+    const std::vector<row> cases = {
+        {"stats, last 30 days (unaligned)", [&] { q.stats(last30, {}); },
+         [&] { for (const auto& s : raw_stats) raw(c, s, last30.start_ms, last30.end_ms); }},
+        {"stats, 30 whole days", [&] { q.stats(days30, {}); },
+         [&] { for (const auto& s : raw_stats) raw(c, s, days30.start_ms, days30.end_ms); }},
+        {"stats, 30 whole days, model filter", [&] { q.stats(days30, by_model); },
+         [&] { raw(c, "SELECT a.endpoint, " + sums + where + " AND a.model = ? GROUP BY 1", days30.start_ms, days30.end_ms, top_model); }},
+        {"stats, 30 whole days, user filter (raw rows)", [&] { q.stats(days30, by_user); }, nullptr},
+        {"stats, 30 whole days, tag filter (raw rows)", [&] { q.stats(days30, by_tag); }, nullptr},
+        {"daily, last 30 days (unaligned)", [&] { q.daily(last30, {}); },
+         [&] { raw(c, "SELECT a.createdAtMs / 86400000, " + sums + where + " GROUP BY 1", last30.start_ms, last30.end_ms); }},
+        {"daily, 30 whole days", [&] { q.daily(days30, {}); },
+         [&] { raw(c, "SELECT a.createdAtMs / 86400000, " + sums + where + " GROUP BY 1", days30.start_ms, days30.end_ms); }},
+        {"daily, 30 whole days, user filter", [&] { q.daily(days30, by_user); }, nullptr},
+        {"top_users 10, last 30 days (unaligned)", [&] { q.top_users(last30, {}, 10); },
+         [&] { raw(c, "SELECT a.userId, SUM(a.costPicoUsd) " + where + " AND a.userId IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 10", last30.start_ms, last30.end_ms); }},
+        {"top_users 10, 30 whole days", [&] { q.top_users(days30, {}, 10); },
+         [&] { raw(c, "SELECT a.userId, SUM(a.costPicoUsd) " + where + " AND a.userId IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 10", days30.start_ms, days30.end_ms); }},
+        {"recent 50, first page", [&] { q.recent({}, 50, std::nullopt); }, nullptr},
+        {"recent 50, page 200 (keyset; raw: OFFSET)", [&] { q.recent({}, 50, deep); },
+         [&] { raw(c, "SELECT a.id, a.createdAtMs" + where + " ORDER BY a.createdAtMs DESC, a.id DESC LIMIT 50 OFFSET 10000", 0, INT64_MAX); }},
+        {"recent 50, model filter", [&] { q.recent(by_model, 50, std::nullopt); }, nullptr},
+        {"projections", [&] { q.projections(now, {}); },
+         [&] {
+             const auto s = day_start_ms(utc_day(now) - 7), e = day_start_ms(utc_day(now));
+             raw(c, raw_stats[0], s, e);
+             raw(c, raw_stats[1], s, e);
+             raw(c, raw_stats[2], s, e);
+         }},
+    };
+
+    std::printf("storage_bench: %s, %lld rows, %d runs per query (raw GROUP BY: %d)\n", db.c_str(),
+                static_cast<long long>(rows), runs, raw_runs);
+    std::printf("%-46s %10s %10s   %14s\n", "query", "p50 ms", "max ms", "raw GROUP BY ms");
+    for (const auto& r : cases) {
+        const timing t = measure(runs, r.fn);
+        std::string raw_col = "-";
+        if (r.raw_fn) raw_col = fmt::format("{:.1f}", measure(raw_runs, r.raw_fn).p50);
+        std::printf("%-46s %10.2f %10.2f   %14s\n", r.name.c_str(), t.p50, t.max, raw_col.c_str());
+        std::fflush(stdout);
+    }
+    return 0;
+}
