@@ -1,0 +1,79 @@
+#include "app/config.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+
+#include "support/temp_dir.hpp"
+
+using namespace gm::app;
+
+namespace {
+
+parse_outcome parse(std::vector<const char*> args) {
+    args.insert(args.begin(), "gemini-meter");
+    return parse_config(static_cast<int>(args.size()), args.data());
+}
+
+}  // namespace
+
+TEST_CASE("with no arguments gemini-meter is a working proxy with the documented defaults") {
+    auto c = parse({}).config;
+    CHECK(c.command == "serve");
+    CHECK(c.proxy.listen_host == "0.0.0.0");
+    CHECK(c.proxy.listen_port == 8080);
+    CHECK(c.proxy.upstream_url == "https://generativelanguage.googleapis.com");
+    CHECK(c.admin.host == "127.0.0.1");
+    CHECK(c.admin.port == 9090);
+    CHECK(c.database == "sqlite:./var/usage.db");
+    CHECK(c.sqlite_path() == "./var/usage.db");
+    CHECK(c.log_format == "json");
+    CHECK(c.validate().empty());
+}
+
+TEST_CASE("flags, environment and a config file, in that order of precedence") {
+    gm::test::temp_dir dir;
+    const auto file = dir.file("meter.conf");
+    std::ofstream(file) << "listen = 127.0.0.1:7001\nadmin-listen = 127.0.0.1:7002\nlog-format = text\n";
+    ::setenv("GEMINI_METER_ADMIN_LISTEN", "127.0.0.1:7003", 1);
+    auto c = parse({"--config", file.c_str(), "--listen", "127.0.0.1:7000"}).config;
+    ::unsetenv("GEMINI_METER_ADMIN_LISTEN");
+    CHECK(c.proxy.listen_port == 7000);  // flag
+    CHECK(c.admin.port == 7003);         // environment over file
+    CHECK(c.log_format == "text");       // file
+}
+
+TEST_CASE("durations and addresses parse with units and brackets") {
+    CHECK(parse_duration("x", "250ms") == std::chrono::milliseconds(250));
+    CHECK(parse_duration("x", "10s") == std::chrono::seconds(10));
+    CHECK(parse_duration("x", "5m") == std::chrono::minutes(5));
+    CHECK(parse_duration("x", "7") == std::chrono::seconds(7));
+    auto hp = parse_host_port("listen", "[::1]:8080");
+    CHECK(hp.host == "::1");
+    CHECK(hp.port == 8080);
+    CHECK(parse_host_port("listen", ":81").host == "0.0.0.0");
+}
+
+TEST_CASE("bad configuration values are refused with the flag and the reason") {
+    CHECK_THROWS_WITH(parse({"--listen", "nonsense"}), Catch::Contains("--listen"));
+    CHECK_THROWS_WITH(parse({"--listen", "1.2.3.4:99999"}), Catch::Contains("--listen"));
+    CHECK_THROWS_WITH(parse({"--idle-timeout", "fast"}), Catch::Contains("--idle-timeout"));
+    CHECK_THROWS_WITH(parse({"--idle-timeout", "5y"}), Catch::Contains("unknown unit"));
+    CHECK_THROWS_WITH(parse({"--metering", "maybe"}), Catch::Contains("--metering"));
+    CHECK_THROWS_WITH(parse({"--no-such-flag"}), Catch::Contains("no-such-flag"));
+    CHECK_THROWS_WITH(parse({"launch"}), Catch::Contains("unknown command"));
+    ::setenv("GEMINI_METER_LISTNE", "x", 1);
+    CHECK_THROWS_WITH(parse({}), Catch::Contains("GEMINI_METER_LISTNE"));
+    ::unsetenv("GEMINI_METER_LISTNE");
+}
+
+TEST_CASE("validate reports every problem at once") {
+    auto c = parse({"--database", "mysql://x", "--log-format", "xml", "--retention-days", "-1"}).config;
+    const auto problems = c.validate();
+    CHECK(problems.size() == 3);
+}
+
+TEST_CASE("reprice needs --since") {
+    auto c = parse({"reprice"}).config;
+    CHECK(c.validate().size() == 1);
+}

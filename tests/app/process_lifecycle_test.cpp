@@ -1,0 +1,136 @@
+// The binary's life: start-up errors, one log line per call, flat memory under a huge
+// upload and many idle connections, and SIGTERM letting calls in flight finish.
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "meter_process.hpp"
+
+using namespace gm::test;
+
+namespace {
+
+int run_and_wait(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env = {},
+                 std::string* err = nullptr) {
+    process_runner p(GM_BINARY, std::move(args), std::move(env));
+    auto status = p.wait_exit(std::chrono::seconds(10));
+    if (err)
+        for (const auto& l : p.stderr_lines())
+            *err += l + "\n";
+    return status.value_or(-1);
+}
+
+}  // namespace
+
+TEST_CASE("configuration errors exit 2 naming the problem; start-up errors exit 1") {
+    std::string err;
+    CHECK(run_and_wait({"--listen", "nowhere"}, {}, &err) == 2);
+    CHECK(err.find("--listen") != std::string::npos);
+    err.clear();
+    CHECK(run_and_wait({"--database", "mysql://x", "--log-format", "xml"}, {}, &err) == 2);
+    CHECK(err.find("--database") != std::string::npos);
+    CHECK(err.find("--log-format") != std::string::npos);
+    err.clear();
+    temp_dir d;
+    CHECK(run_and_wait({"--listen", "127.0.0.1:0", "--admin-listen", "0.0.0.0:0", "--database",
+                        "sqlite:" + d.file("u.db")},
+                       {}, &err) == 1);
+    CHECK(err.find("token") != std::string::npos);
+    err.clear();
+    CHECK(run_and_wait({"--upstream", "ftp://example.com", "--listen", "127.0.0.1:0", "--admin-listen",
+                        "127.0.0.1:0", "--database", "sqlite:" + d.file("u.db")},
+                       {}, &err) == 1);
+    CHECK(err.find("scheme") != std::string::npos);
+}
+
+TEST_CASE("one JSON log line per call, with method, path without query, status, duration and bytes") {
+    meter_process m;
+    auto c = m.connect();
+    for (int i = 0; i < 3; ++i) {
+        c->send(raw_http_client::make_request("GET", "/v1beta/models?pageSize=5&key=abc"));
+        REQUIRE(c->read_response().status == 200);
+    }
+    m.stop();
+    int calls = 0;
+    for (const auto& line : m.proc->stdout_lines()) {
+        if (line.find("\"event\":\"call\"") == std::string::npos)
+            continue;
+        ++calls;
+        CHECK(line.find("\"method\":\"GET\"") != std::string::npos);
+        CHECK(line.find("\"path\":\"/v1beta/models\"") != std::string::npos);
+        CHECK(line.find("\"status\":200") != std::string::npos);
+        CHECK(line.find("\"durationMs\":") != std::string::npos);
+        CHECK(line.find("\"responseBytes\":") != std::string::npos);
+        CHECK(line.find("pageSize") == std::string::npos);
+    }
+    CHECK(calls == 3);
+}
+
+TEST_CASE("SIGTERM: calls in flight finish, then the process exits 0 with every row committed") {
+    meter_process m;
+    auto c = m.connect();
+    c->send(raw_http_client::make_request("POST", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+                                          {{"Content-Type", "application/json"},
+                                           {"x-fake-events", "10"},
+                                           {"x-fake-event-delay-ms", "100"}},
+                                          R"({"contents":[]})"));
+    bool signalled = false;
+    auto streamed = c->read_response_streaming([&](const body_piece&) {
+        if (!signalled) {
+            m.proc->send_signal(SIGTERM);
+            signalled = true;
+        }
+        return true;
+    });
+    CHECK(streamed.response.complete);
+    CHECK(streamed.response.body == m.fake->sent().back().body);
+    auto status = m.proc->wait_exit(std::chrono::seconds(20));
+    REQUIRE(status);
+    CHECK(*status == 0);
+    auto rows = m.rows();
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].success);
+    // New connections are refused once draining has begun.
+    raw_http_client late;
+    CHECK_THROWS(late.connect("127.0.0.1", m.port));
+}
+
+TEST_CASE("a 200 MB upload streams through with flat memory") {
+    meter_process m;
+    const std::size_t total = 200u << 20;
+    const std::size_t rss_before = m.proc->rss_kib();
+    auto c = m.connect();
+    c->send("POST /upload/v1beta/files HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+            "X-Goog-Upload-Protocol: raw\r\nContent-Length: " +
+            std::to_string(total) + "\r\n\r\n");
+    const std::string block(1 << 20, 'z');
+    for (std::size_t sent = 0; sent < total; sent += block.size())
+        c->send(block);
+    auto res = c->read_response();
+    CHECK(res.status == 200);
+    auto got = m.fake->received();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].body_size == total);
+    const std::size_t peak = m.proc->peak_rss_kib();
+    INFO("RSS before " << rss_before << " KiB, peak " << peak << " KiB");
+    CHECK(peak - rss_before < 32 * 1024);
+    m.stop();
+}
+
+TEST_CASE("memory stays small idle and with 1,000 open client connections") {
+    meter_process m;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const std::size_t idle = m.proc->rss_kib();
+    std::vector<std::unique_ptr<raw_http_client>> clients;
+    for (int i = 0; i < 1000; ++i)
+        clients.push_back(m.connect());
+    // One call on the last connection proves they are all accepted and served.
+    clients.back()->send(raw_http_client::make_request("GET", "/v1beta/models"));
+    CHECK(clients.back()->read_response().status == 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const std::size_t loaded = m.proc->rss_kib();
+    INFO("idle " << idle << " KiB, with 1000 connections " << loaded << " KiB");
+    CHECK(idle < 15 * 1024);
+    CHECK(loaded < 30 * 1024);
+    clients.clear();
+    m.stop();
+}
