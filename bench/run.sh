@@ -77,10 +77,13 @@ done
 
 # --- helpers ----------------------------------------------------------------------------
 port_in_use() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-free_port() {
-  local p=${1:-20000}
-  while port_in_use "$p"; do p=$((p + 1)); done
-  echo "$p"
+# Ports handed out move forward, so that two processes started before either listens never
+# get the same one.
+NEXT_PORT=${BASE_PORT:-20100}
+next_port() {
+  while port_in_use "$NEXT_PORT"; do NEXT_PORT=$((NEXT_PORT + 1)); done
+  PORT_OUT=$NEXT_PORT
+  NEXT_PORT=$((NEXT_PORT + 1))
 }
 wait_port() {
   local p=$1 i
@@ -121,7 +124,7 @@ FAKE_PORT=$(sed -n 's/^listening http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/fake.
 [[ -n $FAKE_PORT ]] || { log "fake-gemini did not start"; cat "$T/fake.log" >&2; exit 1; }
 declare -A PORT=([direct]=$FAKE_PORT)
 
-NGINX_PORT=$(free_port 20100)
+next_port; NGINX_PORT=$PORT_OUT
 mkdir -p "$T/nginx"
 USER_LINE=""
 [[ $(id -u) == 0 ]] && USER_LINE="user root;"
@@ -131,7 +134,7 @@ nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" > "$T/nginx/out.log" 2>&1 &
 PIDS[nginx]=$!
 PORT[nginx]=$NGINX_PORT
 
-HAPROXY_PORT=$(free_port $((NGINX_PORT + 1)))
+next_port; HAPROXY_PORT=$PORT_OUT
 sed -e "s|@PORT@|$HAPROXY_PORT|g" -e "s|@UPSTREAM@|$FAKE_PORT|g" "$ROOT/bench/conf/haproxy.cfg.in" > "$T/haproxy.cfg"
 haproxy -db -f "$T/haproxy.cfg" > "$T/haproxy.log" 2>&1 &
 PIDS[haproxy]=$!
@@ -140,14 +143,18 @@ PORT[haproxy]=$HAPROXY_PORT
 start_meter() {  # name, extra args...
   local name=$1; shift
   local p a
-  p=$(free_port $((HAPROXY_PORT + 10)))
-  a=$(free_port $((p + 1)))
+  next_port; p=$PORT_OUT
+  next_port; a=$PORT_OUT
   # shellcheck disable=SC2086
   "$METER" --listen 127.0.0.1:"$p" --upstream http://127.0.0.1:"$FAKE_PORT" --admin-listen 127.0.0.1:"$a" \
     --database sqlite:"$T/$name.db" --log-format json $METER_ARGS "$@" > "$T/$name.log" 2>&1 &
   PIDS[$name]=$!
   PORT[$name]=$p
 }
+# One I/O thread, like nginx's one worker and haproxy's one thread, unless told otherwise.
+if [[ -x $METER && -z $METER_ARGS ]] && "$METER" --help 2>&1 | grep -q -- '--io-threads'; then
+  METER_ARGS="--io-threads 1"
+fi
 ACTIVE=()
 for t in $TARGETS; do
   case $t in
@@ -166,6 +173,18 @@ for t in "${ACTIVE[@]}"; do
   wait_port "${PORT[$t]}" || { log "$t did not start listening on ${PORT[$t]}"; cat "$T"/*.log >&2 || true; exit 1; }
 done
 main_pid() { [[ $1 == direct ]] && echo "${PIDS[fake]}" || echo "${PIDS[$1]}"; }
+declare -A DEAD=()
+# A target that has exited is reported once and left out of the remaining runs.
+alive() {
+  local t=$1
+  [[ -n ${DEAD[$t]:-} ]] && return 1
+  if ! kill -0 "$(main_pid "$t")" 2>/dev/null; then
+    DEAD[$t]=1
+    log "$t has exited; its last log lines:"
+    tail -5 "$T/$t.log" >&2 2>/dev/null || true
+    return 1
+  fi
+}
 
 log "fake :$FAKE_PORT ($FAKE_THREADS threads)  nginx :$NGINX_PORT  haproxy :$HAPROXY_PORT  ${PORT[meter]:+meter :${PORT[meter]}}"
 log "results: $RESULTS"
@@ -173,6 +192,7 @@ log "results: $RESULTS"
 # --- memory: idle, then with many idle keep-alive client connections -----------------------
 for t in "${ACTIVE[@]}"; do
   [[ $t == direct ]] && continue
+  alive "$t" || continue
   pid=$(main_pid "$t")
   record 0 "$t" - rss_idle_kib "$(mem_kib "$pid" VmRSS)"
   "$LOADGEN" --port "${PORT[$t]}" --mode idle --connections "$IDLE_CONNS" --duration 2 > "$T/idle-$t.out" 2>&1 &
@@ -190,6 +210,7 @@ FLUSH_ARG=""
 for round in $(seq 1 "$ROUNDS"); do
   for shape in unary sse; do
     for t in "${ACTIVE[@]}"; do
+      alive "$t" && alive fake || continue
       pid=$(main_pid "$t")
       c0=$(cpu_ticks "$pid"); f0=$(cpu_ticks "${PIDS[fake]}")
       out=$("$LOADGEN" --port "${PORT[$t]}" --mode closed --shape "$shape" --connections "$CONNS" \
@@ -212,6 +233,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 for t in "${ACTIVE[@]}"; do
   [[ $t == direct ]] && continue
+  alive "$t" || continue
   record 0 "$t" - rss_peak_kib "$(mem_kib "$(main_pid "$t")" VmHWM)"
 done
 
@@ -253,6 +275,7 @@ for t in "${ACTIVE[@]}"; do
   printf '%-14s %14s %18s %14s\n' "$t" "$(values "$t" - rss_idle_kib | median)" "$(values "$t" - rss_conns_kib | median)" \
     "$(values "$t" - rss_peak_kib | median)"
 done
+for t in "${!DEAD[@]}"; do echo "WARNING: $t exited during the run: its figures are partial or missing"; done
 errs=$(awk -F'\t' '($4 == "errors" || $4 == "open_errors") && $5 > 0' "$RESULTS" | wc -l)
 [[ $errs -gt 0 ]] && echo "WARNING: $errs runs had errors (non-200 answers or broken connections); see $RESULTS"
 echo
