@@ -280,9 +280,9 @@ pricing_table pricing_table::from_json(std::string_view json, std::string_view o
     if (version.empty() && std::find(seen_top.begin(), seen_top.end(), "version") == seen_top.end())
         L.err("version", "required (it is stored with every record priced by this table)");
     if (!has_models) L.err("models", "required");
-    for (const auto& [alias, target] : aliases) {
-        if (std::none_of(entries.begin(), entries.end(), [&](const price_entry& e) { return e.model == target; }))
-            L.err("aliases." + alias, "names unknown model '" + target + "'");
+    for (const auto& a : aliases) {
+        if (std::none_of(entries.begin(), entries.end(), [&](const price_entry& e) { return e.model == a.second; }))
+            L.err("aliases." + a.first, "names unknown model '" + a.second + "'");
     }
     if (!L.errors.empty()) {
         std::string msg = L.errors.front();
