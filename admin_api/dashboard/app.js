@@ -157,5 +157,16 @@ $("load").addEventListener("click", load);
 $("export").addEventListener("click", exportCsv);
 $("older").addEventListener("click", () => loadRecent(true).catch((e) => setStatus(e.message, true)));
 $("token").addEventListener("keydown", (e) => { if (e.key === "Enter") load(); });
+// A link may carry the token and a range in the fragment (never sent to the server):
+// /dashboard#token=...&start=2024-11-01&end=2024-11-30. It is removed from the address bar.
+const fragment = new URLSearchParams(location.hash.slice(1));
+if (fragment.get("start") || fragment.get("end")) {
+  $("range").value = "custom";
+  $("custom").hidden = false;
+  $("start").value = fragment.get("start") || "";
+  $("end").value = fragment.get("end") || "";
+}
+if (fragment.get("token")) sessionStorage.setItem("gm-token", fragment.get("token"));
+if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 const saved = sessionStorage.getItem("gm-token");
 if (saved) { $("token").value = saved; load(); }

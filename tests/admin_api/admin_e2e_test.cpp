@@ -7,6 +7,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <unistd.h>
 
@@ -468,4 +470,40 @@ TEST_CASE("e2e: queries run concurrently from several clients on the query pool"
         });
     for (auto& c : clients) c.join();
     CHECK(ok == 20);
+}
+
+TEST_CASE("e2e dashboard in headless Chromium: the page loads the API with the typed token and shows the numbers") {
+    const char* candidates[] = {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"};
+    const char* browser = nullptr;
+    for (const char* c : candidates)
+        if (std::filesystem::exists(c)) browser = c;
+    if (!browser) {
+        WARN("Chromium not installed (Debian package chromium): dashboard not tested in a browser");
+        return;
+    }
+    server sv;
+    const auto profile = db().dir / "chromium-profile";
+    const std::string url = fmt::format("http://127.0.0.1:{}/dashboard#token={}&start=2024-11-01&end=2024-11-05",
+                                        sv.f.port(), token);
+    const std::string cmd = fmt::format(
+        "{} --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --user-data-dir={} "
+        "--virtual-time-budget=15000 --dump-dom '{}' 2>/dev/null",
+        browser, profile.string(), url);
+    std::string dom;
+    if (FILE* p = ::popen(cmd.c_str(), "r")) {
+        char buf[8192];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) dom.append(buf, n);
+        ::pclose(p);
+    }
+    INFO(dom.substr(0, 4000));
+    REQUIRE(dom.find("id=\"c-calls\"") != std::string::npos);
+    CHECK(dom.find("<div class=\"value\" id=\"c-calls\">5</div>") != std::string::npos);
+    CHECK(dom.find("<div class=\"value\" id=\"c-cost\">$0.022653</div>") != std::string::npos);
+    CHECK(dom.find("<div class=\"value\" id=\"c-duration\">1,440 ms</div>") != std::string::npos);
+    CHECK(dom.find("<td>gemini-2.5-pro</td>") != std::string::npos);
+    CHECK(dom.find("<td>g-coach</td>") != std::string::npos);
+    CHECK(dom.find("<td>u1@example.com</td>") != std::string::npos);
+    CHECK(dom.find("<td>2024-11-04</td>") != std::string::npos);  // the zero-filled day
+    CHECK(dom.find("class=\"error\"") == std::string::npos);
 }
