@@ -127,12 +127,18 @@ void run(const char* name, const std::string& wire, std::size_t decoded_size, re
             t.feed(std::string_view(wire).substr(pos, 16384));
         last = t.finish(true);
     });
-    std::printf("%-22s %8.1f MB wire %8.1f MB decoded | memchr %8.0f MB/s | memcpy %8.0f MB/s | tap %8.0f MB/s"
-                " | tap/memchr %.2f  tap/memcpy %.2f | usage ok: %s\n",
-                name, static_cast<double>(wire.size()) / 1e6, static_cast<double>(decoded_size) / 1e6, scan, copy, tap,
-                tap / scan, tap / copy, last.has_usage && last.problems.empty() ? "yes" : "NO");
+    char scan_text[64] = "     n/a";
+    char ratio_text[64] = " n/a";
+    if (scan > 0) {
+        std::snprintf(scan_text, sizeof scan_text, "%8.0f", scan);
+        std::snprintf(ratio_text, sizeof ratio_text, "%.3f", tap / scan);
+    }
+    std::printf("%-18s %6.1f MB wire %6.1f MB decoded | memchr %s MB/s | memcpy %6.0f MB/s | tap %6.0f MB/s"
+                " | tap/memchr %s  tap/memcpy %.3f | usage ok: %s\n",
+                name, static_cast<double>(wire.size()) / 1e6, static_cast<double>(decoded_size) / 1e6, scan_text, copy,
+                tap, ratio_text, tap / copy, last.has_usage && last.problems.empty() ? "yes" : "NO");
     if (copy_decoded > 0)
-        std::printf("%-22s inflate alone %8.0f MB/s (wire) | tap/inflate %.2f\n", "", copy_decoded, tap / copy_decoded);
+        std::printf("%-18s zlib inflate alone %6.0f MB/s (wire) | tap/inflate %.3f\n", "", copy_decoded, tap / copy_decoded);
 }
 
 }  // namespace
