@@ -1,6 +1,7 @@
 #include "storage/usage_journal.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -15,27 +16,44 @@ namespace gm::storage {
 namespace fs = std::filesystem;
 
 usage_journal::usage_journal(std::string base_path) : base_(std::move(base_path)) {
-    const fs::path base(base_);
-    const fs::path dir = base.has_parent_path() ? base.parent_path() : fs::path(".");
-    const std::string prefix = base.filename().string() + ".";
-    std::uint64_t max_seq = 0;
-    for (const auto& entry : fs::directory_iterator(dir)) {
-        const std::string name = entry.path().filename().string();
-        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
-        const std::string digits = name.substr(prefix.size());
-        if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-            digits.size() > 18)
-            continue;
-        const std::uint64_t seq = std::stoull(digits);
-        leftover_.push_back({seq, entry.path().string()});
-        counts_[seq] = {};
-        max_seq = std::max(max_seq, seq);
+    const std::string lock_path = base_ + ".lock";
+    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + lock_path);
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        ::close(lock_fd_);
+        throw std::system_error(err, std::generic_category(),
+                                "journal " + base_ + " is in use by another gemini-meter process");
     }
-    std::sort(leftover_.begin(), leftover_.end(), [](const segment& a, const segment& b) { return a.seq < b.seq; });
-    open_active(max_seq + 1);
+    try {
+        const fs::path base(base_);
+        const fs::path dir = base.has_parent_path() ? base.parent_path() : fs::path(".");
+        const std::string prefix = base.filename().string() + ".";
+        std::uint64_t max_seq = 0;
+        for (const auto& entry : fs::directory_iterator(dir)) {
+            const std::string name = entry.path().filename().string();
+            if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+            const std::string digits = name.substr(prefix.size());
+            if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+                digits.size() > 18)
+                continue;
+            const std::uint64_t seq = std::stoull(digits);
+            leftover_.push_back({seq, entry.path().string()});
+            counts_[seq] = {};
+            max_seq = std::max(max_seq, seq);
+        }
+        std::sort(leftover_.begin(), leftover_.end(), [](const segment& a, const segment& b) { return a.seq < b.seq; });
+        open_active(max_seq + 1);
+    } catch (...) {
+        ::close(lock_fd_);
+        throw;
+    }
 }
 
-usage_journal::~usage_journal() { close(); }
+usage_journal::~usage_journal() {
+    close();
+    ::close(lock_fd_);  // releases the flock
+}
 
 void usage_journal::close() noexcept {
     if (active_fd_ < 0) return;

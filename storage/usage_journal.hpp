@@ -20,8 +20,10 @@ public:
         std::string path;
     };
 
-    // Finds the segments a previous process left (oldest first) and opens a new active one
-    // after them. Throws std::system_error when the directory cannot be used.
+    // Takes an exclusive lock on "<base>.lock" (one writing process per journal: a second
+    // one would replay and delete segments the first is still appending to), finds the
+    // segments a previous process left (oldest first) and opens a new active one after
+    // them. Throws std::system_error when the directory cannot be used or the lock is held.
     explicit usage_journal(std::string base_path);
     ~usage_journal();
     usage_journal(const usage_journal&) = delete;
@@ -64,6 +66,7 @@ private:
     std::uint64_t active_seq_ = 0;
     int active_fd_ = -1;
     std::uint64_t active_bytes_ = 0;
+    int lock_fd_ = -1;
 };
 
 }  // namespace gm::storage

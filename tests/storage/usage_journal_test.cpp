@@ -12,8 +12,10 @@ namespace fs = std::filesystem;
 namespace {
 std::size_t files_with_prefix(const fs::path& dir, const std::string& prefix) {
     std::size_t n = 0;
-    for (const auto& e : fs::directory_iterator(dir))
-        if (e.path().filename().string().rfind(prefix, 0) == 0) ++n;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind(prefix, 0) == 0 && name.find_first_not_of("0123456789", prefix.size()) == std::string::npos) ++n;
+    }
     return n;
 }
 }  // namespace
@@ -67,4 +69,14 @@ TEST_CASE("usage_journal: a fully committed active segment is truncated, and rem
         CHECK(j.backlog_records() == 0);
     }
     CHECK(files_with_prefix(dir.path(), "j.") == 0);
+}
+
+TEST_CASE("usage_journal: a second writer on the same journal is refused", "[usage_journal]") {
+    gm::test::temp_dir dir;
+    const std::string base = dir.file("j");
+    {
+        usage_journal first(base);
+        CHECK_THROWS_WITH(usage_journal(base), Catch::Contains("in use"));
+    }
+    CHECK_NOTHROW(usage_journal(base));
 }

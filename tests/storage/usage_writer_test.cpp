@@ -50,8 +50,12 @@ bool eventually(F&& cond, std::chrono::seconds limit = 30s) {
 std::vector<fs::path> journal_segments(const std::string& db) {
     std::vector<fs::path> out;
     const std::string prefix = fs::path(db).filename().string() + ".journal.";
-    for (const auto& e : fs::directory_iterator(fs::path(db).parent_path()))
-        if (e.path().filename().string().rfind(prefix, 0) == 0) out.push_back(e.path());
+    for (const auto& e : fs::directory_iterator(fs::path(db).parent_path())) {
+        const std::string name = e.path().filename().string();
+        // Segments end in digits; "<journal>.lock" is the writer's lock file.
+        if (name.rfind(prefix, 0) == 0 && name.find_first_not_of("0123456789", prefix.size()) == std::string::npos)
+            out.push_back(e.path());
+    }
     return out;
 }
 
