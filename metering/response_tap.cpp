@@ -8,6 +8,7 @@
 
 #include "metering/body_decoder.hpp"
 #include "metering/json_scanner.hpp"
+#include "metering/json_skim.hpp"
 #include "metering/sse_framer.hpp"
 #include "metering/usage_parser.hpp"
 
@@ -30,6 +31,11 @@ enum watch_id : std::size_t {
 // Usage and error objects are small (a few hundred bytes); 16 KiB leaves room for
 // per-modality details and long error details without letting a hostile body grow us.
 constexpr std::size_t object_cap = 16 * 1024;
+
+// SSE events up to this size are held whole and skimmed (json_skimmer); longer ones
+// stream through json_scanner as they arrive. Real events are a few hundred bytes to a
+// few KiB; the bound keeps the tap's memory independent of the body.
+constexpr std::size_t event_cap = 64 * 1024;
 
 constexpr std::array<json_watch, 9> watches{{
     {"usageMetadata", 0, object_cap},
@@ -70,11 +76,13 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
     explicit impl(const response_tap_options& o)
         : decoder(o.content_encoding),
           scanner(watches, *this),
+          skimmer(watches),
           framer(*this),
           status(o.http_status),
           openai(o.openai_compat),
           expects_usage(method_reports_usage(o.gemini_method, o.openai_compat)),
           event_stream(o.content_type.find("event-stream") != std::string_view::npos),
+          skim_enabled(o.fast_path),
           sink([this](std::string_view b) { on_decoded(b); }) {
         if (decoder.failed()) add_problem(decoder.problem());
     }
@@ -110,15 +118,70 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
             scanner.feed(b);
         } else {
             framer.feed(b);
+            // The event under way may point into b, which the caller is about to reuse.
+            if (!event_owned && !event.empty()) hold_event();
         }
     }
 
-    void on_event_data(std::string_view piece) override { scanner.feed(piece); }
+    // An event's data is gathered whole (a view while it lies in one chunk, a copy
+    // otherwise) and handled at its end, unless it outgrows event_cap.
+    void on_event_data(std::string_view piece) override {
+        if (event_streaming) {
+            scanner.feed(piece);
+            return;
+        }
+        if (!skim_enabled || event.size() + piece.size() > event_cap) {
+            scanner.feed(event);
+            scanner.feed(piece);
+            drop_event();
+            event_streaming = true;
+            return;
+        }
+        if (event.empty()) {
+            event = piece;
+            return;
+        }
+        if (!event_owned) hold_event();
+        if (failed) return;
+        event_buf.append(piece);  // capacity reserved by hold_event
+        event = event_buf;
+    }
+
+    void hold_event() noexcept {
+        try {
+            if (event_buf.capacity() < event_cap) event_buf.reserve(event_cap);
+            event_buf.assign(event);
+            event = event_buf;
+            event_owned = true;
+        } catch (...) {
+            failed = true;
+            drop_event();
+        }
+    }
+
+    void drop_event() noexcept {
+        event = {};
+        event_owned = false;
+        event_buf.clear();
+    }
 
     void on_event_end(bool is_done) override {
+        bool whole = true;
+        if (!event_streaming && !event.empty()) {
+            if (skimmer.skim(event)) {
+                for (const auto& h : skimmer.hits()) on_value(h.watch, h.kind, h.raw);
+            } else {
+                scanner.feed(event);
+                whole = scanner.idle();
+            }
+        } else {
+            whole = scanner.idle();
+        }
+        drop_event();
+        event_streaming = false;
         // The event carrying finishReason also carries the final usage: it counts only
         // if that event's JSON arrived whole.
-        if ((finish_reason_seen && scanner.idle()) || is_done) stream_finished = true;
+        if ((finish_reason_seen && whole) || is_done) stream_finished = true;
         finish_reason_seen = false;
         scanner.end_document();
     }
@@ -216,11 +279,17 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
 
     body_decoder decoder;
     json_scanner scanner;
+    json_skimmer skimmer;
     sse_framer framer;
     int status;
     bool openai;
     bool expects_usage;
     bool event_stream;
+    bool skim_enabled;
+    std::string_view event;   // the current SSE event's data so far
+    std::string event_buf;    // its copy once it spans chunks
+    bool event_owned = false; // event points into event_buf
+    bool event_streaming = false;  // the event outgrew event_cap: json_scanner has it
     body_decoder::sink sink;
     framing mode = framing::undecided;
     int bom_left = 3;

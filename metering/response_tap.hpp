@@ -19,6 +19,10 @@ struct response_tap_options {
     int http_status = 0;
     bool openai_compat = false;
     std::string_view gemini_method;
+    // Whole SSE events (and JSON-array elements) are read by json_skimmer, which gives
+    // json_scanner's results faster; false makes json_scanner read everything (tests
+    // compare the two).
+    bool fast_path = true;
 };
 
 struct tap_result {

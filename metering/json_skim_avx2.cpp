@@ -1,0 +1,13 @@
+// The skim kernel built for AVX2 (+ PCLMUL, POPCNT, BMI1); only called after the CPU
+// said it has them (json_skim.cpp).
+#define GM_SKIM_AVX2 1
+#include "metering/json_skim_kernel.hpp"
+
+namespace gm::metering::detail {
+
+int skim_kernel_avx2(std::string_view doc, std::span<const json_watch> watches, std::uint64_t key_lengths,
+                     std::int64_t max_depth, json_skim_block* blocks, json_skim_hit* hits, std::size_t max_hits) {
+    return skim_kernel(doc, watches, key_lengths, max_depth, blocks, hits, max_hits);
+}
+
+}  // namespace gm::metering::detail

@@ -1,0 +1,289 @@
+// The body of json_skimmer::skim, compiled once per instruction set: json_skim.cpp
+// includes it for the baseline (SSE2 on x86-64, plain C++ elsewhere) and
+// json_skim_avx2.cpp with AVX2. Everything is in an unnamed namespace so that the two
+// copies, built with different instruction sets, never stand in for each other at link
+// time. Not a public header.
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+#include "metering/json_skim.hpp"
+
+#if defined(GM_SKIM_AVX2)
+#include <immintrin.h>
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace gm::metering {
+namespace {
+
+struct byte_masks {
+    std::uint64_t quotes, backslashes, opens, closes;
+};
+
+#if defined(GM_SKIM_AVX2)
+inline std::uint64_t eq_mask(__m256i v, char c) {
+    return static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(c))));
+}
+inline byte_masks classify(const char* p) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+    // '{' and '[' differ only in bit 0x20, as do '}' and ']'; no other byte maps onto them.
+    const __m256i lower = _mm256_set1_epi8(0x20);
+    const __m256i al = _mm256_or_si256(a, lower), bl = _mm256_or_si256(b, lower);
+    return {eq_mask(a, '"') | eq_mask(b, '"') << 32, eq_mask(a, '\\') | eq_mask(b, '\\') << 32,
+            eq_mask(al, '{') | eq_mask(bl, '{') << 32, eq_mask(al, '}') | eq_mask(bl, '}') << 32};
+}
+inline std::uint64_t prefix_xor(std::uint64_t x) {
+    // Carry-less multiplication by all ones: bit i becomes the xor of bits 0..i.
+    const __m128i r = _mm_clmulepi64_si128(_mm_set_epi64x(0, static_cast<long long>(x)), _mm_set1_epi8(-1), 0);
+    return static_cast<std::uint64_t>(_mm_cvtsi128_si64(r));
+}
+#else
+#if defined(__SSE2__)
+inline std::uint64_t eq_mask(__m128i v, char c) {
+    return static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
+}
+inline byte_masks classify(const char* p) {
+    byte_masks m{0, 0, 0, 0};
+    const __m128i lower = _mm_set1_epi8(0x20);
+    for (int k = 0; k < 4; ++k) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+        const __m128i l = _mm_or_si128(v, lower);
+        m.quotes |= eq_mask(v, '"') << (16 * k);
+        m.backslashes |= eq_mask(v, '\\') << (16 * k);
+        m.opens |= eq_mask(l, '{') << (16 * k);
+        m.closes |= eq_mask(l, '}') << (16 * k);
+    }
+    return m;
+}
+#else
+inline byte_masks classify(const char* p) {
+    byte_masks m{0, 0, 0, 0};
+    for (int i = 0; i < 64; ++i) {
+        const std::uint64_t bit = std::uint64_t{1} << i;
+        switch (p[i]) {
+            case '"': m.quotes |= bit; break;
+            case '\\': m.backslashes |= bit; break;
+            case '{': case '[': m.opens |= bit; break;
+            case '}': case ']': m.closes |= bit; break;
+            default: break;
+        }
+    }
+    return m;
+}
+#endif
+inline std::uint64_t prefix_xor(std::uint64_t x) {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    return x;
+}
+#endif
+
+inline bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+inline bool ends_scalar(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '}' || c == ']' || c == ':' ||
+           c == '"' || c == '{' || c == '[';
+}
+
+// Bits of the characters escaped by a backslash, reading left to right as a JSON string
+// does. carry: the previous block ended in an escaping backslash (its bit 0 is escaped).
+// Backslashes are rare in model text (\n, \"), hence a loop rather than bit arithmetic.
+inline std::uint64_t escaped_bits(std::uint64_t backslashes, std::uint64_t& carry) {
+    std::uint64_t escaped = carry;
+    backslashes &= ~carry;
+    carry = 0;
+    while (backslashes != 0) {
+        const int i = std::countr_zero(backslashes);
+        if (i == 63) {
+            carry = 1;
+            break;
+        }
+        escaped |= std::uint64_t{2} << i;
+        backslashes &= ~(std::uint64_t{3} << i);
+    }
+    return escaped;
+}
+
+inline std::uint64_t below(unsigned i) { return (std::uint64_t{1} << i) - 1; }
+inline std::uint64_t above(unsigned i) { return i == 63 ? 0 : ~((std::uint64_t{2} << i) - 1); }
+
+struct candidate {
+    std::size_t value;  // where the value's first byte is
+    std::size_t key;    // the key's opening quote
+    std::size_t watch;
+    std::int64_t depth;  // the object depth of the key (1: a member of the root object)
+};
+
+// Position of the first string-delimiting quote after `from`.
+inline std::size_t next_quote(const json_skim_block* blocks, std::size_t from) {
+    std::size_t b = from / 64;
+    std::uint64_t bits = blocks[b].real_quotes & above(static_cast<unsigned>(from % 64));
+    while (bits == 0) bits = blocks[++b].real_quotes;
+    return b * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+}
+
+// Position of the bracket that closes the one at `open`, which sits at depth `outer`.
+inline std::size_t matching_close(const json_skim_block* blocks, std::size_t open, std::int64_t outer) {
+    std::size_t b = open / 64;
+    const std::uint64_t mask = above(static_cast<unsigned>(open % 64));
+    std::uint64_t o = blocks[b].opens & mask, c = blocks[b].closes & mask;
+    std::int64_t d = outer + 1;
+    for (;;) {
+        if (d - std::popcount(c) > outer) {
+            d += std::popcount(o) - std::popcount(c);
+        } else {
+            for (std::uint64_t bits = o | c; bits != 0; bits &= bits - 1) {
+                const int i = std::countr_zero(bits);
+                if ((o >> i) & 1u) {
+                    ++d;
+                } else if (--d == outer) {
+                    return b * 64 + static_cast<std::size_t>(i);
+                }
+            }
+        }
+        ++b;
+        o = blocks[b].opens;
+        c = blocks[b].closes;
+    }
+}
+
+// Returns the number of hits, or -1 when the document is not one this path answers for.
+// blocks has room for (doc.size() + 63) / 64 entries.
+int skim_kernel(std::string_view doc, std::span<const json_watch> watches, std::uint64_t key_lengths,
+                std::int64_t max_depth, json_skim_block* blocks, json_skim_hit* hits, std::size_t max_hits) {
+    const std::size_t n = doc.size();
+    const char* const s = doc.data();
+    std::size_t first = 0;
+    while (first < n && is_ws(s[first])) ++first;
+    if (first == n || s[first] != '{') return -1;
+    std::size_t last = n - 1;
+    while (is_ws(s[last])) --last;
+    if (s[last] != '}' && s[last] != ']') return -1;
+
+    // Pass 1: which quotes delimit strings, and which brackets are outside them.
+    const std::size_t nb = (n + 63) / 64;
+    std::uint64_t in_string = 0;  // all ones while the previous block ended inside a string
+    std::uint64_t escape_carry = 0;
+    for (std::size_t b = 0; b < nb; ++b) {
+        byte_masks m;
+        if (b * 64 + 64 <= n) {
+            m = classify(s + b * 64);
+        } else {
+            char tail[64];
+            std::memset(tail, ' ', sizeof tail);
+            std::memcpy(tail, s + b * 64, n - b * 64);
+            m = classify(tail);
+        }
+        std::uint64_t escaped = escape_carry;
+        if (m.backslashes != 0) {
+            escaped = escaped_bits(m.backslashes, escape_carry);
+        } else {
+            escape_carry = 0;
+        }
+        const std::uint64_t quotes = m.quotes & ~escaped;
+        const std::uint64_t inside = prefix_xor(quotes) ^ in_string;
+        in_string = static_cast<std::uint64_t>(static_cast<std::int64_t>(inside) >> 63);
+        // A backslash outside a string escapes nothing for json_scanner but would here.
+        if ((m.backslashes & ~inside) != 0) return -1;
+        blocks[b] = {quotes, m.opens & ~inside, m.closes & ~inside, quotes & inside};
+    }
+    if (in_string != 0) return -1;
+
+    // Pass 2: the depth never leaves 1..max_depth between the root's brackets; collect the
+    // strings that spell a watched key and are followed by a colon.
+    candidate cands[json_skimmer::max_candidates];
+    std::size_t cand_count = 0;
+    std::int64_t depth = 0;
+    for (std::size_t b = 0; b < nb; ++b) {
+        const json_skim_block& k = blocks[b];
+        const int po = std::popcount(k.opens), pc = std::popcount(k.closes);
+        if (depth - pc < 1 || depth + po > max_depth) {
+            std::int64_t d = depth;
+            for (std::uint64_t bits = k.opens | k.closes; bits != 0; bits &= bits - 1) {
+                const std::size_t pos = b * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+                if ((k.opens >> (pos % 64)) & 1u) {
+                    if ((d == 0 && pos != first) || ++d > max_depth) return -1;
+                } else if (d == 0 || (--d == 0 && pos != last)) {
+                    return -1;
+                }
+            }
+        }
+        const std::uint64_t ends = k.real_quotes & ~k.string_starts;
+        const std::uint64_t next_ends = b + 1 < nb ? blocks[b + 1].real_quotes & ~blocks[b + 1].string_starts : 0;
+        std::uint64_t cand = 0;
+        for (std::uint64_t lens = key_lengths; lens != 0; lens &= lens - 1) {
+            const int shift = std::countr_zero(lens) + 1;  // 2..33
+            cand |= k.string_starts & ((ends >> shift) | (next_ends << (64 - shift)));
+        }
+        for (; cand != 0; cand &= cand - 1) {
+            const unsigned i = static_cast<unsigned>(std::countr_zero(cand));
+            const std::size_t pos = b * 64 + i;
+            const std::int64_t kd =
+                depth + std::popcount(k.opens & below(i)) - std::popcount(k.closes & below(i));
+            for (std::size_t w = 0; w < watches.size(); ++w) {
+                const auto& key = watches[w].key;
+                const std::size_t close = pos + 1 + key.size();
+                if (close >= n || s[close] != '"' || watches[w].depth_below_top != kd - 1 ||
+                    std::memcmp(s + pos + 1, key.data(), key.size()) != 0)
+                    continue;
+                std::size_t j = close + 1;
+                while (is_ws(s[j])) ++j;
+                if (s[j] != ':') break;  // a string value that spells a key
+                ++j;
+                while (is_ws(s[j])) ++j;
+                if (cand_count == json_skimmer::max_candidates) return -1;
+                cands[cand_count++] = {j, pos, w, kd};
+                break;
+            }
+        }
+        depth += po - pc;
+    }
+    if (depth != 0) return -1;
+
+    // Pass 3: the values, in document order; keys inside a value already taken are not
+    // keys to json_scanner (it does not look inside what it captures).
+    std::size_t hit_count = 0;
+    std::size_t taken_until = 0;
+    for (std::size_t c = 0; c < cand_count; ++c) {
+        const candidate& k = cands[c];
+        if (k.key < taken_until) continue;
+        const std::size_t v = k.value;
+        const char ch = s[v];
+        if (ch == ',' || ch == '}' || ch == ']') continue;  // no value: the scanner forgets the key
+        if (ch == ':') return -1;  // the scanner would take the token after it: rare, let it
+        std::size_t end;
+        json_value_kind kind;
+        if (ch == '"') {
+            end = next_quote(blocks, v) + 1;
+            kind = json_value_kind::string;
+        } else if (ch == '{' || ch == '[') {
+            end = matching_close(blocks, v, k.depth) + 1;
+            kind = ch == '[' ? json_value_kind::array : json_value_kind::object;
+        } else {
+            end = v + 1;
+            while (!ends_scalar(s[end])) ++end;
+            kind = json_value_kind::scalar;
+        }
+        if (hit_count == max_hits) return -1;
+        std::string_view raw(s + v, end - v);
+        if (raw.size() > watches[k.watch].max_bytes) {
+            kind = json_value_kind::too_large;
+            raw = {};
+        }
+        hits[hit_count++] = {k.watch, kind, raw};
+        taken_until = end;
+    }
+    return static_cast<int>(hit_count);
+}
+
+}  // namespace
+}  // namespace gm::metering
