@@ -8,8 +8,7 @@ namespace gm::metering {
 
 #if defined(GM_SKIM_HAVE_AVX2)
 namespace detail {
-int skim_kernel_avx2(std::string_view doc, std::span<const json_watch> watches, std::uint64_t key_lengths,
-                     std::int64_t max_depth, json_skim_block* blocks, json_skim_hit* hits, std::size_t max_hits);
+int skim_kernel_avx2(std::string_view doc, const json_skim_keys& keys, std::int64_t max_depth, json_skim_block* blocks, json_skim_hit* hits, std::size_t max_hits);
 }
 #endif
 
@@ -31,12 +30,17 @@ const bool avx2 = cpu_has_avx2();
 
 bool json_skimmer::uses_avx2() noexcept { return avx2; }
 
-json_skimmer::json_skimmer(std::span<const json_watch> watches) : watches_(watches) {
-    for (const auto& w : watches_) {
-        if (w.key.empty() || w.key.size() > json_scanner::max_key_len ||
-            w.key.find_first_of("\"\\") != std::string_view::npos)
+json_skimmer::json_skimmer(std::span<const json_watch> watches) {
+    keys_.watches = watches;
+    if (watches.size() > 255) throw std::invalid_argument("json_skimmer: too many watches");
+    for (std::size_t i = 0; i < watches.size(); ++i) {
+        const auto& key = watches[i].key;
+        const std::size_t n = key.size();
+        if (n == 0 || n > json_scanner::max_key_len || key.find_first_of("\"\\") != std::string_view::npos ||
+            keys_.count_by_length[n] == json_skim_keys::max_per_length)
             throw std::invalid_argument("json_skimmer: unusable key");
-        key_lengths_ |= std::uint64_t{1} << w.key.size();
+        if (keys_.count_by_length[n] == 0) keys_.shifts[keys_.shift_count++] = static_cast<std::uint8_t>(n + 1);
+        keys_.by_length[n][keys_.count_by_length[n]++] = static_cast<std::uint8_t>(i);
     }
 }
 
@@ -50,10 +54,10 @@ bool json_skimmer::skim(std::string_view doc, int extra_depth) noexcept {
     }
     const std::int64_t max_depth = json_scanner::max_depth - extra_depth;
 #if defined(GM_SKIM_HAVE_AVX2)
-    const int r = avx2 ? detail::skim_kernel_avx2(doc, watches_, key_lengths_, max_depth, blocks_.data(), hits_, max_hits)
-                       : skim_kernel(doc, watches_, key_lengths_, max_depth, blocks_.data(), hits_, max_hits);
+    const int r = avx2 ? detail::skim_kernel_avx2(doc, keys_, max_depth, blocks_.data(), hits_, max_hits)
+                       : skim_kernel(doc, keys_, max_depth, blocks_.data(), hits_, max_hits);
 #else
-    const int r = skim_kernel(doc, watches_, key_lengths_, max_depth, blocks_.data(), hits_, max_hits);
+    const int r = skim_kernel(doc, keys_, max_depth, blocks_.data(), hits_, max_hits);
 #endif
     if (r < 0) return false;
     hit_count_ = static_cast<std::size_t>(r);

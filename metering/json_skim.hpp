@@ -32,6 +32,16 @@ struct json_skim_block {
     std::uint64_t string_starts;
 };
 
+// The watched keys arranged for the kernel; built by json_skimmer's constructor.
+struct json_skim_keys {
+    static constexpr std::size_t max_per_length = 8;
+    std::span<const json_watch> watches;
+    std::uint8_t shifts[json_scanner::max_key_len + 1];  // distinct key lengths + 1
+    std::size_t shift_count = 0;
+    std::uint8_t by_length[json_scanner::max_key_len + 1][max_per_length];  // watch indices
+    std::uint8_t count_by_length[json_scanner::max_key_len + 1] = {};
+};
+
 class json_skimmer {
 public:
     static constexpr std::size_t max_hits = 32;
@@ -52,8 +62,7 @@ public:
     static bool uses_avx2() noexcept;
 
 private:
-    std::span<const json_watch> watches_;
-    std::uint64_t key_lengths_ = 0;  // bit n: some watched key has n bytes
+    json_skim_keys keys_;
     std::vector<json_skim_block> blocks_;
     json_skim_hit hits_[max_hits];
     std::size_t hit_count_ = 0;

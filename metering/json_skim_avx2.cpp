@@ -5,9 +5,9 @@
 
 namespace gm::metering::detail {
 
-int skim_kernel_avx2(std::string_view doc, std::span<const json_watch> watches, std::uint64_t key_lengths,
-                     std::int64_t max_depth, json_skim_block* blocks, json_skim_hit* hits, std::size_t max_hits) {
-    return skim_kernel(doc, watches, key_lengths, max_depth, blocks, hits, max_hits);
+int skim_kernel_avx2(std::string_view doc, const json_skim_keys& keys, std::int64_t max_depth,
+                     json_skim_block* blocks, json_skim_hit* hits, std::size_t max_hits) {
+    return skim_kernel(doc, keys, max_depth, blocks, hits, max_hits);
 }
 
 }  // namespace gm::metering::detail

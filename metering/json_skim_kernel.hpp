@@ -96,8 +96,8 @@ inline bool ends_scalar(char c) {
 
 // Bits of the characters escaped by a backslash, reading left to right as a JSON string
 // does. carry: the previous block ended in an escaping backslash (its bit 0 is escaped).
-// Backslashes are rare in model text (\n, \"), hence a loop rather than bit arithmetic.
-inline std::uint64_t escaped_bits(std::uint64_t backslashes, std::uint64_t& carry) {
+// The reference version, one backslash at a time (tests check escaped_bits against it).
+inline std::uint64_t escaped_bits_loop(std::uint64_t backslashes, std::uint64_t& carry) {
     std::uint64_t escaped = carry;
     backslashes &= ~carry;
     carry = 0;
@@ -111,6 +111,38 @@ inline std::uint64_t escaped_bits(std::uint64_t backslashes, std::uint64_t& carr
         backslashes &= ~(std::uint64_t{3} << i);
     }
     return escaped;
+}
+
+// The same without a branch per backslash (simdjson's method): in a run of backslashes
+// the escaping ones are those at even distance from the run's start; subtracting the
+// backslashes from "shifted backslashes or odd bits" marks even- and odd-aligned runs
+// apart in one carry chain.
+inline std::uint64_t escaped_bits(std::uint64_t backslashes, std::uint64_t& carry) {
+    constexpr std::uint64_t odd_bits = 0xAAAAAAAAAAAAAAAAull;
+    const std::uint64_t potential = backslashes & ~carry;
+    const std::uint64_t code = (((potential << 1) | odd_bits) - potential) ^ odd_bits;
+    const std::uint64_t escaped = code ^ (backslashes | carry);
+    const std::uint64_t escaping = code & backslashes;
+    carry = escaping >> 63;
+    return escaped;
+}
+
+// Equal bytes for a short key; inline, as the library call costs more than the compare.
+inline bool same_bytes(const char* a, const char* b, std::size_t n) {
+    while (n >= 8) {
+        std::uint64_t x, y;
+        std::memcpy(&x, a, 8);
+        std::memcpy(&y, b, 8);
+        if (x != y) return false;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    while (n > 0) {
+        if (*a++ != *b++) return false;
+        --n;
+    }
+    return true;
 }
 
 inline std::uint64_t below(unsigned i) { return (std::uint64_t{1} << i) - 1; }
@@ -158,8 +190,9 @@ inline std::size_t matching_close(const json_skim_block* blocks, std::size_t ope
 
 // Returns the number of hits, or -1 when the document is not one this path answers for.
 // blocks has room for (doc.size() + 63) / 64 entries.
-int skim_kernel(std::string_view doc, std::span<const json_watch> watches, std::uint64_t key_lengths,
-                std::int64_t max_depth, json_skim_block* blocks, json_skim_hit* hits, std::size_t max_hits) {
+inline int skim_kernel(std::string_view doc, const json_skim_keys& keys, std::int64_t max_depth,
+                       json_skim_block* blocks, json_skim_hit* hits, std::size_t max_hits) {
+    const std::span<const json_watch> watches = keys.watches;
     const std::size_t n = doc.size();
     const char* const s = doc.data();
     std::size_t first = 0;
@@ -219,21 +252,29 @@ int skim_kernel(std::string_view doc, std::span<const json_watch> watches, std::
         }
         const std::uint64_t ends = k.real_quotes & ~k.string_starts;
         const std::uint64_t next_ends = b + 1 < nb ? blocks[b + 1].real_quotes & ~blocks[b + 1].string_starts : 0;
+        // Strings whose closing quote is as far from the opening one as a watched key is
+        // long (the shifts are independent, so they run side by side).
         std::uint64_t cand = 0;
-        for (std::uint64_t lens = key_lengths; lens != 0; lens &= lens - 1) {
-            const int shift = std::countr_zero(lens) + 1;  // 2..33
-            cand |= k.string_starts & ((ends >> shift) | (next_ends << (64 - shift)));
+        for (std::size_t l = 0; l < keys.shift_count; ++l) {
+            const int shift = keys.shifts[l];  // 2..33
+            cand |= (ends >> shift) | (next_ends << (64 - shift));
         }
+        cand &= k.string_starts;
         for (; cand != 0; cand &= cand - 1) {
             const unsigned i = static_cast<unsigned>(std::countr_zero(cand));
             const std::size_t pos = b * 64 + i;
+            // The string's own closing quote is the first one after it.
+            const std::uint64_t later = ends & above(i);
+            const std::size_t close =
+                later != 0 ? b * 64 + static_cast<std::size_t>(std::countr_zero(later))
+                           : (b + 1) * 64 + static_cast<std::size_t>(std::countr_zero(next_ends | (std::uint64_t{1} << 63)));
+            const std::size_t len = close - pos - 1;
+            if (len > json_scanner::max_key_len) continue;
             const std::int64_t kd =
                 depth + std::popcount(k.opens & below(i)) - std::popcount(k.closes & below(i));
-            for (std::size_t w = 0; w < watches.size(); ++w) {
-                const auto& key = watches[w].key;
-                const std::size_t close = pos + 1 + key.size();
-                if (close >= n || s[close] != '"' || watches[w].depth_below_top != kd - 1 ||
-                    std::memcmp(s + pos + 1, key.data(), key.size()) != 0)
+            for (std::size_t x = 0; x < keys.count_by_length[len]; ++x) {
+                const std::size_t w = keys.by_length[len][x];
+                if (watches[w].depth_below_top != kd - 1 || !same_bytes(s + pos + 1, watches[w].key.data(), len))
                     continue;
                 std::size_t j = close + 1;
                 while (is_ws(s[j])) ++j;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <malloc.h>
 
+#include <random>
 #include <string>
 
 #include "tap_test_util.hpp"
@@ -296,4 +297,93 @@ TEST_CASE("response_tap memory does not grow with the body: 50 MB of streamed te
     auto r = tap.finish(true);
     CHECK(r.tokens.candidates == 1000);
     CHECK(tap.bytes_seen() > 50'000'000u);
+}
+
+namespace {
+
+void check_same(const tap_result& a, const tap_result& b) {
+    CHECK(a.has_usage == b.has_usage);
+    CHECK(a.source == b.source);
+    CHECK(a.tokens == b.tokens);
+    CHECK(a.model_version == b.model_version);
+    CHECK(a.response_id == b.response_id);
+    CHECK(a.finished == b.finished);
+    CHECK(a.error_message == b.error_message);
+    CHECK(a.problems == b.problems);
+}
+
+// Random cuts, so that events arrive whole, split and glued to their neighbours.
+std::vector<std::size_t> random_cuts(std::size_t size, std::mt19937& rng) {
+    std::vector<std::size_t> cuts;
+    std::size_t pos = 0;
+    const std::size_t most = 1 + rng() % 700;
+    while (size > 0 && (pos += 1 + rng() % most) < size) cuts.push_back(pos);
+    return cuts;
+}
+
+}  // namespace
+
+TEST_CASE("response_tap gives the same result with the skimmer as with json_scanner alone") {
+    std::mt19937 rng(42);
+    const std::string sse = read_sample("stream.sse");
+    std::string with_error = sse.substr(0, sse.find("data:", 10)) +
+                             "data: {\"error\": {\"code\": 500, \"message\": \"Internal\"}}\n\n";
+    std::vector<std::pair<response_tap_options, std::string>> bodies{
+        {sse_opts(), sse},
+        {sse_opts(), replace_all(sse, "\n", "\r\n")},
+        {sse_opts(), replace_all(sse, "\n", "\r")},
+        {sse_opts(), with_error},
+        {sse_opts(), "data: {\"usageMetadata\":\ndata: {\"promptTokenCount\": 4}}\n\n"},  // two data lines
+    };
+    auto oai = sse_opts();
+    oai.openai_compat = true;
+    oai.gemini_method = "chat/completions";
+    bodies.emplace_back(oai, read_sample("openai_stream.sse"));
+    auto arr = json_opts("", "streamGenerateContent");
+    bodies.emplace_back(arr, read_sample("stream_array.json"));
+    bodies.emplace_back(json_opts(), read_sample("generate_content.json"));
+
+    for (const auto& [opts, body] : bodies) {
+        for (int round = 0; round < 60; ++round) {
+            // Damage some copies: the two paths must also agree on what is wrong.
+            std::string b = body;
+            for (int e = 0; round > 0 && e < round % 4; ++e) {
+                const std::size_t at = rng() % b.size();
+                static const std::string alphabet = "\"\\{}[]:, \n\rx";
+                if (rng() % 2)
+                    b[at] = alphabet[rng() % alphabet.size()];
+                else
+                    b.erase(at, 1);
+            }
+            const auto cuts = random_cuts(b.size(), rng);
+            auto fast = opts, slow = opts;
+            slow.fast_path = false;
+            INFO("body: " << b);
+            check_same(run_tap(fast, b, cuts), run_tap(slow, b, cuts));
+        }
+    }
+}
+
+TEST_CASE("response_tap: SSE events around the 64 KiB skim limit read the same either way") {
+    for (std::size_t text : {65536 - 400, 65536 - 220, 65536 - 200, 65536, 200000}) {
+        INFO("text bytes " << text);
+        std::string body;
+        for (int i = 1; i <= 3; ++i) {
+            body += "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"" + std::string(text, 'a') +
+                    "\"}]}" + (i == 3 ? ", \"finishReason\": \"STOP\"" : "") +
+                    "}], \"usageMetadata\": {\"promptTokenCount\": 10, \"candidatesTokenCount\": " +
+                    std::to_string(i) + ", \"totalTokenCount\": " + std::to_string(10 + i) +
+                    "}, \"modelVersion\": \"gemini-2.5-flash\"}\n\n";
+        }
+        auto slow = sse_opts();
+        slow.fast_path = false;
+        for (std::vector<std::size_t> cuts : {std::vector<std::size_t>{}, std::vector<std::size_t>{100, 70000, 130000},
+                                              std::vector<std::size_t>{65000, 65600}}) {
+            const auto r = run_tap(sse_opts(), body, cuts);
+            check_same(r, run_tap(slow, body, cuts));
+            CHECK(r.tokens.candidates == 3);
+            CHECK(r.finished);
+            CHECK(r.problems.empty());
+        }
+    }
 }
