@@ -7,10 +7,7 @@ namespace gm::metering {
 
 json_scanner::json_scanner(std::span<const json_watch> watches, json_scan_handler& handler)
     : watches_(watches), handler_(handler) {
-    std::size_t most = 0;
-    for (const auto& w : watches_) most = std::max(most, w.max_bytes);
-    // Reserved once so that feed() never allocates (it is noexcept and on the hot path).
-    cap_buf_.reserve(most);
+    for (const auto& w : watches_) cap_reserve_ = std::max(cap_reserve_, w.max_bytes);
 }
 
 void json_scanner::feed(std::string_view bytes) noexcept {
@@ -170,6 +167,18 @@ void json_scanner::append_capture(const char* from, const char* to) noexcept {
         cap_overflow_ = true;
         cap_buf_.clear();
         return;
+    }
+    if (cap_buf_.capacity() < cap_buf_.size() + n) {
+        // Reserved once, at the first capture, so that feed() allocates at most once; a
+        // tap whose events all went to the skimmer never captures here and never pays.
+        // Out of memory, the value is reported as too large: nothing is invented.
+        try {
+            cap_buf_.reserve(cap_reserve_);
+        } catch (...) {
+            cap_overflow_ = true;
+            cap_buf_.clear();
+            return;
+        }
     }
     cap_buf_.append(from, n);  // within the reserved capacity: no allocation
 }

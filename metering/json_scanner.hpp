@@ -97,6 +97,7 @@ private:
     std::int64_t cap_depth_ = 0;    // depth outside the captured container
     const char* cap_from_ = nullptr;  // where the not yet appended part starts in this chunk
     bool cap_overflow_ = false;
+    std::size_t cap_reserve_ = 0;   // the largest max_bytes of the watches
     std::string cap_buf_;
 };
 

@@ -30,17 +30,16 @@ const bool avx2 = cpu_has_avx2();
 
 bool json_skimmer::uses_avx2() noexcept { return avx2; }
 
-json_skimmer::json_skimmer(std::span<const json_watch> watches) {
-    keys_.watches = watches;
-    if (watches.size() > 255) throw std::invalid_argument("json_skimmer: too many watches");
+json_skim_keys::json_skim_keys(std::span<const json_watch> w) : watches(w) {
+    if (watches.size() > 255) throw std::invalid_argument("json_skim_keys: too many watches");
     for (std::size_t i = 0; i < watches.size(); ++i) {
         const auto& key = watches[i].key;
         const std::size_t n = key.size();
         if (n == 0 || n > json_scanner::max_key_len || key.find_first_of("\"\\") != std::string_view::npos ||
-            keys_.count_by_length[n] == json_skim_keys::max_per_length)
-            throw std::invalid_argument("json_skimmer: unusable key");
-        if (keys_.count_by_length[n] == 0) keys_.shifts[keys_.shift_count++] = static_cast<std::uint8_t>(n + 1);
-        keys_.by_length[n][keys_.count_by_length[n]++] = static_cast<std::uint8_t>(i);
+            count_by_length[n] == max_per_length)
+            throw std::invalid_argument("json_skim_keys: unusable key");
+        if (count_by_length[n] == 0) shifts[shift_count++] = static_cast<std::uint8_t>(n + 1);
+        by_length[n][count_by_length[n]++] = static_cast<std::uint8_t>(i);
     }
 }
 

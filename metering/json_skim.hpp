@@ -32,9 +32,15 @@ struct json_skim_block {
     std::uint64_t string_starts;
 };
 
-// The watched keys arranged for the kernel; built by json_skimmer's constructor.
+// The watched keys arranged for the kernel. Built once per watch list (a tap is built per
+// call, its watch list is static).
 struct json_skim_keys {
     static constexpr std::size_t max_per_length = 8;
+    // keys must be 1..json_scanner::max_key_len bytes without quotes or backslashes, at
+    // most max_per_length of one length (std::invalid_argument otherwise). watches must
+    // outlive the table.
+    explicit json_skim_keys(std::span<const json_watch> watches);
+
     std::span<const json_watch> watches;
     std::uint8_t shifts[json_scanner::max_key_len + 1];  // distinct key lengths + 1
     std::size_t shift_count = 0;
@@ -47,9 +53,8 @@ public:
     static constexpr std::size_t max_hits = 32;
     static constexpr std::size_t max_candidates = 64;
 
-    // watches must outlive the skimmer; keys must be 1..json_scanner::max_key_len bytes
-    // without quotes or backslashes (std::invalid_argument otherwise).
-    explicit json_skimmer(std::span<const json_watch> watches);
+    // keys must outlive the skimmer.
+    explicit json_skimmer(const json_skim_keys& keys) noexcept : keys_(keys) {}
 
     // extra_depth: levels the document sits below its root in the scanner's view (1 for
     // an element of a root array), so that the too-deep limit is the scanner's.
@@ -62,7 +67,7 @@ public:
     static bool uses_avx2() noexcept;
 
 private:
-    json_skim_keys keys_;
+    const json_skim_keys& keys_;
     std::vector<json_skim_block> blocks_;
     json_skim_hit hits_[max_hits];
     std::size_t hit_count_ = 0;

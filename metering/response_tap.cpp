@@ -49,6 +49,11 @@ constexpr std::array<json_watch, 9> watches{{
     {"finish_reason", 2, 256},  // top.choices[i].finish_reason
 }};
 
+const json_skim_keys& skim_keys() {
+    static const json_skim_keys keys(watches);
+    return keys;
+}
+
 bool decode_json_string(std::string_view raw, std::string& out) {
     // Model names and ids never hold escapes: skip the JSON reader for them.
     if (raw.size() >= 2 && raw.find('\\') == std::string_view::npos) {
@@ -76,7 +81,7 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
     explicit impl(const response_tap_options& o)
         : decoder(o.content_encoding),
           scanner(watches, *this),
-          skimmer(watches),
+          skimmer(skim_keys()),
           framer(*this),
           status(o.http_status),
           openai(o.openai_compat),
@@ -141,15 +146,19 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
             event = piece;
             return;
         }
-        if (!event_owned) hold_event();
-        if (failed) return;
-        event_buf.append(piece);  // capacity reserved by hold_event
-        event = event_buf;
+        try {
+            if (!event_owned) event_buf.assign(event);
+            event_buf.append(piece);
+            event = event_buf;
+            event_owned = true;
+        } catch (...) {
+            failed = true;
+            drop_event();
+        }
     }
 
     void hold_event() noexcept {
         try {
-            if (event_buf.capacity() < event_cap) event_buf.reserve(event_cap);
             event_buf.assign(event);
             event = event_buf;
             event_owned = true;

@@ -28,6 +28,8 @@ constexpr std::array<json_watch, 9> watches{{
     {"finish_reason", 2, 32},
 }};
 
+const json_skim_keys keys(watches);
+
 struct hit {
     std::size_t watch;
     json_value_kind kind;
@@ -145,7 +147,7 @@ std::string mutate(std::string doc, std::mt19937& rng) {
 }  // namespace
 
 TEST_CASE("json_skimmer answers for real responses, as json_scanner does") {
-    json_skimmer k(watches);
+    json_skimmer k(keys);
     for (const auto& doc : corpus()) {
         // Every alignment of the document against the 64-byte blocks.
         for (std::size_t pad = 0; pad < 64; ++pad) agrees(k, std::string(pad, ' ') + doc);
@@ -157,7 +159,7 @@ TEST_CASE("json_skimmer answers for real responses, as json_scanner does") {
 }
 
 TEST_CASE("json_skimmer gives json_scanner's hits in order, including nested and oversized values") {
-    json_skimmer k(watches);
+    json_skimmer k(keys);
     auto r = skim(k, R"({"usageMetadata": {"modelVersion": "inner"}, "model": "id": 5, "modelVersion": "outer",)"
                      R"( "candidates": [{"finishReason": "STOP", "x": {"finishReason": "no"}}], "id": tru,)"
                      R"( "error": {"pad": ")" + std::string(500, 'x') + R"("}})");
@@ -174,7 +176,7 @@ TEST_CASE("json_skimmer gives json_scanner's hits in order, including nested and
 }
 
 TEST_CASE("json_skimmer declines what it does not answer for") {
-    json_skimmer k(watches);
+    json_skimmer k(keys);
     for (const char* doc : {
              "",
              "   ",
@@ -199,7 +201,7 @@ TEST_CASE("json_skimmer declines what it does not answer for") {
 }
 
 TEST_CASE("json_skimmer agrees with json_scanner on thousands of damaged documents") {
-    json_skimmer k(watches);
+    json_skimmer k(keys);
     std::mt19937 rng(20251128);
     const auto docs = corpus();
     std::size_t answered = 0, total = 0;
@@ -217,7 +219,7 @@ TEST_CASE("json_skimmer agrees with json_scanner on thousands of damaged documen
 }
 
 TEST_CASE("json_skimmer as an array element agrees with json_scanner inside the array") {
-    json_skimmer k(watches);
+    json_skimmer k(keys);
     std::mt19937 rng(7);
     for (const auto& doc : corpus()) {
         for (int round = 0; round < 20; ++round) {
