@@ -8,7 +8,9 @@ namespace gm::metering {
 
 #if defined(GM_SKIM_HAVE_AVX2)
 namespace detail {
-int skim_kernel_avx2(std::string_view doc, const json_skim_keys& keys, std::int64_t max_depth, json_skim_block* blocks, json_skim_hit* hits, std::size_t max_hits);
+int skim_kernel_avx2(std::string_view doc, const json_skim_keys& keys, std::int64_t max_depth,
+                     json_skim_block* blocks, json_skim_hit* hits, std::size_t max_hits);
+std::size_t find_close_avx2(std::string_view bytes, json_bracket_state& state);
 }
 #endif
 
@@ -29,6 +31,13 @@ const bool avx2 = cpu_has_avx2();
 }  // namespace
 
 bool json_skimmer::uses_avx2() noexcept { return avx2; }
+
+std::size_t json_find_close(std::string_view bytes, json_bracket_state& state) noexcept {
+#if defined(GM_SKIM_HAVE_AVX2)
+    if (avx2) return detail::find_close_avx2(bytes, state);
+#endif
+    return find_close_kernel(bytes, state);
+}
 
 json_skim_keys::json_skim_keys(std::span<const json_watch> w) : watches(w) {
     if (watches.size() > 255) throw std::invalid_argument("json_skim_keys: too many watches");

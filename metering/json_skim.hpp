@@ -73,4 +73,15 @@ private:
     std::size_t hit_count_ = 0;
 };
 
+// Where an element of a JSON-array stream ends: string- and escape-aware bracket
+// counting, vectorised like the skimmer, resumable across chunks. Start with a fresh state
+// at the element's opening bracket.
+struct json_bracket_state {
+    std::int64_t depth = 0;
+    std::uint64_t in_string = 0;     // all ones inside a string
+    std::uint64_t escape_carry = 0;  // the previous chunk ended in an escaping backslash
+};
+// Offset just past the bracket that brings the depth back to 0, or npos (state kept).
+std::size_t json_find_close(std::string_view bytes, json_bracket_state& state) noexcept;
+
 }  // namespace gm::metering

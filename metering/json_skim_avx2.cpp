@@ -10,4 +10,8 @@ int skim_kernel_avx2(std::string_view doc, const json_skim_keys& keys, std::int6
     return skim_kernel(doc, keys, max_depth, blocks, hits, max_hits);
 }
 
+std::size_t find_close_avx2(std::string_view bytes, json_bracket_state& state) {
+    return find_close_kernel(bytes, state);
+}
+
 }  // namespace gm::metering::detail

@@ -3,6 +3,7 @@
 // json_skim_avx2.cpp with AVX2. Everything is in an unnamed namespace so that the two
 // copies, built with different instruction sets, never stand in for each other at link
 // time. Not a public header.
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -324,6 +325,49 @@ inline int skim_kernel(std::string_view doc, const json_skim_keys& keys, std::in
         taken_until = end;
     }
     return static_cast<int>(hit_count);
+}
+
+// Continues the search for the bracket that closes an element begun (at depth 0) in an
+// earlier call; see json_find_close.
+inline std::size_t find_close_kernel(std::string_view bytes, json_bracket_state& st) {
+    const std::size_t n = bytes.size();
+    for (std::size_t off = 0; off < n; off += 64) {
+        const std::size_t len = std::min<std::size_t>(64, n - off);
+        byte_masks m;
+        if (len == 64) {
+            m = classify(bytes.data() + off);
+        } else {
+            char tail[64];
+            std::memset(tail, ' ', sizeof tail);
+            std::memcpy(tail, bytes.data() + off, len);
+            m = classify(tail);
+        }
+        std::uint64_t escaped = st.escape_carry;
+        if (m.backslashes != 0) {
+            escaped = escaped_bits(m.backslashes, st.escape_carry);
+        } else {
+            st.escape_carry = 0;
+        }
+        // A short block: the carry is whether its last byte escapes the next chunk's first.
+        if (len < 64) st.escape_carry = (escaped >> len) & 1u;
+        const std::uint64_t quotes = m.quotes & ~escaped;
+        const std::uint64_t inside = prefix_xor(quotes) ^ st.in_string;
+        st.in_string = ((inside >> (len - 1)) & 1u) != 0 ? ~std::uint64_t{0} : 0;
+        const std::uint64_t o = m.opens & ~inside, c = m.closes & ~inside;
+        if (st.depth - std::popcount(c) > 0) {
+            st.depth += std::popcount(o) - std::popcount(c);
+            continue;
+        }
+        for (std::uint64_t bits = o | c; bits != 0; bits &= bits - 1) {
+            const int i = std::countr_zero(bits);
+            if ((o >> i) & 1u) {
+                ++st.depth;
+            } else if (--st.depth <= 0) {
+                return off + static_cast<std::size_t>(i) + 1;
+            }
+        }
+    }
+    return std::string_view::npos;
 }
 
 }  // namespace

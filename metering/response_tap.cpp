@@ -7,6 +7,7 @@
 #include <array>
 
 #include "metering/body_decoder.hpp"
+#include "metering/json_array_framer.hpp"
 #include "metering/json_scanner.hpp"
 #include "metering/json_skim.hpp"
 #include "metering/sse_framer.hpp"
@@ -75,7 +76,7 @@ bool method_reports_usage(std::string_view m, bool openai_compat) noexcept {
     return m == "generateContent" || m == "streamGenerateContent" || m == "batchGenerateContent";
 }
 
-struct response_tap::impl final : json_scan_handler, sse_event_handler {
+struct response_tap::impl final : json_scan_handler, sse_event_handler, json_array_handler {
     enum class framing : std::uint8_t { undecided, json, sse };
 
     explicit impl(const response_tap_options& o)
@@ -83,6 +84,7 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
           scanner(watches, *this),
           skimmer(skim_keys()),
           framer(*this),
+          array_framer(*this),
           status(o.http_status),
           openai(o.openai_compat),
           expects_usage(method_reports_usage(o.gemini_method, o.openai_compat)),
@@ -113,6 +115,8 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
             const char c = b.front();
             if (c == '{' || c == '[') {
                 mode = framing::json;
+                // A JSON-array stream: its elements are read whole, like SSE events.
+                split_array = c == '[' && skim_enabled;
             } else if (event_stream || c == 'd' || c == ':') {
                 mode = framing::sse;
             } else {
@@ -120,7 +124,11 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
             }
         }
         if (mode == framing::json) {
-            scanner.feed(b);
+            if (split_array) {
+                array_framer.feed(b);
+            } else {
+                scanner.feed(b);
+            }
         } else {
             framer.feed(b);
             // The event under way may point into b, which the caller is about to reuse.
@@ -172,6 +180,15 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
         event = {};
         event_owned = false;
         event_buf.clear();
+    }
+
+    void on_outside(std::string_view bytes) override { scanner.feed(bytes); }
+
+    bool on_element(std::string_view element) override {
+        // An element sits one level below the array, which counts towards the depth limit.
+        if (!skimmer.skim(element, 1)) return false;
+        for (const auto& h : skimmer.hits()) on_value(h.watch, h.kind, h.raw);
+        return true;
     }
 
     void on_event_end(bool is_done) override {
@@ -290,6 +307,8 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler {
     json_scanner scanner;
     json_skimmer skimmer;
     sse_framer framer;
+    json_array_framer array_framer;
+    bool split_array = false;
     int status;
     bool openai;
     bool expects_usage;
@@ -369,6 +388,7 @@ tap_result response_tap::finish(bool body_complete) noexcept {
             s.decoder.finish(s.sink);
         }
         if (s.decoder.failed()) s.add_problem(s.decoder.problem());
+        if (s.split_array) s.array_framer.finish();
         if (s.mode == impl::framing::sse) {
             s.framer.finish();
         } else if (s.mode == impl::framing::json && !s.scanner.idle()) {

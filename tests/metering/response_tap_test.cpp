@@ -341,6 +341,10 @@ TEST_CASE("response_tap gives the same result with the skimmer as with json_scan
     bodies.emplace_back(oai, read_sample("openai_stream.sse"));
     auto arr = json_opts("", "streamGenerateContent");
     bodies.emplace_back(arr, read_sample("stream_array.json"));
+    for (int levels : {62, 63, 64})  // at the depth limit, counting the array's own level
+        bodies.emplace_back(arr, "[{\"x\": " + std::string(levels, '[') + std::string(levels, ']') +
+                                     ", \"usageMetadata\": {\"promptTokenCount\": 3}}]");
+    bodies.emplace_back(arr, "[{\"usageMetadata\": {\"promptTokenCount\": 3}}, 5, {\"modelVersion\": \"m\"}]");
     bodies.emplace_back(json_opts(), read_sample("generate_content.json"));
 
     for (const auto& [opts, body] : bodies) {
@@ -364,7 +368,7 @@ TEST_CASE("response_tap gives the same result with the skimmer as with json_scan
     }
 }
 
-TEST_CASE("response_tap: SSE events around the 64 KiB skim limit read the same either way") {
+TEST_CASE("response_tap: SSE events and array elements around the 64 KiB skim limit read the same either way") {
     for (std::size_t text : {65536 - 400, 65536 - 220, 65536 - 200, 65536, 200000}) {
         INFO("text bytes " << text);
         std::string body;
@@ -377,6 +381,17 @@ TEST_CASE("response_tap: SSE events around the 64 KiB skim limit read the same e
         }
         auto slow = sse_opts();
         slow.fast_path = false;
+        auto arr = json_opts("", "streamGenerateContent");
+        auto arr_slow = arr;
+        arr_slow.fast_path = false;
+        std::string array = "[" + replace_all(replace_all(body.substr(6), "\n\ndata: ", ",\n"), "\n\n", "]");
+        for (std::vector<std::size_t> cuts : {std::vector<std::size_t>{}, std::vector<std::size_t>{100, 70000, 130000}}) {
+            const auto r = run_tap(arr, array, cuts);
+            check_same(r, run_tap(arr_slow, array, cuts));
+            CHECK(r.tokens.candidates == 3);
+            CHECK(r.finished);
+            CHECK(r.problems.empty());
+        }
         for (std::vector<std::size_t> cuts : {std::vector<std::size_t>{}, std::vector<std::size_t>{100, 70000, 130000},
                                               std::vector<std::size_t>{65000, 65600}}) {
             const auto r = run_tap(sse_opts(), body, cuts);
