@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "proxy/attribution.hpp"
+#include "proxy/body_framer.hpp"
 #include "proxy/call_observer.hpp"
 #include "proxy/error_response.hpp"
 #include "proxy/hop_by_hop.hpp"
@@ -74,7 +75,7 @@ void proxy_session::do_read_request() {
     }
     // Wait for the first byte of the next request separately, so that durationMs starts at
     // it and an idle keep-alive connection has its own, longer timeout.
-    client_.expires_after(shared_.options.keep_alive_timeout);
+    arm(client_, client_deadline_, shared_.options.keep_alive_timeout);
     client_.async_read_some(client_buffer_.prepare(4096),
                             beast::bind_front_handler(&proxy_session::on_first_bytes, shared_from_this()));
 }
@@ -96,7 +97,7 @@ void proxy_session::read_request_header() {
     request_.emplace();
     request_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit));
     request_->body_limit(boost::none);
-    client_.expires_after(shared_.options.header_timeout);
+    arm(client_, client_deadline_, shared_.options.header_timeout);
     http::async_read_header(client_, client_buffer_, *request_,
                             beast::bind_front_handler(&proxy_session::on_request_header, shared_from_this()));
 }
@@ -183,7 +184,7 @@ void proxy_session::read_first_body_piece() {
     auto& body = request_->get().body();
     body.data = piece_->data();
     body.size = piece_->size();
-    client_.expires_after(shared_.options.idle_timeout);
+    arm(client_, client_deadline_, shared_.options.idle_timeout);
     http::async_read_some(client_, client_buffer_, *request_,
                           beast::bind_front_handler(&proxy_session::on_first_body_piece, shared_from_this()));
 }
@@ -210,6 +211,7 @@ void proxy_session::on_first_body_piece(error_code ec, std::size_t) {
 
 void proxy_session::acquire_upstream() {
     upstream_ = thread_.pool->take_idle();
+    upstream_deadline_ = {};
     if (upstream_) {
         upstream_reused_ = true;
         write_request_header();
@@ -233,12 +235,13 @@ void proxy_session::on_upstream_connected(error_code ec, std::unique_ptr<upstrea
         return;
     }
     upstream_ = std::move(conn);
+    upstream_deadline_ = {};
     write_request_header();
 }
 
 void proxy_session::write_request_header() {
     request_writer_.emplace(request_->get());
-    upstream_->tcp().expires_after(shared_.options.idle_timeout);
+    arm(upstream_->tcp(), upstream_deadline_, shared_.options.idle_timeout);
     http::async_write_header(*upstream_, *request_writer_,
                              beast::bind_front_handler(&proxy_session::on_request_header_written,
                                                        shared_from_this()));
@@ -267,7 +270,7 @@ void proxy_session::on_request_header_written(error_code ec, std::size_t) {
         // client's Expect ourselves; the upstream's interim 100 is dropped when it comes.
         expect_continue_ = false;
         static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-        client_.expires_after(shared_.options.idle_timeout);
+        arm(client_, client_deadline_, shared_.options.idle_timeout);
         net::async_write(client_, net::buffer(continue_line),
                          [self = shared_from_this()](error_code ec2, std::size_t) {
                              if (ec2) {
@@ -297,7 +300,7 @@ void proxy_session::write_request_piece() {
         model_tap_->feed(std::string_view(piece_->data(), pending_piece_));
     record_.request_bytes += static_cast<std::int64_t>(pending_piece_);
     set_request_body_chunk();
-    upstream_->tcp().expires_after(shared_.options.idle_timeout);
+    arm(upstream_->tcp(), upstream_deadline_, shared_.options.idle_timeout);
     http::async_write(*upstream_, *request_writer_,
                       beast::bind_front_handler(&proxy_session::on_request_piece_written, shared_from_this()));
 }
@@ -327,7 +330,7 @@ void proxy_session::read_request_piece() {
     auto& body = request_->get().body();
     body.data = piece_->data();
     body.size = piece_->size();
-    client_.expires_after(shared_.options.idle_timeout);
+    arm(client_, client_deadline_, shared_.options.idle_timeout);
     http::async_read_some(client_, client_buffer_, *request_,
                           beast::bind_front_handler(&proxy_session::on_request_piece, shared_from_this()));
 }
@@ -348,13 +351,21 @@ void proxy_session::on_request_piece(error_code ec, std::size_t) {
 void proxy_session::read_response_header() {
     response_.emplace();
     response_->header_limit(256 * 1024);
-    response_->body_limit(boost::none);
-    if (request_->get().method() == http::verb::head)
-        response_->skip(true);
-    upstream_->tcp().expires_after(shared_.options.upstream_first_byte_timeout);
-    http::async_read_header(*upstream_, upstream_buffer_, *response_,
+    arm(upstream_->tcp(), upstream_deadline_, shared_.options.upstream_first_byte_timeout);
+    http::async_read_header(*upstream_, upstream_->buffer, *response_,
                             beast::bind_front_handler(&proxy_session::on_response_header, shared_from_this()));
     watch_client();
+}
+
+void proxy_session::arm(beast::tcp_stream& stream, lazy_deadline& d, std::chrono::milliseconds timeout) {
+    // Re-arming a timer per read and write costs a system call each time; a deadline that
+    // moves in steps of at most a second is as good for timeouts counted in seconds.
+    const auto now = clock_type::now();
+    if (d.armed_for == timeout && now - d.armed_at < std::chrono::seconds(1))
+        return;
+    d.armed_for = timeout;
+    d.armed_at = now;
+    stream.expires_after(timeout);
 }
 
 void proxy_session::watch_client() {
@@ -410,13 +421,14 @@ void proxy_session::on_response_header(error_code ec, std::size_t) {
         return;
     }
     auto& res = response_->get();
-    if (res.result_int() >= 100 && res.result_int() < 200) {
+    const unsigned status = res.result_int();
+    if (status >= 100 && status < 200) {
         // Interim answers (100 Continue, 103 Early Hints) are not relayed: read the final one.
         read_response_header();
         return;
     }
     record_.ttfb_ms = ms_since(started_);
-    record_.http_status = static_cast<int>(res.result_int());
+    record_.http_status = static_cast<int>(status);
     if (shared_.options.metering) {
         metering::response_tap_options tap_options;
         tap_options.content_type = res[http::field::content_type];
@@ -426,106 +438,129 @@ void proxy_session::on_response_header(error_code ec, std::size_t) {
         tap_options.gemini_method = identity_.gemini_method;
         tap_.emplace(tap_options);
     }
-    const bool upstream_keep_alive = res.keep_alive();
-    const bool chunked_or_eof = !response_->chunked() && !response_->content_length() && response_has_body();
+    upstream_keep_alive_ = res.keep_alive();
+    const bool head = request_->get().method() == http::verb::head;
+    const bool client_http10 = request_->get().version() < 11;
+    dechunk_ = false;
+    if (head || status == 204 || status == 304)
+        framer_.emplace(body_framer::with_length(0));
+    else if (response_->chunked()) {
+        framer_.emplace(body_framer::chunked());
+        dechunk_ = client_http10;  // an HTTP/1.0 client cannot read chunks: payload only, then close
+    } else if (auto length = response_->content_length())
+        framer_.emplace(body_framer::with_length(*length));
+    else
+        framer_.emplace(body_framer::until_eof());
+    if (dechunk_ || framer_->framing() == body_framer::mode::until_eof) {
+        client_keep_alive_ = false;  // the end of the body is the end of the connection
+        upstream_keep_alive_ = false;
+    }
+    if (thread_.stopping)
+        client_keep_alive_ = false;
+
+    // The header is written as the upstream sent it, minus hop-by-hop fields; the body
+    // keeps the upstream's own framing, so its bytes are relayed untouched.
     strip_hop_by_hop(res);
-    if (response_has_body() && (response_->chunked() || chunked_or_eof)) {
-        if (request_->get().version() >= 11)
-            res.chunked(true);
-        else
-            client_keep_alive_ = false;  // an HTTP/1.0 client learns the end from the close
+    response_head_.clear();
+    response_head_.reserve(1024);
+    response_head_ += "HTTP/1.1 ";
+    response_head_ += std::to_string(status);
+    response_head_ += ' ';
+    response_head_ += std::string_view(res.reason());
+    response_head_ += "\r\n";
+    for (const auto& field : res) {
+        response_head_ += std::string_view(field.name_string());
+        response_head_ += ": ";
+        response_head_ += std::string_view(field.value());
+        response_head_ += "\r\n";
     }
-    res.keep_alive(client_keep_alive_ && !thread_.stopping);
-    upstream_keep_alive_ = upstream_keep_alive;
-    response_writer_.emplace(res);
-    client_.expires_after(shared_.options.idle_timeout);
-    http::async_write_header(client_, *response_writer_,
-                             beast::bind_front_handler(&proxy_session::on_response_header_written,
-                                                       shared_from_this()));
+    if (framer_->framing() == body_framer::mode::chunked && !dechunk_)
+        response_head_ += "Transfer-Encoding: chunked\r\n";
+    if (!client_keep_alive_)
+        response_head_ += "Connection: close\r\n";
+    else if (client_http10)
+        response_head_ += "Connection: keep-alive\r\n";
+    response_head_ += "\r\n";
+    head_pending_ = true;
+    relay_available();
 }
 
-bool proxy_session::response_has_body() const {
-    const auto status = response_->get().result_int();
-    return request_->get().method() != http::verb::head && status != 204 && status != 304;
-}
-
-void proxy_session::on_response_header_written(error_code ec, std::size_t) {
-    if (!call_open_)
-        return;
-    if (ec) {
-        finish_call(call_ending::client_gone, false);
+void proxy_session::relay_available() {
+    // Frames what the upstream buffer holds, feeds the payload to the tap, and writes the
+    // raw bytes (with the response header in front, the first time) in one system call.
+    auto& buffer = upstream_->buffer;
+    const std::string_view raw(static_cast<const char*>(buffer.data().data()), buffer.size());
+    dechunked_.clear();
+    relay_len_ = framer_->consume(raw, [this](std::string_view payload) {
+        if (tap_)
+            tap_->feed(payload);
+        record_.response_bytes += static_cast<std::int64_t>(payload.size());
+        if (dechunk_)
+            dechunked_.append(payload);
+    });
+    if (framer_->state() == body_framer::status::bad) {
+        upstream_broken_ = true;
+        record_.error_message = "the upstream sent a malformed chunked body";
+    }
+    std::array<net::const_buffer, 2> out{net::buffer(response_head_.data(), head_pending_ ? response_head_.size() : 0),
+                                         dechunk_ ? net::buffer(dechunked_) : net::buffer(raw.data(), relay_len_)};
+    head_pending_ = false;
+    if (out[0].size() + out[1].size() == 0) {
+        on_response_piece_written({}, 0);
         return;
     }
-    if (!response_has_body() || response_->is_done()) {
-        if (response_has_body()) {
-            // An empty body still needs its end written (e.g. the last chunk).
-            read_response_piece();
-            return;
-        }
-        finish_call(call_ending::completed, true);
-        return;
-    }
-    read_response_piece();
+    arm(client_, client_deadline_, shared_.options.idle_timeout);
+    net::async_write(client_, out,
+                     beast::bind_front_handler(&proxy_session::on_response_piece_written, shared_from_this()));
 }
 
 void proxy_session::read_response_piece() {
-    if (!piece_)
-        piece_ = std::make_unique<std::array<char, piece_size>>();
-    auto& body = response_->get().body();
-    if (response_->is_done()) {
-        body.data = nullptr;
-        body.size = 0;
-        on_response_piece({}, 0);
-        return;
-    }
-    body.data = piece_->data();
-    body.size = piece_->size();
-    upstream_->tcp().expires_after(shared_.options.idle_timeout);
-    http::async_read_some(*upstream_, upstream_buffer_, *response_,
-                          beast::bind_front_handler(&proxy_session::on_response_piece, shared_from_this()));
+    arm(upstream_->tcp(), upstream_deadline_, shared_.options.idle_timeout);
+    upstream_->async_read_some(upstream_->buffer.prepare(piece_size),
+                               beast::bind_front_handler(&proxy_session::on_response_piece, shared_from_this()));
 }
 
-void proxy_session::on_response_piece(error_code ec, std::size_t) {
+void proxy_session::on_response_piece(error_code ec, std::size_t n) {
     if (!call_open_)
         return;
-    if (ec == http::error::need_buffer)
-        ec = {};
-    auto& body = response_->get().body();
-    const std::size_t got = body.data ? piece_->size() - body.size : 0;
+    upstream_->buffer.commit(n);
     if (ec) {
-        // The upstream broke off mid-response. Whatever arrived is relayed, then the client
-        // connection is closed without a proper end, so the app sees a truncated response.
+        if (framer_->framing() == body_framer::mode::until_eof &&
+            (ec == net::error::eof || ec == net::ssl::error::stream_truncated)) {
+            // An end-of-connection body ends here; a TLS peer that skips close_notify is
+            // common and harmless for such a body.
+            finish_call(call_ending::completed, true);
+            return;
+        }
+        // The upstream broke off mid-response. The client connection is closed without a
+        // proper end, so the app sees a truncated response, never a complete-looking one.
         upstream_broken_ = true;
-        if (got == 0) {
+        if (upstream_->buffer.size() == 0) {
             finish_call(call_ending::upstream_broken, false);
             return;
         }
     }
-    if (tap_ && got)
-        tap_->feed(std::string_view(piece_->data(), got));
-    record_.response_bytes += static_cast<std::int64_t>(got);
-    body.data = got ? piece_->data() : nullptr;
-    body.size = got;
-    body.more = !response_->is_done() && !upstream_broken_;
-    client_.expires_after(shared_.options.idle_timeout);
-    http::async_write(client_, *response_writer_,
-                      beast::bind_front_handler(&proxy_session::on_response_piece_written, shared_from_this()));
+    relay_available();
 }
 
 void proxy_session::on_response_piece_written(error_code ec, std::size_t) {
     if (!call_open_)
         return;
-    if (ec == http::error::need_buffer)
-        ec = {};
-    if (upstream_broken_) {
-        finish_call(call_ending::upstream_broken, false);
-        return;
-    }
     if (ec) {
         finish_call(call_ending::client_gone, false);
         return;
     }
-    if (response_->is_done() && response_writer_->is_done()) {
+    upstream_->buffer.consume(relay_len_);
+    relay_len_ = 0;
+    if (upstream_broken_) {
+        finish_call(call_ending::upstream_broken, false);
+        return;
+    }
+    if (framer_->done()) {
+        // Bytes after the end of the message would belong to no request: such a
+        // connection is not reused.
+        if (upstream_->buffer.size() > 0)
+            upstream_keep_alive_ = false;
         finish_call(call_ending::completed, true);
         return;
     }
@@ -536,7 +571,7 @@ void proxy_session::reject(unsigned code, const char* status, std::string messag
     ++shared_.rejected_requests;
     error_reply_ = std::make_unique<http::response<http::string_body>>(
         make_error_response(code, status, message, 11, false));
-    client_.expires_after(shared_.options.idle_timeout);
+    arm(client_, client_deadline_, shared_.options.idle_timeout);
     http::async_write(client_, *error_reply_, [self = shared_from_this()](error_code, std::size_t) {
         self->close_client();
     });
@@ -553,7 +588,7 @@ void proxy_session::reply_error(unsigned code, const char* status, std::string m
     const bool keep = client_keep_alive_ && !close_after && !thread_.stopping;
     error_reply_ = std::make_unique<http::response<http::string_body>>(
         make_error_response(code, status, message, request_->get().version(), keep));
-    client_.expires_after(shared_.options.idle_timeout);
+    arm(client_, client_deadline_, shared_.options.idle_timeout);
     http::async_write(client_, *error_reply_, [self = shared_from_this(), ending, keep](error_code ec, std::size_t) {
         self->client_keep_alive_ = keep && !ec;
         self->finish_call(ending, false);
@@ -587,9 +622,9 @@ void proxy_session::finish_call(call_ending ending, bool response_complete) {
             ++upstream_->requests_carried;
             thread_.pool->release(std::move(upstream_));
         } else {
-            // Cancels the upstream call: closing is the only cancel HTTP/1.1 has.
+            // Cancels the upstream call: closing is the only cancel HTTP/1.1 has. The object
+            // stays: an operation still pending on it completes (aborted) later.
             upstream_->close();
-            upstream_.reset();
         }
     }
 
@@ -602,17 +637,23 @@ void proxy_session::finish_call(call_ending ending, bool response_complete) {
         shared_.observer->on_call_finished(std::move(record_), std::move(usage));
     record_ = metering::usage_record{};
     model_tap_.reset();
-    response_writer_.reset();
-    request_writer_.reset();
-    upstream_broken_ = false;
-    piece_.reset();
 
     const bool answered = ending == call_ending::completed || ending == call_ending::upstream_unreachable ||
                           ending == call_ending::upstream_timeout;
-    if (answered && client_keep_alive_ && !thread_.stopping && request_->is_done())
-        do_read_request();
-    else
+    if (!answered || !client_keep_alive_ || thread_.stopping || !request_->is_done()) {
+        // Aborted calls may still have operations in flight that refer to the parsers, the
+        // serializers and the body buffer: they are released with the session, once the
+        // last handler has run.
         close_client();
+        return;
+    }
+    // The call ended in this handler and nothing else is pending on the call's objects.
+    upstream_.reset();
+    framer_.reset();
+    request_writer_.reset();
+    upstream_broken_ = false;
+    piece_.reset();
+    do_read_request();
 }
 
 void proxy_session::close_client() {

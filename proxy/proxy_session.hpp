@@ -13,10 +13,13 @@
 #include <memory>
 #include <optional>
 
+#include <boost/beast/http/empty_body.hpp>
+
 #include "metering/call_identity.hpp"
 #include "metering/request_model_tap.hpp"
 #include "metering/response_tap.hpp"
 #include "metering/usage_record.hpp"
+#include "proxy/body_framer.hpp"
 #include "proxy/proxy_shared.hpp"
 #include "proxy/upstream_stream.hpp"
 
@@ -32,9 +35,9 @@ public:
 
 private:
     using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
-    using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+    // The response header is parsed by Beast; its body is relayed raw (see body_framer).
+    using response_parser = boost::beast::http::response_parser<boost::beast::http::empty_body>;
     using request_serializer = boost::beast::http::request_serializer<boost::beast::http::buffer_body>;
-    using response_serializer = boost::beast::http::response_serializer<boost::beast::http::buffer_body>;
     using error_code = boost::system::error_code;
 
     void do_read_request();
@@ -53,7 +56,7 @@ private:
     void on_request_piece(error_code ec, std::size_t);
     void read_response_header();
     void on_response_header(error_code ec, std::size_t);
-    void on_response_header_written(error_code ec, std::size_t);
+    void relay_available();
     void read_response_piece();
     void on_response_piece(error_code ec, std::size_t);
     void on_response_piece_written(error_code ec, std::size_t);
@@ -68,18 +71,28 @@ private:
     void finish_call(metering::call_ending ending, bool response_complete);
     void close_client();
     void set_request_body_chunk();
-    bool response_has_body() const;
+    struct lazy_deadline {
+        std::chrono::steady_clock::time_point armed_at{};
+        std::chrono::milliseconds armed_for{0};
+    };
+    void arm(boost::beast::tcp_stream& stream, lazy_deadline& d, std::chrono::milliseconds timeout);
 
     proxy_shared& shared_;
     thread_state& thread_;
     boost::beast::tcp_stream client_;
     boost::beast::flat_buffer client_buffer_;
-    boost::beast::flat_buffer upstream_buffer_;
     std::unique_ptr<upstream_stream> upstream_;
     std::optional<request_parser> request_;
     std::optional<request_serializer> request_writer_;
     std::optional<response_parser> response_;
-    std::optional<response_serializer> response_writer_;
+    std::optional<body_framer> framer_;
+    std::string response_head_;   // the response header as written to the client
+    std::string dechunked_;       // payload of the current piece, for an HTTP/1.0 client only
+    std::size_t relay_len_ = 0;   // bytes at the front of the upstream buffer being written
+    bool head_pending_ = false;
+    bool dechunk_ = false;
+    lazy_deadline client_deadline_;
+    lazy_deadline upstream_deadline_;
     std::unique_ptr<boost::beast::http::response<boost::beast::http::string_body>> error_reply_;
 
     // One call's state, reset per request.

@@ -79,7 +79,7 @@ std::unique_ptr<upstream_stream> upstream_pool::take_idle() {
 }
 
 void upstream_pool::release(std::unique_ptr<upstream_stream> conn) {
-    if (idle_.size() >= options_.max_idle_upstream_per_thread) {
+    if (idle_.size() >= options_.max_idle_upstream_per_thread || conn->buffer.size() > 0) {
         conn->close();
         return;
     }

@@ -11,6 +11,7 @@ upstream_stream::upstream_stream(boost::asio::io_context& ioc, boost::asio::ssl:
         tls_ = std::make_unique<boost::beast::ssl_stream<boost::beast::tcp_stream>>(ioc, *tls);
     else
         plain_.emplace(ioc);
+    buffer.reserve(16 * 1024);
 }
 
 bool upstream_stream::looks_alive() {

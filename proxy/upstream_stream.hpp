@@ -2,6 +2,7 @@
 // One connection to the upstream, plain TCP or TLS, behind one AsyncStream interface so
 // that the relay code is written once.
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <memory>
@@ -43,6 +44,9 @@ public:
     // Closes the socket without a TLS goodbye: used when the connection is abandoned.
     void close() noexcept;
 
+    // Bytes read from this connection and not yet relayed: they belong to the connection,
+    // not to the client session that happens to use it.
+    boost::beast::flat_buffer buffer;
     unsigned requests_carried = 0;
     std::chrono::steady_clock::time_point idle_since{};
 
