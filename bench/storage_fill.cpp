@@ -7,6 +7,9 @@
 // commits batches straight into SQLite (the database's own ceiling). --batch: rows per
 // transaction (default 20,000; the writer's own default is 5,000, and under real traffic
 // batches are as large as the backlog).
+#include <sys/resource.h>
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -154,6 +157,19 @@ private:
     std::int64_t start_ms_ = 0, end_ms_ = 0;
 };
 
+double thread_cpu_seconds() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+double process_cpu_seconds() {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 double seconds_since(clock_type::time_point t0) {
     return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
@@ -171,29 +187,41 @@ int main(int argc, char** argv) {
         gm::storage::migrate(a.db);
         gm::storage::sqlite_batch_inserter inserter(a.db, 5000, 256 * 1024);
         std::vector<gm::metering::usage_record> batch;
+        double commit_cpu = 0;
         for (long long i = 0; i < a.rows;) {
             const auto g0 = clock_type::now();
             batch.clear();
             for (std::size_t k = 0; k < a.batch && i < a.rows; ++k, ++i) batch.push_back(gen.make(i));
             gen_seconds += seconds_since(g0);
+            const double c0 = process_cpu_seconds();
             inserter.commit(batch);
+            commit_cpu += process_cpu_seconds() - c0;
             if (i % 1'000'000 < static_cast<long long>(a.batch)) std::printf("  %lld rows, %.0f rows/s\n", i, i / seconds_since(t0)), std::fflush(stdout);
         }
+        std::printf("commit: %.2f us CPU per row (%.1f s), %.0f rows per CPU-second\n",
+                    commit_cpu * 1e6 / static_cast<double>(a.rows), commit_cpu,
+                    static_cast<double>(a.rows) / commit_cpu);
     } else {
         gm::storage::store_options o;
         o.batch_size = a.batch;
         o.writer_cache_kib = 256 * 1024;
         auto store = gm::storage::sqlite_store::open(a.db, o);
-        for (long long i = 0; i < a.rows; ++i) {
+        // Records are made in chunks outside the measured part, so that submit()'s own CPU
+        // time (encoding, the journal write, the queue) is measured on this thread's clock.
+        std::vector<gm::metering::usage_record> chunk;
+        double submit_cpu = 0;
+        for (long long i = 0; i < a.rows;) {
             const auto g0 = clock_type::now();
-            auto r = gen.make(i);
+            chunk.clear();
+            for (int k = 0; k < 1024 && i < a.rows; ++k, ++i) chunk.push_back(gen.make(i));
             gen_seconds += seconds_since(g0);
-            store->sink().submit(std::move(r));
+            const double c0 = thread_cpu_seconds();
+            for (auto& r : chunk) store->sink().submit(std::move(r));
+            submit_cpu += thread_cpu_seconds() - c0;
             // The bench's own flow control: keep memory bounded when the producer outruns
             // the writer (the proxy's real rate is far below either).
-            if ((i & 1023) == 0)
-                while (store->stats().queued > 200'000) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            if (i > 0 && i % 1'000'000 == 0)
+            while (store->stats().queued > 200'000) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            if (i % 1'000'000 < 1024 && i >= 1'000'000)
                 std::printf("  %lld submitted, %llu written, %.0f rows/s\n", i,
                             static_cast<unsigned long long>(store->stats().written),
                             store->stats().written / seconds_since(t0)),
@@ -204,6 +232,12 @@ int main(int argc, char** argv) {
         std::printf("writer: written %llu, batches %llu, failures %llu, journal errors %llu\n",
                     static_cast<unsigned long long>(s.written), static_cast<unsigned long long>(s.batches),
                     static_cast<unsigned long long>(s.failures), static_cast<unsigned long long>(s.journal_errors));
+        const double producer = thread_cpu_seconds();
+        const double writer = process_cpu_seconds() - producer;
+        std::printf("submit(): %.2f us CPU per record (%.1f s); writer thread: %.2f us CPU per row (%.1f s), "
+                    "%.0f rows per writer CPU-second\n",
+                    submit_cpu * 1e6 / static_cast<double>(a.rows), submit_cpu,
+                    writer * 1e6 / static_cast<double>(a.rows), writer, static_cast<double>(a.rows) / writer);
     }
     const double total = seconds_since(t0);
     std::printf("elapsed %.1f s: %.0f rows/s end to end (generating the records took %.1f s of it%s)\n", total,

@@ -6,6 +6,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -68,6 +70,49 @@ void write_metadata_members(json_writer& w, const metering::usage_record& r) {
     if (!r.path.empty()) put(w, "path", r.path);
     if (r.tokens.prompt_audio) put(w, "promptAudioTokens", r.tokens.prompt_audio);
     if (r.tokens.cached_audio) put(w, "cachedAudioTokens", r.tokens.cached_audio);
+}
+
+// JSON string as rapidjson's Writer renders it: quote, backslash and control characters
+// escaped, every other byte (UTF-8 included) as is.
+void append_json_string(std::string& o, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    o.push_back('"');
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        o.append(s.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': o.append("\\\"", 2); break;
+        case '\\': o.append("\\\\", 2); break;
+        case '\b': o.append("\\b", 2); break;
+        case '\f': o.append("\\f", 2); break;
+        case '\n': o.append("\\n", 2); break;
+        case '\r': o.append("\\r", 2); break;
+        case '\t': o.append("\\t", 2); break;
+        default: {
+            const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            o.append(u, 6);
+        }
+        }
+    }
+    o.append(s.data() + run, s.size() - run);
+    o.push_back('"');
+}
+
+void append_int(std::string& o, std::int64_t v) {
+    char buf[24];
+    const auto r = fmt::format_to_n(buf, sizeof buf, "{}", v);
+    o.append(buf, r.size);
+}
+
+void append_key(std::string& o, std::string_view key) {
+    // Keys are our own constants: no escaping needed.
+    o.push_back(',');
+    o.push_back('"');
+    o.append(key);
+    o.append("\":", 2);
 }
 
 }  // namespace
@@ -227,13 +272,67 @@ std::optional<metering::usage_record> decode_journal_line(std::string_view line)
     return r;
 }
 
+void encode_metadata(const metering::usage_record& r, std::string& o) {
+    // Same members, order and spelling as write_metadata_members (record_codec_test checks).
+    o.append("{\"tags\":{");
+    bool first = true;
+    for (const auto& [k, v] : r.tags) {
+        if (!first) o.push_back(',');
+        first = false;
+        append_json_string(o, k);
+        o.push_back(':');
+        append_json_string(o, v);
+    }
+    o.push_back('}');
+    if (!r.problems.empty()) {
+        o.append(",\"problems\":[");
+        for (std::size_t i = 0; i < r.problems.size(); ++i) {
+            if (i) o.push_back(',');
+            append_json_string(o, r.problems[i]);
+        }
+        o.push_back(']');
+    }
+    if (!r.response_id.empty()) {
+        append_key(o, "responseId");
+        append_json_string(o, r.response_id);
+    }
+    if (!r.model_version.empty()) {
+        append_key(o, "modelVersion");
+        append_json_string(o, r.model_version);
+    }
+    append_key(o, "ending");
+    append_json_string(o, ending_name(r.ending));
+    append_key(o, "source");
+    append_json_string(o, source_name(r.source));
+    append_key(o, "ttfbMs");
+    append_int(o, r.ttfb_ms);
+    append_key(o, "requestBytes");
+    append_int(o, r.request_bytes);
+    append_key(o, "responseBytes");
+    append_int(o, r.response_bytes);
+    if (!r.http_method.empty()) {
+        append_key(o, "httpMethod");
+        append_json_string(o, r.http_method);
+    }
+    if (!r.path.empty()) {
+        append_key(o, "path");
+        append_json_string(o, r.path);
+    }
+    if (r.tokens.prompt_audio) {
+        append_key(o, "promptAudioTokens");
+        append_int(o, r.tokens.prompt_audio);
+    }
+    if (r.tokens.cached_audio) {
+        append_key(o, "cachedAudioTokens");
+        append_int(o, r.tokens.cached_audio);
+    }
+    o.push_back('}');
+}
+
 std::string encode_metadata(const metering::usage_record& r) {
-    rapidjson::StringBuffer buf;
-    json_writer w(buf);
-    w.StartObject();
-    write_metadata_members(w, r);
-    w.EndObject();
-    return std::string(buf.GetString(), buf.GetSize());
+    std::string out;
+    encode_metadata(r, out);
+    return out;
 }
 
 void decode_metadata(std::string_view json, metering::usage_record& r) {

@@ -25,6 +25,9 @@ std::optional<metering::usage_record> decode_journal_line(std::string_view line)
 // ApiUsage.metadata: tags (object), problems, responseId, modelVersion, ending, source,
 // ttfbMs, requestBytes, responseBytes, httpMethod, path, promptAudioTokens, cachedAudioTokens.
 std::string encode_metadata(const metering::usage_record& r);
+// The same, appended to out without a DOM or allocations beyond out's growth: the writer
+// renders one per row into a buffer it reuses.
+void encode_metadata(const metering::usage_record& r, std::string& out);
 // Fills the fields encode_metadata wrote; unknown or missing keys are left as they are.
 void decode_metadata(std::string_view json, metering::usage_record& r);
 

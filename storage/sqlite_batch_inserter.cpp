@@ -2,7 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <map>
+#include <algorithm>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 
@@ -30,9 +31,65 @@ void bind_sums(sqlite_stmt& st, int first, const usage_totals& t) {
 struct user_seen {
     std::int64_t first_ms = 0;
     std::int64_t last_ms = 0;
-    std::string email;
+    std::string_view email;
     std::int64_t email_ms = 0;
 };
+
+constexpr std::string_view dim_names[] = {"model", "endpoint", "bot", "guest"};
+
+struct daily_key {
+    std::int64_t day;
+    std::string_view model, endpoint, bot;
+    int guest;
+    friend bool operator==(const daily_key&, const daily_key&) = default;
+    friend bool operator<(const daily_key& a, const daily_key& b) {
+        return std::tie(a.day, a.model, a.endpoint, a.bot, a.guest) < std::tie(b.day, b.model, b.endpoint, b.bot, b.guest);
+    }
+};
+struct dim_key {
+    std::int64_t day;
+    int dim;  // index into dim_names
+    std::string_view key;
+    friend bool operator==(const dim_key&, const dim_key&) = default;
+    friend bool operator<(const dim_key& a, const dim_key& b) {
+        // dim_names' order is not alphabetical; compare the names as the table does.
+        return std::tie(a.day, dim_names[a.dim], a.key) < std::tie(b.day, dim_names[b.dim], b.key);
+    }
+};
+struct user_day_key {
+    std::int64_t day;
+    std::string_view user;
+    friend bool operator==(const user_day_key&, const user_day_key&) = default;
+    friend bool operator<(const user_day_key& a, const user_day_key& b) {
+        return std::tie(a.day, a.user) < std::tie(b.day, b.user);
+    }
+};
+
+std::size_t mix(std::size_t h, std::size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
+
+struct key_hash {
+    using sv_hash = std::hash<std::string_view>;
+    std::size_t operator()(const daily_key& k) const {
+        return mix(mix(mix(mix(std::hash<std::int64_t>()(k.day), sv_hash()(k.model)), sv_hash()(k.endpoint)),
+                       sv_hash()(k.bot)),
+                   static_cast<std::size_t>(k.guest));
+    }
+    std::size_t operator()(const dim_key& k) const {
+        return mix(mix(std::hash<std::int64_t>()(k.day), static_cast<std::size_t>(k.dim)), sv_hash()(k.key));
+    }
+    std::size_t operator()(const user_day_key& k) const {
+        return mix(std::hash<std::int64_t>()(k.day), sv_hash()(k.user));
+    }
+};
+
+template <class Map>
+std::vector<const typename Map::value_type*> sorted(const Map& m) {
+    std::vector<const typename Map::value_type*> v;
+    v.reserve(m.size());
+    for (const auto& e : m) v.push_back(&e);
+    std::sort(v.begin(), v.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+    return v;
+}
 
 }  // namespace
 
@@ -45,6 +102,10 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
     conn_.exec("PRAGMA synchronous=NORMAL");
     conn_.exec(fmt::format("PRAGMA cache_size=-{}", cache_kib));
     conn_.exec("PRAGMA temp_store=MEMORY");
+    // Checkpoint less often than every 1000 pages: the pages a batch dirties (the ends of
+    // the time-ordered indexes, today's rollup rows) are the same from batch to batch, and a
+    // checkpoint copies each once however many commits wrote it.
+    conn_.exec("PRAGMA wal_autocheckpoint=8192");
     begin_ = conn_.prepare("BEGIN IMMEDIATE");
     commit_ = conn_.prepare("COMMIT");
     rollback_ = conn_.prepare("ROLLBACK");
@@ -67,29 +128,34 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
 }
 
 std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_record>& batch) {
-    using daily_key = std::tuple<std::int64_t, std::string, std::string, std::string, int>;
-    using dim_key = std::tuple<std::int64_t, const char*, std::string>;
-    std::map<daily_key, usage_totals> daily;
-    std::map<dim_key, usage_totals> dims;
-    std::map<std::pair<std::int64_t, std::string>, usage_totals> user_days;
-    std::unordered_map<std::string, user_seen> users;
+    // Group keys are views into the batch's records, which outlive this call: aggregating
+    // allocates map nodes only, never key strings.
+    std::unordered_map<daily_key, usage_totals, key_hash> daily;
+    std::unordered_map<dim_key, usage_totals, key_hash> dims;
+    std::unordered_map<user_day_key, usage_totals, key_hash> user_days;
+    std::unordered_map<std::string_view, user_seen> users;
     std::size_t inserted = 0;
 
-    begin_.reset();
+    begin_.rewind();
     begin_.run();
     try {
         for (const auto& r : batch) {
+            meta_.clear();
+            encode_metadata(r, meta_);
+            char iso[40];
+            const std::size_t iso_len = format_iso_ms(r.created_at_ms, iso);
             auto& st = insert_row_;
-            st.reset();
-            st.bind(1, r.id).bind_text_or_null(2, r.user_id).bind(3, r.is_guest).bind(4, r.endpoint);
-            st.bind(5, r.model).bind_text_or_null(6, r.bot_id).bind(7, r.input_tokens()).bind(8, r.output_tokens());
-            st.bind(9, r.tokens.total).bind(10, pico_to_usd(r.cost_pico_usd)).bind(11, r.duration_ms);
-            st.bind(12, r.success).bind_text_or_null(13, r.error_message).bind(14, encode_metadata(r));
-            st.bind(15, format_iso_ms(r.created_at_ms)).bind(16, r.tokens.cached).bind(17, r.tokens.thoughts);
-            st.bind(18, r.tokens.tool_use_prompt).bind(19, r.cost_pico_usd).bind(20, r.priced);
-            st.bind_text_or_null(21, r.price_version);
+            st.rewind();
+            // Every parameter is bound on every row, so no stale binding survives rewind().
+            st.bind_static(1, r.id).bind_static_or_null(2, r.user_id).bind(3, r.is_guest).bind_static(4, r.endpoint);
+            st.bind_static(5, r.model).bind_static_or_null(6, r.bot_id).bind(7, r.input_tokens());
+            st.bind(8, r.output_tokens()).bind(9, r.tokens.total).bind(10, pico_to_usd(r.cost_pico_usd));
+            st.bind(11, r.duration_ms).bind(12, r.success).bind_static_or_null(13, r.error_message);
+            st.bind_static(14, meta_).bind_static(15, std::string_view(iso, iso_len)).bind(16, r.tokens.cached);
+            st.bind(17, r.tokens.thoughts).bind(18, r.tokens.tool_use_prompt).bind(19, r.cost_pico_usd);
+            st.bind(20, r.priced).bind_static_or_null(21, r.price_version);
             if (r.http_status) st.bind(22, r.http_status); else st.bind_null(22);
-            st.bind_text_or_null(23, r.gemini_method).bind(24, r.streamed).bind(25, r.partial);
+            st.bind_static_or_null(23, r.gemini_method).bind(24, r.streamed).bind(25, r.partial);
             st.bind(26, r.created_at_ms);
             st.run();
             if (conn_.changes() == 0) continue;  // already stored: a replay
@@ -97,10 +163,10 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
 
             const std::int64_t day = utc_day(r.created_at_ms);
             add_record(daily[{day, r.model, r.endpoint, r.bot_id, r.is_guest ? 1 : 0}], r);
-            add_record(dims[{day, "model", r.model}], r);
-            add_record(dims[{day, "endpoint", r.endpoint}], r);
-            add_record(dims[{day, "bot", r.bot_id}], r);
-            add_record(dims[{day, "guest", r.is_guest ? "1" : "0"}], r);
+            add_record(dims[{day, 0, r.model}], r);
+            add_record(dims[{day, 1, r.endpoint}], r);
+            add_record(dims[{day, 2, r.bot_id}], r);
+            add_record(dims[{day, 3, r.is_guest ? "1" : "0"}], r);
             if (!r.user_id.empty()) {
                 add_record(user_days[{day, r.user_id}], r);
                 auto [it, fresh] = users.try_emplace(r.user_id);
@@ -113,45 +179,52 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
                 }
             }
         }
-        for (const auto& [k, t] : daily) {
+        // Upserts in key order: neighbouring keys share B-tree pages.
+        for (const auto* e : sorted(daily)) {
+            const auto& [k, t] = *e;
             auto& st = upsert_daily_;
-            st.reset();
-            st.bind(1, std::get<0>(k)).bind(2, std::get<1>(k)).bind(3, std::get<2>(k)).bind(4, std::get<3>(k));
-            st.bind(5, std::get<4>(k));
+            st.rewind();
+            st.bind(1, k.day).bind_static(2, k.model).bind_static(3, k.endpoint).bind_static(4, k.bot);
+            st.bind(5, k.guest);
             bind_sums(st, 6, t);
             st.run();
         }
-        for (const auto& [k, t] : dims) {
+        for (const auto* e : sorted(dims)) {
+            const auto& [k, t] = *e;
             auto& st = upsert_dim_;
-            st.reset();
-            st.bind(1, std::get<0>(k)).bind(2, std::get<1>(k)).bind(3, std::get<2>(k));
+            st.rewind();
+            st.bind(1, k.day).bind_static(2, dim_names[k.dim]).bind_static(3, k.key);
             bind_sums(st, 4, t);
             st.run();
         }
-        for (const auto& [k, t] : user_days) {
+        for (const auto* e : sorted(user_days)) {
+            const auto& [k, t] = *e;
             auto& st = upsert_user_day_;
-            st.reset();
-            st.bind(1, k.first).bind(2, k.second);
+            st.rewind();
+            st.bind(1, k.day).bind_static(2, k.user);
             bind_sums(st, 3, t);
             st.run();
         }
-        for (const auto& [id, u] : users) {
+        for (const auto* e : sorted(users)) {
+            const auto& [id, u] = *e;
             auto& st = upsert_user_;
-            st.reset();
-            st.bind(1, id);
+            st.rewind();
+            st.bind_static(1, id);
+            char email_seen[40], first[40], last[40];
             if (u.email.empty()) {
                 st.bind_null(2).bind_null(3);
             } else {
-                st.bind(2, u.email).bind(3, format_iso_ms(u.email_ms));
+                st.bind_static(2, u.email).bind_static(3, std::string_view(email_seen, format_iso_ms(u.email_ms, email_seen)));
             }
-            st.bind(4, format_iso_ms(u.first_ms)).bind(5, format_iso_ms(u.last_ms));
+            st.bind_static(4, std::string_view(first, format_iso_ms(u.first_ms, first)));
+            st.bind_static(5, std::string_view(last, format_iso_ms(u.last_ms, last)));
             st.run();
         }
-        commit_.reset();
+        commit_.rewind();
         commit_.run();
     } catch (...) {
         try {
-            rollback_.reset();
+            rollback_.rewind();
             rollback_.run();
         } catch (...) {
             // No transaction left to roll back (SQLite already did on a fatal error).

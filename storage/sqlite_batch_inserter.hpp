@@ -26,6 +26,7 @@ public:
 private:
     sqlite_conn conn_;
     sqlite_stmt begin_, commit_, rollback_;
+    std::string meta_;  // the row's metadata JSON, reused from row to row
     sqlite_stmt insert_row_, upsert_daily_, upsert_dim_, upsert_user_day_, upsert_user_;
 };
 

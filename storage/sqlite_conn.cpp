@@ -95,6 +95,16 @@ sqlite_stmt& sqlite_stmt::bind_text_or_null(int i, std::string_view v) {
     return v.empty() ? bind_null(i) : bind(i, v);
 }
 
+sqlite_stmt& sqlite_stmt::bind_static(int i, std::string_view v) {
+    const int rc = sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+    if (rc != SQLITE_OK) conn_->fail(rc, "bind");
+    return *this;
+}
+
+sqlite_stmt& sqlite_stmt::bind_static_or_null(int i, std::string_view v) {
+    return v.empty() ? bind_null(i) : bind_static(i, v);
+}
+
 bool sqlite_stmt::step() {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
@@ -112,6 +122,8 @@ void sqlite_stmt::reset() {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
 }
+
+void sqlite_stmt::rewind() { sqlite3_reset(stmt_); }
 
 std::int64_t sqlite_stmt::col_int(int i) const { return sqlite3_column_int64(stmt_, i); }
 double sqlite_stmt::col_double(int i) const { return sqlite3_column_double(stmt_, i); }

@@ -64,10 +64,14 @@ public:
     sqlite_stmt& bind_null(int i);
     // Empty string binds NULL: the spec's optional text columns (userId, botId...).
     sqlite_stmt& bind_text_or_null(int i, std::string_view v);
+    // No copy: the bytes must stay unchanged until the statement is reset or rebound.
+    sqlite_stmt& bind_static(int i, std::string_view v);
+    sqlite_stmt& bind_static_or_null(int i, std::string_view v);
 
     bool step();  // true: a row is ready; false: done
     void run();   // step() until done
     void reset();  // reset and clear bindings, for reuse
+    void rewind();  // reset, keeping the bindings (every parameter is rebound anyway)
 
     std::int64_t col_int(int i) const;
     double col_double(int i) const;

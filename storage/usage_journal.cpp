@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace gm::storage {
 
@@ -86,6 +87,15 @@ std::vector<std::string> usage_journal::read_lines(const std::string& path, std:
     while (std::getline(in, line))
         if (!line.empty()) out.push_back(std::move(line));
     return out;
+}
+
+std::string usage_journal::read_bytes(const std::string& path, std::error_code& ec) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        ec = std::make_error_code(std::errc::no_such_file_or_directory);
+        return {};
+    }
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 std::uint64_t usage_journal::append(std::string_view line, std::error_code& ec) {

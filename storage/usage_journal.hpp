@@ -34,6 +34,8 @@ public:
     const std::vector<segment>& leftover() const noexcept { return leftover_; }
     // Reads one segment's lines (without '\n'); a final line without '\n' is included.
     static std::vector<std::string> read_lines(const std::string& path, std::error_code& ec);
+    // A segment's whole content (binary records and text lines alike: see journal_codec).
+    static std::string read_bytes(const std::string& path, std::error_code& ec);
 
     // Appends one encoded line to the active segment; returns the segment's seq.
     std::uint64_t append(std::string_view line, std::error_code& ec);

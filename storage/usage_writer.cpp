@@ -4,7 +4,7 @@
 #include <optional>
 #include <vector>
 
-#include "storage/record_codec.hpp"
+#include "storage/journal_codec.hpp"
 #include "storage/sqlite_batch_inserter.hpp"
 
 namespace gm::storage {
@@ -29,14 +29,9 @@ void usage_writer::replay_leftovers() {
     std::lock_guard lk(mutex_);
     for (const auto& seg : journal_.leftover()) {
         std::error_code ec;
-        const auto lines = usage_journal::read_lines(seg.path, ec);
-        std::uint64_t n = 0;
-        for (const auto& line : lines) {
-            if (auto r = decode_journal_line(line)) {
-                queue_.push_back({seg.seq, std::move(*r)});
-                ++n;
-            }
-        }
+        auto records = decode_journal_segment(usage_journal::read_bytes(seg.path, ec));
+        const std::uint64_t n = records.size();
+        for (auto& r : records) queue_.push_back({seg.seq, std::move(r)});
         journal_.add_appended(seg.seq, n);
         enqueued_seq_ += n;
         replayed_ += n;
@@ -48,7 +43,11 @@ void usage_writer::replay_leftovers() {
 }
 
 void usage_writer::submit(metering::usage_record&& record) {
-    std::string line = encode_journal_line(record);
+    // One buffer per calling thread: encoding allocates nothing once it has grown.
+    thread_local std::string line;
+    line.clear();
+    if (line.capacity() > 64 * 1024) line.shrink_to_fit();  // after one huge record
+    encode_journal_record(record, line);
     {
         std::lock_guard lk(mutex_);
         std::error_code ec;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace gm::storage {
 namespace {
 
@@ -50,6 +52,38 @@ std::string format_iso_ms(std::int64_t ms) {
     const civil c = civil_from_days(day);
     return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", c.y, c.m, c.d,
                        in_day / 3'600'000, in_day / 60'000 % 60, in_day / 1000 % 60, in_day % 1000);
+}
+
+std::size_t format_iso_ms(std::int64_t ms, char (&out)[40]) noexcept {
+    const std::int64_t day = utc_day(ms);
+    const std::int64_t in_day = ms - day * ms_per_day;
+    const civil c = civil_from_days(day);
+    if (c.y < 0 || c.y > 9999) {
+        const auto r = fmt::format_to_n(out, sizeof out, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", c.y, c.m, c.d,
+                                        in_day / 3'600'000, in_day / 60'000 % 60, in_day / 1000 % 60, in_day % 1000);
+        return std::min(r.size, sizeof out);
+    }
+    auto put = [&](std::size_t at, std::int64_t v, int width) {
+        for (int i = width - 1; i >= 0; --i) {
+            out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        }
+    };
+    put(0, c.y, 4);
+    out[4] = '-';
+    put(5, c.m, 2);
+    out[7] = '-';
+    put(8, c.d, 2);
+    out[10] = 'T';
+    put(11, in_day / 3'600'000, 2);
+    out[13] = ':';
+    put(14, in_day / 60'000 % 60, 2);
+    out[16] = ':';
+    put(17, in_day / 1000 % 60, 2);
+    out[19] = '.';
+    put(20, in_day % 1000, 3);
+    out[23] = 'Z';
+    return 24;
 }
 
 std::string format_date(std::int64_t day) {

@@ -18,6 +18,9 @@ constexpr std::int64_t day_start_ms(std::int64_t day) noexcept { return day * ms
 
 // "2024-11-06T10:30:00.123Z": fixed width, so text order is time order.
 std::string format_iso_ms(std::int64_t ms);
+// The same into a caller's buffer, without allocating (the writer formats one per row);
+// returns the length (24 for years 0000-9999).
+std::size_t format_iso_ms(std::int64_t ms, char (&out)[40]) noexcept;
 // "2024-11-06"
 std::string format_date(std::int64_t day);
 // Parses format_iso_ms's output and the forms SQLite and Prisma write
