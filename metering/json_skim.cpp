@@ -11,6 +11,7 @@ namespace detail {
 int skim_kernel_avx2(std::string_view doc, const json_skim_keys& keys, std::int64_t max_depth,
                      json_skim_block* blocks, json_skim_hit* hits, std::size_t max_hits);
 std::size_t find_close_avx2(std::string_view bytes, json_bracket_state& state);
+const char* find_eol_avx2(const char* p, const char* end);
 }
 #endif
 
@@ -20,7 +21,8 @@ bool cpu_has_avx2() noexcept {
 #if defined(GM_SKIM_HAVE_AVX2)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul") &&
-           __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("bmi");
+           __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("bmi") &&
+           __builtin_cpu_supports("bmi2");
 #else
     return false;
 #endif
@@ -31,6 +33,13 @@ const bool avx2 = cpu_has_avx2();
 }  // namespace
 
 bool json_skimmer::uses_avx2() noexcept { return avx2; }
+
+const char* find_line_break(const char* from, const char* end) noexcept {
+#if defined(GM_SKIM_HAVE_AVX2)
+    if (avx2) return detail::find_eol_avx2(from, end);
+#endif
+    return find_eol_kernel(from, end);
+}
 
 std::size_t json_find_close(std::string_view bytes, json_bracket_state& state) noexcept {
 #if defined(GM_SKIM_HAVE_AVX2)

@@ -73,6 +73,9 @@ private:
     std::size_t hit_count_ = 0;
 };
 
+// The first line break (\n or \r) in [from, end), or end; for the SSE framer.
+const char* find_line_break(const char* from, const char* end) noexcept;
+
 // Where an element of a JSON-array stream ends: string- and escape-aware bracket
 // counting, vectorised like the skimmer, resumable across chunks. Start with a fresh state
 // at the element's opening bracket.

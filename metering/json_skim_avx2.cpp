@@ -1,4 +1,4 @@
-// The skim kernel built for AVX2 (+ PCLMUL, POPCNT, BMI1); only called after the CPU
+// The skim kernel built for AVX2 (+ PCLMUL, POPCNT, BMI1, BMI2); only called after the CPU
 // said it has them (json_skim.cpp).
 #define GM_SKIM_AVX2 1
 #include "metering/json_skim_kernel.hpp"
@@ -13,5 +13,7 @@ int skim_kernel_avx2(std::string_view doc, const json_skim_keys& keys, std::int6
 std::size_t find_close_avx2(std::string_view bytes, json_bracket_state& state) {
     return find_close_kernel(bytes, state);
 }
+
+const char* find_eol_avx2(const char* p, const char* end) { return find_eol_kernel(p, end); }
 
 }  // namespace gm::metering::detail

@@ -327,6 +327,29 @@ inline int skim_kernel(std::string_view doc, const json_skim_keys& keys, std::in
     return static_cast<int>(hit_count);
 }
 
+// The first \n or \r in [p, end), or end: one pass for both.
+inline const char* find_eol_kernel(const char* p, const char* end) {
+#if defined(GM_SKIM_AVX2)
+    const __m256i lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r');
+    for (; end - p >= 32; p += 32) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+        const auto m = static_cast<std::uint32_t>(
+            _mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(v, lf), _mm256_cmpeq_epi8(v, cr))));
+        if (m != 0) return p + std::countr_zero(m);
+    }
+#elif defined(__SSE2__)
+    const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    for (; end - p >= 16; p += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        const auto m = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr))));
+        if (m != 0) return p + std::countr_zero(m);
+    }
+#endif
+    for (; p < end; ++p)
+        if (*p == '\n' || *p == '\r') return p;
+    return end;
+}
+
 // Continues the search for the bracket that closes an element begun (at depth 0) in an
 // earlier call; see json_find_close.
 inline std::size_t find_close_kernel(std::string_view bytes, json_bracket_state& st) {

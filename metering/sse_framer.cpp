@@ -1,5 +1,7 @@
 #include "metering/sse_framer.hpp"
 
+#include "metering/json_skim.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -13,21 +15,8 @@ constexpr char newline[] = "\n";             // joins the data lines of one even
 void sse_framer::feed(std::string_view bytes) noexcept {
     const char* p = bytes.data();
     const char* const end = p + bytes.size();
-    // Cached positions of the next \n and \r, so that each byte is searched at most once
-    // per kind even when a stream only uses one of them.
-    const char* next_lf = nullptr;
-    const char* next_cr = nullptr;
-    auto find_eol = [&](const char* from) {
-        if (next_lf == nullptr || next_lf < from) {
-            const void* h = std::memchr(from, '\n', static_cast<std::size_t>(end - from));
-            next_lf = h ? static_cast<const char*>(h) : end;
-        }
-        if (next_cr == nullptr || next_cr < from) {
-            const void* h = std::memchr(from, '\r', static_cast<std::size_t>(end - from));
-            next_cr = h ? static_cast<const char*>(h) : end;
-        }
-        return std::min(next_lf, next_cr);
-    };
+    // One vectorised pass finds either break, so each byte of a line is read once.
+    auto find_eol = [&](const char* from) { return find_line_break(from, end); };
 
     while (p < end) {
         const char c = *p;
