@@ -85,11 +85,11 @@ std::string done(rapidjson::StringBuffer& buf) { return std::string(buf.GetStrin
 
 // A number with two decimals, rounded half away from zero, from an exact ratio.
 void ratio2(writer& w, std::int64_t num, std::int64_t den) {
-    std::int64_t hundredths = scale_rounded(num, 100, den);
-    std::string s = fmt::format("{}{}.{:02}", hundredths < 0 ? "-" : "", std::abs(hundredths) / 100, std::abs(hundredths) % 100);
+    const std::int64_t hundredths = scale_rounded(num, 100, den);
+    const std::int64_t a = hundredths < 0 ? -hundredths : hundredths;
+    std::string s = fmt::format("{}{}.{:02}", hundredths < 0 ? "-" : "", a / 100, a % 100);
     while (s.back() == '0') s.pop_back();
     if (s.back() == '.') s.pop_back();
-    if (s == "-0") s = "0";
     w.RawValue(s.data(), s.size(), rapidjson::kNumberType);
 }
 
