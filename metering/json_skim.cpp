@@ -56,7 +56,6 @@ json_skim_keys::json_skim_keys(std::span<const json_watch> w) : watches(w) {
         if (n == 0 || n > json_scanner::max_key_len || key.find_first_of("\"\\") != std::string_view::npos ||
             count_by_length[n] == max_per_length)
             throw std::invalid_argument("json_skim_keys: unusable key");
-        if (count_by_length[n] == 0) shifts[shift_count++] = static_cast<std::uint8_t>(n + 1);
         by_length[n][count_by_length[n]++] = static_cast<std::uint8_t>(i);
     }
 }

@@ -42,8 +42,6 @@ struct json_skim_keys {
     explicit json_skim_keys(std::span<const json_watch> watches);
 
     std::span<const json_watch> watches;
-    std::uint8_t shifts[json_scanner::max_key_len + 1];  // distinct key lengths + 1
-    std::size_t shift_count = 0;
     std::uint8_t by_length[json_scanner::max_key_len + 1][max_per_length];  // watch indices
     std::uint8_t count_by_length[json_scanner::max_key_len + 1] = {};
 };

@@ -253,15 +253,9 @@ inline int skim_kernel(std::string_view doc, const json_skim_keys& keys, std::in
         }
         const std::uint64_t ends = k.real_quotes & ~k.string_starts;
         const std::uint64_t next_ends = b + 1 < nb ? blocks[b + 1].real_quotes & ~blocks[b + 1].string_starts : 0;
-        // Strings whose closing quote is as far from the opening one as a watched key is
-        // long (the shifts are independent, so they run side by side).
-        std::uint64_t cand = 0;
-        for (std::size_t l = 0; l < keys.shift_count; ++l) {
-            const int shift = keys.shifts[l];  // 2..33
-            cand |= (ends >> shift) | (next_ends << (64 - shift));
-        }
-        cand &= k.string_starts;
-        for (; cand != 0; cand &= cand - 1) {
+        // Every string is looked at, but most leave at the length test (cheaper than
+        // first narrowing the strings down to the watched lengths with shifted masks).
+        for (std::uint64_t cand = k.string_starts; cand != 0; cand &= cand - 1) {
             const unsigned i = static_cast<unsigned>(std::countr_zero(cand));
             const std::size_t pos = b * 64 + i;
             // The string's own closing quote is the first one after it.
@@ -270,7 +264,7 @@ inline int skim_kernel(std::string_view doc, const json_skim_keys& keys, std::in
                 later != 0 ? b * 64 + static_cast<std::size_t>(std::countr_zero(later))
                            : (b + 1) * 64 + static_cast<std::size_t>(std::countr_zero(next_ends | (std::uint64_t{1} << 63)));
             const std::size_t len = close - pos - 1;
-            if (len > json_scanner::max_key_len) continue;
+            if (len > json_scanner::max_key_len || keys.count_by_length[len] == 0) continue;
             const std::int64_t kd =
                 depth + std::popcount(k.opens & below(i)) - std::popcount(k.closes & below(i));
             for (std::size_t x = 0; x < keys.count_by_length[len]; ++x) {
