@@ -249,7 +249,13 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler, json_arr
             case w_response_id:
             case w_openai_id: {
                 if (kind != json_value_kind::string) return;
-                std::string& target = (w == w_model_version || w == w_openai_model) ? model_version : response_id;
+                const bool is_model = w == w_model_version || w == w_openai_model;
+                std::string& target = is_model ? model_version : response_id;
+                // Every chunk of a stream repeats the same text: decoding it again could
+                // only give the value the target already holds.
+                std::string& applied = is_model ? model_version_raw : response_id_raw;
+                if (raw == applied) return;
+                applied.assign(raw);
                 if (!decode_json_string(raw, target)) return;
                 if (&target == &model_version && model_version.starts_with("models/")) model_version.erase(0, 7);
                 return;
@@ -352,6 +358,8 @@ struct response_tap::impl final : json_scan_handler, sse_event_handler, json_arr
     std::string usage_note;
     std::string model_version;
     std::string response_id;
+    std::string model_version_raw;  // the JSON text last decoded into model_version
+    std::string response_id_raw;
     bool finish_reason_seen = false;
     bool stream_finished = false;
     bool error_seen = false;
