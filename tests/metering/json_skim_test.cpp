@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -246,5 +247,35 @@ TEST_CASE("json_skimmer's branch-free escape bits equal the one-backslash-at-a-t
         INFO("backslashes " << std::hex << m << " carry " << (i & 1));
         REQUIRE(a == b);
         REQUIRE(carry_a == carry_b);
+    }
+}
+
+TEST_CASE("json_skim_keys refuses keys the kernel cannot match") {
+    const std::array<json_watch, 1> quote{{{"a\"b", 0, 16}}};
+    const std::array<json_watch, 1> empty{{{"", 0, 16}}};
+    const std::array<json_watch, 1> too_long{{{"abcdefghijklmnopqrstuvwxyz0123456", 0, 16}}};  // 33 bytes
+    CHECK_THROWS_AS(json_skim_keys(quote), std::invalid_argument);
+    CHECK_THROWS_AS(json_skim_keys(empty), std::invalid_argument);
+    CHECK_THROWS_AS(json_skim_keys(too_long), std::invalid_argument);
+    CHECK_NOTHROW(json_skim_keys(watches));
+}
+
+TEST_CASE("find_line_break and json_find_close see every byte, whatever the alignment") {
+    for (std::size_t pad = 0; pad < 70; ++pad) {
+        const std::string line = std::string(pad, 'x') + "\r\n";
+        CHECK(find_line_break(line.data(), line.data() + line.size()) == line.data() + pad);
+        CHECK(find_line_break(line.data(), line.data() + pad) == line.data() + pad);  // none: the end
+        // An element whose closing brace sits at every offset, the string before it full
+        // of brackets, escaped quotes and a backslash pair.
+        const std::string element = "{\"t\": \"" + std::string(pad, '}') + "\\\"]\\\\\"}, next";
+        json_bracket_state st;
+        CHECK(json_find_close(element, st) == element.find(", next"));
+        json_bracket_state split_state;  // the same, one byte at a time
+        std::size_t at = std::string::npos;
+        for (std::size_t i = 0; i < element.size() && at == std::string::npos; ++i) {
+            const auto r = json_find_close(std::string_view(element).substr(i, 1), split_state);
+            if (r != std::string_view::npos) at = i + r;
+        }
+        CHECK(at == element.find(", next"));
     }
 }
