@@ -1,4 +1,4 @@
--- gemini-meter SQLite schema, version 2 (PRAGMA user_version = 2).
+-- gemini-meter SQLite schema, version 3 (PRAGMA user_version = 3).
 --
 -- This file documents the full schema. The binary does not read it: it applies the same
 -- schema as versioned migration steps compiled in (storage/migrations.cpp), so that an
@@ -8,6 +8,8 @@
 --   version 1: ApiUsage with the specification's columns and its four indexes only.
 --   version 2: exact cost and token detail columns, call columns, createdAtMs, the users
 --              table and the daily rollups, backfilled from the rows already present.
+--   version 3: hourly rollups (unaligned range edges), tag rollups (tag filter), and the
+--              (userId, createdAtMs) index (user filter); backfilled likewise.
 --
 -- Conventions: times are UTC. createdAt is ISO-8601 text with milliseconds
 -- ("2024-11-06T10:30:00.123Z", fixed width, so text order is time order); createdAtMs is
@@ -60,6 +62,8 @@ CREATE INDEX ApiUsage_model_idx ON ApiUsage(model);
 CREATE INDEX ApiUsage_endpoint_idx ON ApiUsage(endpoint);
 -- Time ranges, retention and keyset pagination of recent calls.
 CREATE INDEX ApiUsage_createdAtMs_id_idx ON ApiUsage(createdAtMs, id);
+-- A user's calls in time order: user filter on raw rows, a user's recent calls (keyset).
+CREATE INDEX ApiUsage_userId_createdAtMs_idx ON ApiUsage(userId, createdAtMs, id);
 
 -- Users seen, with the latest email given for them (X-Meter-User-Email).
 CREATE TABLE UsageUser (
@@ -114,4 +118,45 @@ CREATE TABLE UsageDailyUser (
   PRIMARY KEY (day, userId)
 ) WITHOUT ROWID;
 
-PRAGMA user_version = 2;
+-- Per UTC hour (createdAtMs / 3600000) with UsageDaily's dimensions: the whole hours of
+-- a range's partial first and last days, so that only the partial hours read raw rows.
+CREATE TABLE UsageHourly (
+  hour INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, botId TEXT NOT NULL,
+  isGuest INTEGER NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour, model, endpoint, botId, isGuest)
+) WITHOUT ROWID;
+
+-- Per UTC day / hour x tag name x tag value (metadata.tags; a call counts once per
+-- distinct name=value pair) x UsageDaily's dimensions: the "name=value" tag filter,
+-- alone or with the other filters, with breakdowns. Keyed by tag first: every read
+-- filters on one name=value.
+CREATE TABLE UsageDailyTag (
+  day INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, model TEXT NOT NULL,
+  endpoint TEXT NOT NULL, botId TEXT NOT NULL, isGuest INTEGER NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (name, value, day, model, endpoint, botId, isGuest)
+) WITHOUT ROWID;
+CREATE TABLE UsageHourlyTag (
+  hour INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, model TEXT NOT NULL,
+  endpoint TEXT NOT NULL, botId TEXT NOT NULL, isGuest INTEGER NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (name, value, hour, model, endpoint, botId, isGuest)
+) WITHOUT ROWID;
+
+PRAGMA user_version = 3;

@@ -112,10 +112,56 @@ INSERT INTO UsageUser (userId, email, emailSeen, firstSeen, lastSeen)
     return s;
 }
 
+// Version 3: rollups that keep every read independent of the row count.
+//   UsageHourly: day rollup's dimensions per UTC hour, so that the partial days at the
+//     edges of a range that is not day-aligned cost O(hours), not O(rows).
+//   UsageDailyTag / UsageHourlyTag: per tag name and value (each pair counted once per
+//     call), with the filter dimensions, for the tag filter.
+//   (userId, createdAtMs, id): a user's calls in time order (user filter, a user's recent
+//     calls with keyset pagination).
+// All are backfilled from the rows present.
+std::string v3_sql() {
+    constexpr const char* tag_rows = R"sql(
+  (SELECT DISTINCT a.rowid AS rid, t.key AS name, t.value AS value
+     FROM ApiUsage a, json_each(a.metadata, '$.tags') t
+    WHERE json_valid(a.metadata) AND json_type(a.metadata, '$.tags') = 'object' AND t.type = 'text') tg
+  JOIN ApiUsage a ON a.rowid = tg.rid)sql";
+    return fmt::format(R"sql(
+CREATE INDEX ApiUsage_userId_createdAtMs_idx ON ApiUsage(userId, createdAtMs, id);
+CREATE TABLE UsageHourly (
+  hour INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, botId TEXT NOT NULL,
+  isGuest INTEGER NOT NULL, {0},
+  PRIMARY KEY (hour, model, endpoint, botId, isGuest)
+) WITHOUT ROWID;
+CREATE TABLE UsageDailyTag (
+  day INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, model TEXT NOT NULL,
+  endpoint TEXT NOT NULL, botId TEXT NOT NULL, isGuest INTEGER NOT NULL, {0},
+  PRIMARY KEY (name, value, day, model, endpoint, botId, isGuest)
+) WITHOUT ROWID;
+CREATE TABLE UsageHourlyTag (
+  hour INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, model TEXT NOT NULL,
+  endpoint TEXT NOT NULL, botId TEXT NOT NULL, isGuest INTEGER NOT NULL, {0},
+  PRIMARY KEY (name, value, hour, model, endpoint, botId, isGuest)
+) WITHOUT ROWID;
+
+INSERT INTO UsageHourly (hour, model, endpoint, botId, isGuest, {1})
+  SELECT createdAtMs / 3600000, model, endpoint, COALESCE(botId, ''), isGuest <> 0, {2}
+  FROM ApiUsage GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO UsageHourlyTag (hour, name, value, model, endpoint, botId, isGuest, {1})
+  SELECT a.createdAtMs / 3600000, tg.name, tg.value, a.model, a.endpoint, COALESCE(a.botId, ''), a.isGuest <> 0, {2}
+  FROM {3} GROUP BY 1, 2, 3, 4, 5, 6, 7;
+INSERT INTO UsageDailyTag (day, name, value, model, endpoint, botId, isGuest, {1})
+  SELECT hour / 24, name, value, model, endpoint, botId, isGuest, {4}
+  FROM UsageHourlyTag GROUP BY 1, 2, 3, 4, 5, 6, 7;
+)sql",
+                       rollup_sum_defs, rollup_sum_columns, raw_sum_select, tag_rows, rollup_sum_select);
+}
+
 const std::vector<migration_step>& steps() {
     static const std::vector<migration_step> all = {
         {1, "ApiUsage table and the specification's four indexes", v1_sql()},
         {2, "exact cost, token detail, call columns, users, daily rollups (backfilled)", v2_sql()},
+        {3, "hourly and tag rollups, (userId, createdAtMs) index (backfilled)", v3_sql()},
     };
     return all;
 }
@@ -144,16 +190,18 @@ migration_status migration_state(const std::string& db_path) {
     return {current, latest_schema_version(), pending_after(current)};
 }
 
-void migrate(sqlite_conn& conn) {
+namespace {
+
+void migrate_conn(sqlite_conn& conn, int target) {
     const int current = read_version(conn);
     if (current > latest_schema_version())
         throw std::runtime_error(fmt::format(
             "database schema version {} is newer than this program's {}: upgrade gemini-meter",
             current, latest_schema_version()));
-    if (current == latest_schema_version()) return;
+    if (current >= target) return;
     conn.exec("PRAGMA journal_mode=WAL");
     for (const auto& s : steps()) {
-        if (s.version <= read_version(conn)) continue;
+        if (s.version <= read_version(conn) || s.version > target) continue;
         conn.exec("BEGIN IMMEDIATE");
         try {
             // Re-read inside the write lock: another process may have migrated meanwhile.
@@ -170,6 +218,15 @@ void migrate(sqlite_conn& conn) {
             throw;
         }
     }
+}
+
+}  // namespace
+
+void migrate(sqlite_conn& conn) { migrate_conn(conn, latest_schema_version()); }
+
+void migrate_to(const std::string& db_path, int version) {
+    sqlite_conn conn(db_path, sqlite_conn::mode::read_write_create);
+    migrate_conn(conn, version);
 }
 
 void migrate(const std::string& db_path) {

@@ -26,5 +26,7 @@ migration_status migration_state(const std::string& db_path);
 // (std::runtime_error / sqlite_error) when the file is newer than this binary or a step fails.
 void migrate(const std::string& db_path);
 void migrate(sqlite_conn& conn);
+// Applies the steps up to `version` only: makes databases of older versions for tests.
+void migrate_to(const std::string& db_path, int version);
 
 }  // namespace gm::storage

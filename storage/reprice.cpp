@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -39,6 +40,15 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
     auto update_daily = conn.prepare(
         "UPDATE UsageDaily SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
         "WHERE day = ? AND model = ? AND endpoint = ? AND botId = ? AND isGuest = ?");
+    auto update_hourly = conn.prepare(
+        "UPDATE UsageHourly SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE hour = ? AND model = ? AND endpoint = ? AND botId = ? AND isGuest = ?");
+    auto update_daily_tag = conn.prepare(
+        "UPDATE UsageDailyTag SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE day = ? AND name = ? AND value = ? AND model = ? AND endpoint = ? AND botId = ? AND isGuest = ?");
+    auto update_hourly_tag = conn.prepare(
+        "UPDATE UsageHourlyTag SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE hour = ? AND name = ? AND value = ? AND model = ? AND endpoint = ? AND botId = ? AND isGuest = ?");
     auto update_dim = conn.prepare(
         "UPDATE UsageDailyDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
         "WHERE day = ? AND dim = ? AND key = ?");
@@ -50,7 +60,10 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
     std::int64_t cur_ms = since_ms - 1;
     std::string cur_id;
     for (;;) {
-        std::map<std::tuple<std::int64_t, std::string, std::string, std::string, int>, delta> daily;
+        using group_key = std::tuple<std::int64_t, std::string, std::string, std::string, int>;
+        using tag_key = std::tuple<std::int64_t, std::string, std::string, std::string, std::string, std::string, int>;
+        std::map<group_key, delta> daily, hourly;
+        std::map<tag_key, delta> daily_tags, hourly_tags;
         std::map<std::tuple<std::int64_t, std::string, std::string>, delta> dims;
         std::map<std::pair<std::int64_t, std::string>, delta> users;
         std::size_t seen = 0;
@@ -79,7 +92,17 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
                 update_row.run();
                 if (dc == 0 && du == 0) continue;
                 const std::int64_t day = utc_day(r.created_at_ms);
-                daily[{day, r.model, r.endpoint, r.bot_id, r.is_guest ? 1 : 0}].add(dc, du);
+                const std::int64_t hour = utc_hour(r.created_at_ms);
+                const int guest = r.is_guest ? 1 : 0;
+                daily[{day, r.model, r.endpoint, r.bot_id, guest}].add(dc, du);
+                hourly[{hour, r.model, r.endpoint, r.bot_id, guest}].add(dc, du);
+                auto tags = r.tags;
+                std::sort(tags.begin(), tags.end());
+                tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+                for (const auto& [name, value] : tags) {
+                    daily_tags[{day, name, value, r.model, r.endpoint, r.bot_id, guest}].add(dc, du);
+                    hourly_tags[{hour, name, value, r.model, r.endpoint, r.bot_id, guest}].add(dc, du);
+                }
                 dims[{day, "model", r.model}].add(dc, du);
                 dims[{day, "endpoint", r.endpoint}].add(dc, du);
                 dims[{day, "bot", r.bot_id}].add(dc, du);
@@ -87,11 +110,23 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
                 if (!r.user_id.empty()) users[{day, r.user_id}].add(dc, du);
             }
             select.reset();
-            for (const auto& [k, d] : daily) {
-                update_daily.reset();
-                update_daily.bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
-                update_daily.bind(5, std::get<2>(k)).bind(6, std::get<3>(k)).bind(7, std::get<4>(k));
-                update_daily.run();
+            for (auto [map, st] : {std::pair{&daily, &update_daily}, std::pair{&hourly, &update_hourly}}) {
+                for (const auto& [k, d] : *map) {
+                    st->reset();
+                    st->bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
+                    st->bind(5, std::get<2>(k)).bind(6, std::get<3>(k)).bind(7, std::get<4>(k));
+                    st->run();
+                }
+            }
+            for (auto [map, st] :
+                 {std::pair{&daily_tags, &update_daily_tag}, std::pair{&hourly_tags, &update_hourly_tag}}) {
+                for (const auto& [k, d] : *map) {
+                    st->reset();
+                    st->bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
+                    st->bind(5, std::get<2>(k)).bind(6, std::get<3>(k)).bind(7, std::get<4>(k));
+                    st->bind(8, std::get<5>(k)).bind(9, std::get<6>(k));
+                    st->run();
+                }
             }
             for (const auto& [k, d] : dims) {
                 update_dim.reset();

@@ -46,6 +46,17 @@ struct daily_key {
         return std::tie(a.day, a.model, a.endpoint, a.bot, a.guest) < std::tie(b.day, b.model, b.endpoint, b.bot, b.guest);
     }
 };
+// A UsageDaily / UsageHourly key (bucket: day or hour), and with a tag for the tag tables.
+struct tag_key {
+    std::int64_t bucket;
+    std::string_view name, value, model, endpoint, bot;
+    int guest;
+    friend bool operator==(const tag_key&, const tag_key&) = default;
+    friend bool operator<(const tag_key& a, const tag_key& b) {
+        return std::tie(a.name, a.value, a.bucket, a.model, a.endpoint, a.bot, a.guest) <
+               std::tie(b.name, b.value, b.bucket, b.model, b.endpoint, b.bot, b.guest);
+    }
+};
 struct dim_key {
     std::int64_t day;
     int dim;  // index into dim_names
@@ -73,6 +84,11 @@ struct key_hash {
         return mix(mix(mix(mix(std::hash<std::int64_t>()(k.day), sv_hash()(k.model)), sv_hash()(k.endpoint)),
                        sv_hash()(k.bot)),
                    static_cast<std::size_t>(k.guest));
+    }
+    std::size_t operator()(const tag_key& k) const {
+        std::size_t h = std::hash<std::int64_t>()(k.bucket);
+        for (auto v : {k.name, k.value, k.model, k.endpoint, k.bot}) h = mix(h, sv_hash()(v));
+        return mix(h, static_cast<std::size_t>(k.guest));
     }
     std::size_t operator()(const dim_key& k) const {
         return mix(mix(std::hash<std::int64_t>()(k.day), static_cast<std::size_t>(k.dim)), sv_hash()(k.key));
@@ -115,6 +131,10 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
         "thoughtsTokens, toolUsePromptTokens, costPicoUsd, priced, priceVersion, httpStatus, geminiMethod, streamed, "
         "partial, createdAtMs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     upsert_daily_ = conn_.prepare(upsert_sql("UsageDaily", "day, model, endpoint, botId, isGuest", 5));
+    upsert_hourly_ = conn_.prepare(upsert_sql("UsageHourly", "hour, model, endpoint, botId, isGuest", 5));
+    upsert_daily_tag_ = conn_.prepare(upsert_sql("UsageDailyTag", "day, name, value, model, endpoint, botId, isGuest", 7));
+    upsert_hourly_tag_ =
+        conn_.prepare(upsert_sql("UsageHourlyTag", "hour, name, value, model, endpoint, botId, isGuest", 7));
     upsert_dim_ = conn_.prepare(upsert_sql("UsageDailyDim", "day, dim, key", 3));
     upsert_user_day_ = conn_.prepare(upsert_sql("UsageDailyUser", "day, userId", 2));
     upsert_user_ = conn_.prepare(
@@ -130,7 +150,9 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
 std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_record>& batch) {
     // Group keys are views into the batch's records, which outlive this call: aggregating
     // allocates map nodes only, never key strings.
-    std::unordered_map<daily_key, usage_totals, key_hash> daily;
+    std::unordered_map<daily_key, usage_totals, key_hash> daily, hourly;
+    std::unordered_map<tag_key, usage_totals, key_hash> daily_tags, hourly_tags;
+    std::vector<std::pair<std::string_view, std::string_view>> row_tags;
     std::unordered_map<dim_key, usage_totals, key_hash> dims;
     std::unordered_map<user_day_key, usage_totals, key_hash> user_days;
     std::unordered_map<std::string_view, user_seen> users;
@@ -162,7 +184,20 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
             ++inserted;
 
             const std::int64_t day = utc_day(r.created_at_ms);
-            add_record(daily[{day, r.model, r.endpoint, r.bot_id, r.is_guest ? 1 : 0}], r);
+            const std::int64_t hour = utc_hour(r.created_at_ms);
+            const int guest = r.is_guest ? 1 : 0;
+            add_record(daily[{day, r.model, r.endpoint, r.bot_id, guest}], r);
+            add_record(hourly[{hour, r.model, r.endpoint, r.bot_id, guest}], r);
+            if (!r.tags.empty()) {
+                // A call counts once per distinct name=value pair, as the raw filter's EXISTS does.
+                row_tags.assign(r.tags.begin(), r.tags.end());
+                std::sort(row_tags.begin(), row_tags.end());
+                row_tags.erase(std::unique(row_tags.begin(), row_tags.end()), row_tags.end());
+                for (const auto& [name, value] : row_tags) {
+                    add_record(daily_tags[{day, name, value, r.model, r.endpoint, r.bot_id, guest}], r);
+                    add_record(hourly_tags[{hour, name, value, r.model, r.endpoint, r.bot_id, guest}], r);
+                }
+            }
             add_record(dims[{day, 0, r.model}], r);
             add_record(dims[{day, 1, r.endpoint}], r);
             add_record(dims[{day, 2, r.bot_id}], r);
@@ -180,14 +215,25 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
             }
         }
         // Upserts in key order: neighbouring keys share B-tree pages.
-        for (const auto* e : sorted(daily)) {
-            const auto& [k, t] = *e;
-            auto& st = upsert_daily_;
-            st.rewind();
-            st.bind(1, k.day).bind_static(2, k.model).bind_static(3, k.endpoint).bind_static(4, k.bot);
-            st.bind(5, k.guest);
-            bind_sums(st, 6, t);
-            st.run();
+        for (auto [map, st] : {std::pair{&daily, &upsert_daily_}, std::pair{&hourly, &upsert_hourly_}}) {
+            for (const auto* e : sorted(*map)) {
+                const auto& [k, t] = *e;
+                st->rewind();
+                st->bind(1, k.day).bind_static(2, k.model).bind_static(3, k.endpoint).bind_static(4, k.bot);
+                st->bind(5, k.guest);
+                bind_sums(*st, 6, t);
+                st->run();
+            }
+        }
+        for (auto [map, st] : {std::pair{&daily_tags, &upsert_daily_tag_}, std::pair{&hourly_tags, &upsert_hourly_tag_}}) {
+            for (const auto* e : sorted(*map)) {
+                const auto& [k, t] = *e;
+                st->rewind();
+                st->bind(1, k.bucket).bind_static(2, k.name).bind_static(3, k.value).bind_static(4, k.model);
+                st->bind_static(5, k.endpoint).bind_static(6, k.bot).bind(7, k.guest);
+                bind_sums(*st, 8, t);
+                st->run();
+            }
         }
         for (const auto* e : sorted(dims)) {
             const auto& [k, t] = *e;

@@ -1,6 +1,6 @@
 #pragma once
 // Commits a batch of records in one transaction: INSERT OR IGNORE by id (so a replayed
-// journal never duplicates a row), and, for the rows actually inserted, the daily rollups
+// journal never duplicates a row), and, for the rows actually inserted, the rollups
 // and the users table, aggregated in memory first so that a batch of thousands of rows
 // costs one upsert per distinct group. Owns the writer's connection; one thread only.
 #include <cstdint>
@@ -27,7 +27,8 @@ private:
     sqlite_conn conn_;
     sqlite_stmt begin_, commit_, rollback_;
     std::string meta_;  // the row's metadata JSON, reused from row to row
-    sqlite_stmt insert_row_, upsert_daily_, upsert_dim_, upsert_user_day_, upsert_user_;
+    sqlite_stmt insert_row_, upsert_daily_, upsert_hourly_, upsert_daily_tag_, upsert_hourly_tag_, upsert_dim_,
+        upsert_user_day_, upsert_user_;
 };
 
 }  // namespace gm::storage

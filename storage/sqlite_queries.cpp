@@ -32,7 +32,6 @@ usage_totals read_sums(const sqlite_stmt& st, int c) {
     return t;
 }
 
-bool dims_only(const usage_filter& f) { return !f.user_id && !f.tag; }
 
 // "name=value" matches that tag's value; "name" alone matches any value of that tag.
 std::pair<std::string, std::optional<std::string>> split_tag(const std::string& tag) {
@@ -134,20 +133,31 @@ void sqlite_queries::raw_part(std::int64_t start_ms, std::int64_t end_ms, const 
     run_grouped(sql, params, out);
 }
 
-void sqlite_queries::rollup_part(std::int64_t first_day, std::int64_t end_day, const usage_filter& f, group g,
-                                 std::map<std::string, usage_totals>& out) {
-    std::vector<param> params{first_day, end_day};
+sqlite_queries::rollups sqlite_queries::rollups_for(const usage_filter& f, group g) {
+    const bool dims_filter_only = !f.user_id && !f.tag;
+    const bool user_only = f.user_id && !f.model && !f.endpoint && !f.bot_id && !f.guest && !f.tag;
+    if (g == group::user) return f.empty() || user_only ? rollups::user : rollups::none;
+    if (user_only) return g == group::none || g == group::day ? rollups::user : rollups::none;
+    if (dims_filter_only) return rollups::dims;
+    // "name=value" only: a bare tag name would count a call with two values of it twice.
+    if (f.tag && !f.user_id && f.tag->find('=') != std::string::npos) return rollups::tag;
+    return rollups::none;
+}
+
+void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hourly, rollups r, const usage_filter& f,
+                                 group g, std::map<std::string, usage_totals>& out) {
+    std::vector<param> params{first, end};
     std::string sql;
-    const bool no_filter = f.empty();
-    if (g == group::user || (f.user_id && !f.model && !f.endpoint && !f.bot_id && !f.guest && !f.tag)) {
-        // Per user per day; also answers a user filter for totals and daily series.
+    const char* bucket = hourly ? "hour" : "day";
+    if (r == rollups::user) {
+        // Per user per day (never hourly); also answers a user filter for totals and daily series.
         const char* key = g == group::user ? "userId" : g == group::day ? "day" : "''";
         sql = fmt::format("SELECT {}, {} FROM UsageDailyUser WHERE day >= ? AND day < ?", key, rollup_sum_select);
         if (f.user_id) {
             sql += " AND userId = ?";
             params.emplace_back(*f.user_id);
         }
-    } else if (no_filter) {
+    } else if (r == rollups::dims && f.empty() && !hourly) {
         // One row per day per dimension value: the smallest table that answers an unfiltered
         // breakdown. The "guest" dimension's two rows per day sum to the day's totals.
         if (g == group::breakdown) {
@@ -164,13 +174,22 @@ void sqlite_queries::rollup_part(std::int64_t first_day, std::int64_t end_day, c
             params.emplace_back(std::string(dim));
         }
     } else {
+        const char* table = r == rollups::tag ? (hourly ? "UsageHourlyTag" : "UsageDailyTag")
+                                              : (hourly ? "UsageHourly" : "UsageDaily");
         const char* key = g == group::model       ? "model"
                           : g == group::endpoint  ? "endpoint"
                           : g == group::bot       ? "botId"
-                          : g == group::day       ? "day"
+                          : g == group::day       ? (hourly ? "hour / 24" : "day")
                           : g == group::breakdown ? "model || char(31) || endpoint || char(31) || botId"
                                                   : "''";
-        sql = fmt::format("SELECT {}, {} FROM UsageDaily WHERE day >= ? AND day < ?", key, rollup_sum_select);
+        sql = fmt::format("SELECT {}, {} FROM {} WHERE {} >= ? AND {} < ?", key, rollup_sum_select, table, bucket,
+                          bucket);
+        if (r == rollups::tag) {
+            auto [name, value] = split_tag(*f.tag);
+            sql += " AND name = ? AND value = ?";
+            params.emplace_back(std::move(name));
+            params.emplace_back(std::move(*value));
+        }
         if (f.model) { sql += " AND model = ?"; params.emplace_back(*f.model); }
         if (f.endpoint) { sql += " AND endpoint = ?"; params.emplace_back(*f.endpoint); }
         if (f.bot_id) { sql += " AND botId = ?"; params.emplace_back(*f.bot_id); }
@@ -180,22 +199,42 @@ void sqlite_queries::rollup_part(std::int64_t first_day, std::int64_t end_day, c
     run_grouped(sql, params, out);
 }
 
+void sqlite_queries::edge_part(std::int64_t start_ms, std::int64_t end_ms, rollups r, const usage_filter& f, group g,
+                               std::map<std::string, usage_totals>& out) {
+    if (end_ms <= start_ms) return;
+    // The whole hours inside a partial day come from the hourly rollups: raw rows are read
+    // for at most the two partial hours at the ends.
+    const bool has_hourly = r == rollups::dims || r == rollups::tag;
+    std::int64_t first_hour = utc_hour(start_ms);
+    if (first_hour * ms_per_hour < start_ms) ++first_hour;
+    const std::int64_t end_hour = utc_hour(end_ms);
+    if (!has_hourly || first_hour >= end_hour) {
+        raw_part(start_ms, end_ms, f, g, out);
+        return;
+    }
+    if (start_ms < first_hour * ms_per_hour) raw_part(start_ms, first_hour * ms_per_hour, f, g, out);
+    rollup_part(first_hour, end_hour, true, r, f, g, out);
+    if (end_hour * ms_per_hour < end_ms) raw_part(end_hour * ms_per_hour, end_ms, f, g, out);
+}
+
 std::map<std::string, usage_totals> sqlite_queries::grouped(const time_range& range, const usage_filter& f, group g) {
     std::map<std::string, usage_totals> out;
     if (range.end_ms <= range.start_ms) return out;
-    const bool user_only = f.user_id && !f.model && !f.endpoint && !f.bot_id && !f.guest && !f.tag;
-    const bool per_dimension = g == group::model || g == group::endpoint || g == group::bot || g == group::breakdown;
-    const bool rollup_ok = g == group::user ? (f.empty() || user_only) : (dims_only(f) || (user_only && !per_dimension));
-    std::int64_t first_full = utc_day(range.start_ms);
-    if (day_start_ms(first_full) < range.start_ms) ++first_full;
-    const std::int64_t end_full = utc_day(range.end_ms);  // days before it end at or before end_ms
-    if (!rollup_ok || first_full >= end_full) {
+    const rollups r = rollups_for(f, g);
+    if (r == rollups::none) {
         raw_part(range.start_ms, range.end_ms, f, g, out);
         return out;
     }
-    if (range.start_ms < day_start_ms(first_full)) raw_part(range.start_ms, day_start_ms(first_full), f, g, out);
-    rollup_part(first_full, end_full, f, g, out);
-    if (day_start_ms(end_full) < range.end_ms) raw_part(day_start_ms(end_full), range.end_ms, f, g, out);
+    std::int64_t first_full = utc_day(range.start_ms);
+    if (day_start_ms(first_full) < range.start_ms) ++first_full;
+    const std::int64_t end_full = utc_day(range.end_ms);  // days before it end at or before end_ms
+    if (first_full >= end_full) {
+        edge_part(range.start_ms, range.end_ms, r, f, g, out);
+        return out;
+    }
+    edge_part(range.start_ms, day_start_ms(first_full), r, f, g, out);
+    rollup_part(first_full, end_full, false, r, f, g, out);
+    edge_part(day_start_ms(end_full), range.end_ms, r, f, g, out);
     return out;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // usage_queries over SQLite, on a connection of its own (query_only), one per admin worker
-// thread. Whole UTC days in a range are answered from the daily rollups; the unaligned
-// head and tail of a range (and filters on user or tag, which no rollup holds) from raw
-// rows through the createdAtMs index. Every value is a bound parameter.
+// thread. Whole UTC days in a range are answered from the daily rollups, whole hours of a
+// partial first or last day from the hourly ones, and only the partial hours at the ends
+// (and filter combinations no rollup holds, e.g. user and model together) from raw rows,
+// through the createdAtMs or (userId, createdAtMs) index. Every value is a bound parameter.
 #include <map>
 #include <memory>
 #include <string>
@@ -40,8 +41,15 @@ private:
                      std::map<std::string, usage_totals>& out);
     void raw_part(std::int64_t start_ms, std::int64_t end_ms, const usage_filter& f, group g,
                   std::map<std::string, usage_totals>& out);
-    void rollup_part(std::int64_t first_day, std::int64_t end_day, const usage_filter& f, group g,
+    // The rollup family that can answer a filter and grouping, if any.
+    enum class rollups { none, dims, user, tag };
+    static rollups rollups_for(const usage_filter& f, group g);
+    // [first, end) in days, or in hours when hourly.
+    void rollup_part(std::int64_t first, std::int64_t end, bool hourly, rollups r, const usage_filter& f, group g,
                      std::map<std::string, usage_totals>& out);
+    // Part of a day: whole hours from the hourly rollups where they exist, the rest raw.
+    void edge_part(std::int64_t start_ms, std::int64_t end_ms, rollups r, const usage_filter& f, group g,
+                   std::map<std::string, usage_totals>& out);
 
     sqlite_conn conn_;
     std::map<std::string, sqlite_stmt> stmts_;  // prepared once per query shape

@@ -16,6 +16,12 @@ constexpr std::int64_t utc_day(std::int64_t ms) noexcept {
 }
 constexpr std::int64_t day_start_ms(std::int64_t day) noexcept { return day * ms_per_day; }
 
+inline constexpr std::int64_t ms_per_hour = 3'600'000;
+// Hours since the epoch (floor), the hourly rollups' key.
+constexpr std::int64_t utc_hour(std::int64_t ms) noexcept {
+    return ms >= 0 ? ms / ms_per_hour : -((-ms + ms_per_hour - 1) / ms_per_hour);
+}
+
 // "2024-11-06T10:30:00.123Z": fixed width, so text order is time order.
 std::string format_iso_ms(std::int64_t ms);
 // The same into a caller's buffer, without allocating (the writer formats one per row);

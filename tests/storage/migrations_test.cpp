@@ -118,7 +118,7 @@ TEST_CASE("migrations: a version 1 database upgrades in place with its rows inta
     make_version1_db(db);
     auto st = migration_state(db);
     CHECK(st.current == 1);
-    REQUIRE(st.pending.size() == 1);
+    REQUIRE(st.pending.size() == static_cast<std::size_t>(latest_schema_version() - 1));
     CHECK(st.pending[0].rfind("2:", 0) == 0);
 
     migrate(db);
@@ -172,4 +172,55 @@ TEST_CASE("migrations: a database from a newer program is refused", "[migrations
     }
     CHECK_THROWS_WITH(migrate(db), Catch::Contains("newer"));
     CHECK(migration_state(db).current == 99);
+}
+
+TEST_CASE("migrations: a version 2 database upgrades to 3 with hourly and tag rollups built from its rows",
+          "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("v2.db");
+    migrate_to(db, 2);
+    REQUIRE(migration_state(db).current == 2);
+    {
+        // Rows as version 2 stored them (rollups of version 2 built by the same statements
+        // that its migration used, so the database is what version 2 would have left).
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec(R"sql(
+INSERT INTO ApiUsage (id, userId, isGuest, endpoint, model, botId, inputTokens, outputTokens, totalTokens,
+  estimatedCostUSD, durationMs, success, metadata, createdAt, costPicoUsd, createdAtMs) VALUES
+ ('a', 'u1', 0, 'chat', 'flash', NULL, 10, 5, 15, 0, 100, 1,
+  '{"tags":{"team":"red","team":"red"},"ending":"completed"}', '2024-11-06T10:15:00.000Z', 1000, 1730888100000),
+ ('b', NULL, 1, 'chat', 'pro', 'b1', 20, 5, 25, 0, 50, 1,
+  '{"tags":{"team":"blue"}}', '2024-11-06T10:45:00.000Z', 2000, 1730889900000),
+ ('c', 'u2', 0, 'analyze', 'flash', NULL, 1, 1, 2, 0, 10, 0,
+  '{"tags":{"team":"red","n":5}}', '2024-11-06T11:30:00.000Z', 4000, 1730892600000),
+ ('d', 'u1', 0, 'chat', 'flash', NULL, 1, 1, 2, 0, 10, 1, 'not json', '2024-11-07T01:00:00.000Z', 8000,
+  1730941200000);
+INSERT INTO UsageDaily (day, model, endpoint, botId, isGuest, calls, costPicoUsd)
+  SELECT createdAtMs / 86400000, model, endpoint, COALESCE(botId, ''), isGuest, COUNT(*), SUM(costPicoUsd)
+  FROM ApiUsage GROUP BY 1, 2, 3, 4, 5;
+)sql");
+    }
+    const auto st = migration_state(db);
+    REQUIRE(st.pending.size() == 1);
+    CHECK(st.pending[0].rfind("3:", 0) == 0);
+    migrate(db);
+    CHECK(migration_state(db).current == 3);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 4);
+    CHECK(query_int(db, "SELECT SUM(calls) FROM UsageHourly") == 4);
+    CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageHourly WHERE hour = 1730887200000 / 3600000") == 3000);
+    // 'a' has team=red twice: counted once. 'c''s numeric tag is not a text value.
+    CHECK(query_int(db, "SELECT SUM(calls) FROM UsageHourlyTag WHERE name = 'team' AND value = 'red'") == 2);
+    CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyTag WHERE name = 'team' AND value = 'red'") == 5000);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM UsageHourlyTag WHERE name = 'n'") == 0);
+
+    // The read side answers an unaligned, tag-filtered range from the new rollups.
+    sqlite_queries q(db);
+    usage_filter red;
+    red.tag = "team=red";
+    const auto s = q.stats({gm::test::at("2024-11-06T10:00:00Z"), gm::test::at("2024-11-06T12:00:00Z")}, red);
+    CHECK(s.totals.calls == 2);
+    CHECK(s.totals.cost_pico_usd == 5000);
+    CHECK(s.totals.failed_calls == 1);
+    REQUIRE(s.by_endpoint.size() == 2);
+    CHECK(s.by_endpoint[0].key == "analyze");
 }

@@ -2,6 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <random>
+
+#include "storage/rollup_columns.hpp"
+#include "storage/utc_time.hpp"
+
 #include "storage/sqlite_store.hpp"
 #include "support/temp_dir.hpp"
 #include "test_records.hpp"
@@ -317,4 +323,123 @@ TEST_CASE("sqlite_queries: export streams raw rows oldest first and can stop", "
         return false;
     });
     CHECK(ids == std::vector<std::string>{"r1"});
+}
+
+namespace {
+
+bool matches(const gm::metering::usage_record& r, const usage_filter& f) {
+    if (f.model && r.model != *f.model) return false;
+    if (f.endpoint && r.endpoint != *f.endpoint) return false;
+    if (f.bot_id && r.bot_id != *f.bot_id) return false;
+    if (f.guest && r.is_guest != *f.guest) return false;
+    if (f.user_id && r.user_id != *f.user_id) return false;
+    if (f.tag) {
+        const auto eq = f.tag->find('=');
+        const std::string name = f.tag->substr(0, eq);
+        bool any = false;
+        for (const auto& [k, v] : r.tags)
+            any = any || (k == name && (eq == std::string::npos || v == f.tag->substr(eq + 1)));
+        if (!any) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("sqlite_queries: every rollup path (daily, hourly, tag, user, raw edges) agrees with a brute-force sum",
+          "[sqlite_queries]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    std::vector<gm::metering::usage_record> all;
+    std::mt19937 rng(7);
+    const std::int64_t base = at("2024-11-05T00:00:00Z");
+    {
+        auto store = sqlite_store::open(db);
+        for (int i = 0; i < 600; ++i) {
+            record_spec s;
+            s.id = fmt::format("q{:05}", i);
+            s.ms = base + static_cast<std::int64_t>(rng() % (3 * ms_per_day));
+            const int u = static_cast<int>(rng() % 6);
+            if (u < 4) s.user = fmt::format("u{}", u);
+            s.model = rng() % 2 ? "flash" : "pro";
+            s.endpoint = rng() % 3 ? "chat" : "analyze";
+            if (rng() % 2) s.bot = rng() % 2 ? "b1" : "b2";
+            s.success = rng() % 5 != 0;
+            s.prompt = static_cast<std::int64_t>(rng() % 100);
+            s.candidates = static_cast<std::int64_t>(rng() % 50);
+            s.cost = static_cast<std::int64_t>(rng() % 10000);
+            s.priced = rng() % 7 != 0;
+            s.duration = static_cast<std::int64_t>(rng() % 900);
+            if (rng() % 3 == 0) s.tags.emplace_back("team", rng() % 2 ? "red" : "blue");
+            if (rng() % 10 == 0) s.tags.emplace_back("team", "red");  // duplicate pairs count once
+            auto r = gm::test::make_record(s);
+            store->sink().submit(gm::metering::usage_record(r));
+            all.push_back(std::move(r));
+        }
+        REQUIRE(store->flush(std::chrono::seconds(30)));
+    }
+    sqlite_queries q(db);
+
+    std::vector<usage_filter> filters(9);
+    filters[1].model = "pro";
+    filters[2].guest = false;
+    filters[2].endpoint = "chat";
+    filters[3].tag = "team=red";
+    filters[4].tag = "team=blue";
+    filters[4].bot_id = "";
+    filters[5].tag = "team";
+    filters[6].user_id = "u1";
+    filters[7].user_id = "u2";
+    filters[7].model = "flash";
+    filters[8].bot_id = "b1";
+    filters[8].guest = true;
+
+    std::vector<time_range> ranges = {
+        {base, base + 3 * ms_per_day},                                      // whole days
+        {base + 5 * ms_per_hour, base + 2 * ms_per_day + 7 * ms_per_hour},  // whole hours
+        {base + 1, base + 3 * ms_per_day - 1},                              // off by a millisecond
+        {base + ms_per_day + 3 * ms_per_hour + 12345, base + ms_per_day + 3 * ms_per_hour + 999999},  // inside an hour
+    };
+    for (int i = 0; i < 8; ++i) {
+        const auto a = base + static_cast<std::int64_t>(rng() % (3 * ms_per_day));
+        const auto b = base + static_cast<std::int64_t>(rng() % (3 * ms_per_day));
+        ranges.push_back({std::min(a, b), std::max(a, b) + 1});
+    }
+
+    for (std::size_t fi = 0; fi < filters.size(); ++fi) {
+        for (const auto& range : ranges) {
+            INFO("filter " << fi << " range " << range.start_ms << " .. " << range.end_ms);
+            usage_totals want;
+            std::map<std::string, usage_totals> want_model, want_bot;
+            std::map<std::int64_t, usage_totals> want_day;
+            std::map<std::string, usage_totals> want_user;
+            for (const auto& r : all) {
+                if (r.created_at_ms < range.start_ms || r.created_at_ms >= range.end_ms || !matches(r, filters[fi]))
+                    continue;
+                gm::storage::add_record(want, r);
+                gm::storage::add_record(want_model[r.model], r);
+                gm::storage::add_record(want_bot[r.bot_id], r);
+                gm::storage::add_record(want_day[utc_day(r.created_at_ms)], r);
+                if (!r.user_id.empty()) gm::storage::add_record(want_user[r.user_id], r);
+            }
+            const auto s = q.stats(range, filters[fi]);
+            CHECK(s.totals == want);
+            REQUIRE(s.by_model.size() == want_model.size());
+            for (const auto& k : s.by_model) CHECK(k.totals == want_model[k.key]);
+            REQUIRE(s.by_bot.size() == want_bot.size());
+            for (const auto& k : s.by_bot) CHECK(k.totals == want_bot[k.key]);
+            const auto d = q.daily(range, filters[fi]);
+            for (const auto& e : d) {
+                const auto day = utc_day(*parse_iso_ms(e.date));
+                CHECK(e.totals == want_day[day]);
+            }
+            if (!filters[fi].tag) {
+                const auto top = q.top_users(range, filters[fi], 3);
+                CHECK(top.size() == std::min<std::size_t>(3, want_user.size()));
+                for (const auto& u : top) CHECK(u.totals == want_user[u.user_id]);
+                for (std::size_t i = 1; i < top.size(); ++i)
+                    CHECK(top[i - 1].totals.cost_pico_usd >= top[i].totals.cost_pico_usd);
+            }
+        }
+    }
 }
