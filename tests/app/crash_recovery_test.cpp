@@ -23,6 +23,8 @@
 #include <thread>
 
 #include "meter_process.hpp"
+#include "storage/journal_codec.hpp"
+#include "storage/usage_journal.hpp"
 
 using namespace gm::test;
 using gm::metering::usage_record;
@@ -66,8 +68,8 @@ public:
         static const std::regex ports(R"(listening on [^:]+:(\d+), admin on [^:]+:(\d+))");
         if (!std::regex_search(*line, m, ports))
             throw std::runtime_error("no ports in the start line: " + *line);
-        port_.store(static_cast<unsigned short>(std::stoi(m[1])));
-        ++starts_;
+        const auto port = static_cast<std::uint64_t>(std::stoi(m[1]));
+        endpoint_.store((static_cast<std::uint64_t>(++starts_) << 16) | port);
     }
 
     // SIGKILL: no handler runs, no buffer is flushed; only what reached the kernel survives.
@@ -85,22 +87,29 @@ public:
             throw std::runtime_error("gemini-meter did not exit 0 on SIGTERM");
     }
 
-    unsigned short port() const { return port_.load(); }
+    // The current process: its number (1 for the first, 2 after the first restart...) and its
+    // port, read together so that a client knows which process answered it.
+    std::pair<int, unsigned short> endpoint() const {
+        const auto e = endpoint_.load();
+        return {static_cast<int>(e >> 16), static_cast<unsigned short>(e & 0xffff)};
+    }
     int starts() const { return starts_; }
 
-    // Records waiting in the journal segments ("<db>.journal.<seq>") right now: what the
-    // next start has to replay (some of it may already be committed).
-    std::size_t journal_lines() const {
-        std::size_t n = 0;
+    // Records in the journal segments ("<db>.journal.<seq>") right now: what the next start
+    // replays (some of them may already be committed).
+    std::vector<usage_record> journal_records() const {
+        std::vector<usage_record> out;
         const std::string prefix = std::filesystem::path(db_path).filename().string() + ".journal.";
         for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(db_path).parent_path())) {
             const auto name = e.path().filename().string();
             if (name.rfind(prefix, 0) != 0 || name.find(".lock") != std::string::npos)
                 continue;
-            std::ifstream in(e.path(), std::ios::binary);
-            n += static_cast<std::size_t>(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
+            std::error_code ec;
+            for (auto& r :
+                 gm::storage::decode_journal_segment(gm::storage::usage_journal::read_bytes(e.path().string(), ec)))
+                out.push_back(std::move(r));
         }
-        return n;
+        return out;
     }
 
     std::vector<usage_record> rows() const {
@@ -119,14 +128,21 @@ public:
     std::unique_ptr<process_runner> proc;
 
 private:
-    std::atomic<unsigned short> port_{0};
     int starts_ = 0;
+    std::atomic<std::uint64_t> endpoint_{0};
+};
+
+struct completed_call {
+    unsigned status = 0;
+    int process = 0;          // which start of gemini-meter answered it
+    std::uint64_t order = 0;  // 0, 1, 2... in the order the responses completed
+    bool stream = false;
 };
 
 // What the clients saw, shared with the main thread.
 struct client_log {
     std::mutex mutex;
-    std::map<std::uint64_t, unsigned> completed;  // call number -> status of its complete response
+    std::map<std::uint64_t, completed_call> completed;  // by call number
     std::uint64_t attempted = 0;
     std::uint64_t broken = 0;  // sent, but no complete response (killed mid-call, refused...)
     std::atomic<std::uint64_t> completed_count{0};
@@ -155,11 +171,14 @@ void run_client(crash_meter& m, client_log& log, std::atomic<bool>& stop, std::a
     raw_client_options o;
     o.timeout = 20s;  // only a guard: a killed proxy's sockets end at once
     std::unique_ptr<raw_http_client> c;
+    int process = 0;
     while (!stop.load()) {
         if (!c) {
             try {
                 c = std::make_unique<raw_http_client>(o);
-                c->connect("127.0.0.1", m.port());
+                unsigned short port = 0;
+                std::tie(process, port) = m.endpoint();
+                c->connect("127.0.0.1", port);
             } catch (const std::exception&) {
                 c.reset();  // between a kill and the restart
                 std::this_thread::sleep_for(2ms);
@@ -167,10 +186,11 @@ void run_client(crash_meter& m, client_log& log, std::atomic<bool>& stop, std::a
             }
         }
         const std::uint64_t n = next_call.fetch_add(1);
+        const bool stream = n % 2 == 1;
         raw_response res;
         bool ok = false;
         try {
-            c->send(make_call(n, n % 2 == 1));
+            c->send(make_call(n, stream));
             res = c->read_response();
             ok = res.complete;
         } catch (const std::exception&) {
@@ -179,7 +199,7 @@ void run_client(crash_meter& m, client_log& log, std::atomic<bool>& stop, std::a
         std::lock_guard lk(log.mutex);
         ++log.attempted;
         if (ok) {
-            log.completed[n] = res.status;
+            log.completed[n] = {res.status, process, log.completed_count.load(), stream};
             ++log.completed_count;
         } else {
             ++log.broken;
@@ -258,12 +278,24 @@ TEST_CASE("SIGKILL under load, restarted on the same database: no completed call
     for (int i = 0; i < clients; ++i)
         threads.emplace_back([&] { run_client(m, log, stop, next_call); });
 
+    // For the report when a row is missing: which calls each killed process left behind,
+    // committed or in the journal (process k + 1 at index k).
     std::vector<std::size_t> journal_at_kill;
+    std::vector<std::set<std::uint64_t>> persisted_at_kill;
     for (int k = 0; k < kills; ++k) {
         wait_for_progress(log, log.completed_count.load(), 20);
         std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
         m.kill();
-        journal_at_kill.push_back(m.journal_lines());
+        std::set<std::uint64_t> persisted;
+        const auto journal = m.journal_records();
+        journal_at_kill.push_back(journal.size());
+        for (const auto& r : journal)
+            if (const auto t = tag_of(r, "call"); !t.empty())
+                persisted.insert(std::stoull(t));
+        for (const auto& r : m.rows())
+            if (const auto t = tag_of(r, "call"); !t.empty())
+                persisted.insert(std::stoull(t));
+        persisted_at_kill.push_back(std::move(persisted));
         m.start();
     }
     // A last stretch of traffic, then a clean stop while the clients are still calling:
@@ -279,7 +311,7 @@ TEST_CASE("SIGKILL under load, restarted on the same database: no completed call
     std::ostringstream summary;
     summary << "calls attempted " << log.attempted << ", completed " << log.completed.size() << ", broken "
             << log.broken << "; fake received " << received.size() << "; rows " << rows.size()
-            << "; starts " << m.starts() << "; journal lines left at each kill:";
+            << "; starts " << m.starts() << "; journal records left at each kill:";
     for (auto j : journal_at_kill)
         summary << ' ' << j;
     std::cout << summary.str() << "\n";
@@ -320,19 +352,34 @@ TEST_CASE("SIGKILL under load, restarted on the same database: no completed call
     CHECK(rows.size() <= received.size());
 
     // Nothing lost: each completed call has its row, with the status the client saw.
-    std::vector<std::uint64_t> missing;
+    std::vector<std::string> missing;
     std::vector<std::string> wrong_status;
-    for (const auto& [n, status] : log.completed) {
+    for (const auto& [n, call] : log.completed) {
         const auto it = row_of.find(n);
         if (it == row_of.end()) {
-            missing.push_back(n);
+            // Evidence for the report: was it the last thing the process did, and had the
+            // killed process written it anywhere (database or journal)?
+            std::size_t later = 0;
+            for (const auto& [other_n, other] : log.completed)
+                if (other.process == call.process && other.order > call.order)
+                    ++later;
+            std::string d = "call " + std::to_string(n) + (call.stream ? " (SSE" : " (unary") + ", status " +
+                            std::to_string(call.status) + ") answered by process " + std::to_string(call.process);
+            if (call.process <= kills)
+                d += ", " + std::to_string(later) + " calls completed after it before the SIGKILL; after the kill " +
+                     (persisted_at_kill[call.process - 1].count(n) ? "it WAS" : "it was NOT") +
+                     " in the database or the journal";
+            missing.push_back(d);
             continue;
         }
-        if (it->second->http_status != static_cast<int>(status))
-            wrong_status.push_back(std::to_string(n) + ": client " + std::to_string(status) + ", row " +
+        if (it->second->http_status != static_cast<int>(call.status))
+            wrong_status.push_back(std::to_string(n) + ": client " + std::to_string(call.status) + ", row " +
                                    std::to_string(it->second->http_status));
     }
-    INFO("completed calls without a row: " << ::Catch::Detail::stringify(missing));
+    std::string missing_text;
+    for (const auto& d : missing)
+        missing_text += "\n  " + d;
+    INFO("completed calls without a row:" << missing_text);
     CHECK(missing.empty());
     INFO("rows whose status differs from the client's: " << ::Catch::Detail::stringify(wrong_status));
     CHECK(wrong_status.empty());
