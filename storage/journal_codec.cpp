@@ -209,7 +209,8 @@ std::vector<metering::usage_record> decode_journal_segment(std::string_view byte
     const auto is_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
     while (pos < bytes.size()) {
         const char c = bytes[pos];
-        if (c == '\n') {
+        // '\0': the zeros a mapped segment reserves after its last record.
+        if (c == '\n' || c == '\0') {
             ++pos;
             boundary = true;
             continue;

@@ -29,7 +29,8 @@ void encode_journal_record(const metering::usage_record& r, std::string& out);
 std::optional<metering::usage_record> decode_journal_record(std::string_view data, std::size_t* consumed = nullptr);
 
 // Every record in a segment's bytes, oldest first: binary frames and old text lines
-// ("<crc> <json>\n", see record_codec) alike. A torn or corrupt frame or line is skipped
+// ("<crc> <json>\n", see record_codec) alike; zero bytes (a mapped segment's reserved
+// space after a crash) are skipped. A torn or corrupt frame or line is skipped
 // (counted in *skipped) and reading resumes at the next frame or line.
 std::vector<metering::usage_record> decode_journal_segment(std::string_view bytes, std::uint64_t* skipped = nullptr);
 

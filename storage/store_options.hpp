@@ -14,6 +14,8 @@ struct store_options {
     std::chrono::milliseconds shutdown_timeout{30000}; // shutdown() gives up on a dead database after this;
                                                        // what is left stays in the journal for the next start
     std::uint64_t journal_segment_bytes = 64ull << 20; // start a new segment past this size
+    bool journal_mapped = true;                        // append by memcpy into a mapped segment (no system
+                                                       // call per record); false: one write(2) per record
     int busy_timeout_ms = 1000;                        // writer waits this long for a lock before retrying
     std::int64_t writer_cache_kib = 64 * 1024;         // SQLite page cache of the writer connection
 };

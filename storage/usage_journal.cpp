@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -16,7 +18,12 @@ namespace gm::storage {
 
 namespace fs = std::filesystem;
 
-usage_journal::usage_journal(std::string base_path) : base_(std::move(base_path)) {
+namespace {
+constexpr std::uint64_t map_chunk = 1ull << 20;
+std::uint64_t round_up(std::uint64_t n, std::uint64_t to) { return (n + to - 1) / to * to; }
+}  // namespace
+
+usage_journal::usage_journal(std::string base_path, bool mapped) : base_(std::move(base_path)), mapped_(mapped) {
     const std::string lock_path = base_ + ".lock";
     lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + lock_path);
@@ -56,8 +63,38 @@ usage_journal::~usage_journal() {
     ::close(lock_fd_);  // releases the flock
 }
 
+void usage_journal::unmap_active() noexcept {
+    if (!map_) return;
+    ::munmap(map_, map_cap_);
+    map_ = nullptr;
+    map_cap_ = 0;
+    // Drop the reserved zeros after the last record: a closed segment holds records only.
+    if (active_fd_ >= 0) (void)!::ftruncate(active_fd_, static_cast<off_t>(active_bytes_));
+}
+
+bool usage_journal::map_active(std::uint64_t need) noexcept {
+    if (active_fd_ < 0) return false;
+    const std::uint64_t cap = round_up(std::max(need, std::max(map_cap_ * 2, map_chunk)), map_chunk);
+    // Reserve the blocks first: a store into a mapped page the file system cannot back
+    // would kill the process with SIGBUS; a failed fallocate is an ordinary error.
+    if (::posix_fallocate(active_fd_, 0, static_cast<off_t>(cap)) != 0) {
+        unmap_active();
+        return false;
+    }
+    void* p = map_ ? ::mremap(map_, map_cap_, cap, MREMAP_MAYMOVE)
+                   : ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_SHARED, active_fd_, 0);
+    if (p == MAP_FAILED) {
+        unmap_active();
+        return false;
+    }
+    map_ = static_cast<char*>(p);
+    map_cap_ = cap;
+    return true;
+}
+
 void usage_journal::close() noexcept {
     if (active_fd_ < 0) return;
+    unmap_active();
     ::close(active_fd_);
     active_fd_ = -1;
     if (active_bytes_ == 0) ::unlink(segment_path(active_seq_).c_str());
@@ -67,13 +104,19 @@ std::string usage_journal::segment_path(std::uint64_t seq) const { return fmt::f
 
 void usage_journal::open_active(std::uint64_t seq) {
     const std::string path = segment_path(seq);
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    // Mapping needs read access; appends in mapped mode go to explicit offsets.
+    const int flags = mapped_ ? O_RDWR | O_CREAT | O_CLOEXEC : O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
+    const int fd = ::open(path.c_str(), flags, 0600);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open journal " + path);
-    if (active_fd_ >= 0) ::close(active_fd_);
+    if (active_fd_ >= 0) {
+        unmap_active();
+        ::close(active_fd_);
+    }
     active_fd_ = fd;
     active_seq_ = seq;
     active_bytes_ = static_cast<std::uint64_t>(::lseek(fd, 0, SEEK_END));
     counts_.try_emplace(seq);
+    if (mapped_) map_active(active_bytes_);  // on failure, appends use write(2)
 }
 
 std::vector<std::string> usage_journal::read_lines(const std::string& path, std::error_code& ec) {
@@ -107,23 +150,41 @@ std::uint64_t usage_journal::append(std::string_view line, std::error_code& ec) 
             return active_seq_;
         }
     }
+    if (map_ && (active_bytes_ + line.size() <= map_cap_ || map_active(active_bytes_ + line.size()))) {
+        std::memcpy(map_ + active_bytes_, line.data(), line.size());
+        active_bytes_ += line.size();
+        return active_seq_;
+    }
+    write_at_end(line, ec);
+    return active_seq_;
+}
+
+bool usage_journal::write_at_end(std::string_view line, std::error_code& ec) {
     const char* p = line.data();
     std::size_t left = line.size();
     while (left > 0) {
-        const ssize_t n = ::write(active_fd_, p, left);
+        // O_APPEND in plain mode; in mapped mode (fallen back) the end is active_bytes_,
+        // the file itself may be longer (reserved zeros).
+        const ssize_t n = mapped_ ? ::pwrite(active_fd_, p, left, static_cast<off_t>(active_bytes_ + (p - line.data())))
+                                  : ::write(active_fd_, p, left);
         if (n < 0) {
             if (errno == EINTR) continue;
             ec.assign(errno, std::generic_category());
             // A partial line may be on disk; a newline ends it so the next record starts
             // clean, and the checksum makes replay skip the fragment.
-            if (left != line.size()) (void)!::write(active_fd_, "\n", 1);
-            return active_seq_;
+            if (left != line.size()) {
+                const auto done = static_cast<std::uint64_t>(p - line.data());
+                if (mapped_ ? ::pwrite(active_fd_, "\n", 1, static_cast<off_t>(active_bytes_ + done)) == 1
+                            : ::write(active_fd_, "\n", 1) == 1)
+                    active_bytes_ += done + 1;
+            }
+            return false;
         }
         p += n;
         left -= static_cast<std::size_t>(n);
     }
     active_bytes_ += line.size();
-    return active_seq_;
+    return true;
 }
 
 void usage_journal::add_appended(std::uint64_t seq, std::uint64_t n) { counts_[seq].appended += n; }
@@ -142,6 +203,13 @@ void usage_journal::collect(std::uint64_t max_bytes, std::error_code& ec) {
                 } else {
                     active_bytes_ = 0;
                     it->second = {};
+                    // Reserve the mapped range again (the truncation released it); if that
+                    // fails appends fall back to write(2).
+                    if (map_ && ::posix_fallocate(active_fd_, 0, static_cast<off_t>(map_cap_)) != 0) {
+                        ::munmap(map_, map_cap_);
+                        map_ = nullptr;
+                        map_cap_ = 0;
+                    }
                 }
             }
             ++it;
@@ -153,6 +221,8 @@ void usage_journal::collect(std::uint64_t max_bytes, std::error_code& ec) {
             ++it;
         }
     }
+    // A segment that fell back to write(2) is mapped again once space can be reserved.
+    if (mapped_ && !map_ && active_fd_ >= 0) map_active(active_bytes_);
     if (active_bytes_ >= max_bytes) {
         try {
             open_active(active_seq_ + 1);

@@ -16,7 +16,7 @@ std::string journal_base(const std::string& db_path, const store_options& o) {
 }  // namespace
 
 usage_writer::usage_writer(std::string db_path, const store_options& options)
-    : db_path_(std::move(db_path)), options_(options), journal_(journal_base(db_path_, options_)) {
+    : db_path_(std::move(db_path)), options_(options), journal_(journal_base(db_path_, options_), options_.journal_mapped) {
     replay_leftovers();
     thread_ = std::thread([this] { run(); });
 }

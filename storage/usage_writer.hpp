@@ -1,7 +1,8 @@
 #pragma once
 // The usage_sink the proxy calls, and the thread that empties it into SQLite.
-// submit(): encode, then under a short lock write(2) the line to the journal and queue the
-// record; never touches SQLite. The writer thread takes batches, commits each in one
+// submit(): encode (binary, see journal_codec), then under a short lock append it to the
+// journal (a memcpy into the mapped segment, or one write(2)) and queue the record; never
+// touches SQLite. The writer thread takes batches, commits each in one
 // transaction, releases committed journal segments, and on failure keeps the batch, marks
 // the database unwritable, backs off and retries (reopening the connection, so that a
 // file made writable again or a lock released is picked up).

@@ -2,8 +2,16 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 
+#include <fmt/format.h>
+
+#include "storage/journal_codec.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace gm::storage;
@@ -79,4 +87,112 @@ TEST_CASE("usage_journal: a second writer on the same journal is refused", "[usa
         CHECK_THROWS_WITH(usage_journal(base), Catch::Contains("in use"));
     }
     CHECK_NOTHROW(usage_journal(base));
+}
+
+namespace {
+
+std::string frame(const std::string& id) {
+    gm::metering::usage_record r;
+    r.id = id;
+    r.model = "m";
+    std::string out;
+    encode_journal_record(r, out);
+    return out;
+}
+
+std::vector<std::string> ids_in(const std::string& path) {
+    std::error_code ec;
+    std::uint64_t skipped = 0;
+    std::vector<std::string> ids;
+    for (const auto& r : decode_journal_segment(usage_journal::read_bytes(path, ec), &skipped)) ids.push_back(r.id);
+    CHECK(skipped == 0);
+    return ids;
+}
+
+}  // namespace
+
+TEST_CASE("usage_journal: mapped appends are in the file at once, and a crash copy replays them", "[usage_journal]") {
+    gm::test::temp_dir dir;
+    const std::string base = dir.file("j");
+    usage_journal j(base, true);
+    REQUIRE(j.is_mapped());
+    std::error_code ec;
+    for (int i = 0; i < 3000; ++i) {  // past the first 1 MiB reservation: the mapping grows
+        const auto s = j.append(frame(fmt::format("r{:05}", i)), ec);
+        j.add_appended(s, 1);
+    }
+    for (int i = 0; i < 2000; ++i) {
+        const auto s = j.append(frame(fmt::format("p{:05}", i) + std::string(500, 'x')), ec);
+        j.add_appended(s, 1);
+    }
+    REQUIRE_FALSE(ec);
+    CHECK(j.is_mapped());
+    // What a process killed now would leave: the live file, reserved zeros included.
+    const std::string path = base + ".00000001";
+    CHECK(fs::file_size(path) >= (1u << 20));
+    fs::copy_file(path, dir.file("crash-copy"));
+    const auto ids = ids_in(dir.file("crash-copy"));
+    REQUIRE(ids.size() == 5000);
+    CHECK(ids.front() == "r00000");
+    CHECK(ids.back().rfind("p01999", 0) == 0);
+
+    // Everything committed: the segment is emptied in place, nothing replayable is left.
+    j.mark_committed(1, 5000);
+    j.collect(1ull << 30, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(j.backlog_records() == 0);
+    CHECK(ids_in(path).empty());
+    const auto s = j.append(frame("after"), ec);
+    j.add_appended(s, 1);
+    CHECK(ids_in(path) == std::vector<std::string>{"after"});
+}
+
+TEST_CASE("usage_journal: a mapped segment is cut to its records when rotated or closed", "[usage_journal]") {
+    gm::test::temp_dir dir;
+    const std::string base = dir.file("j");
+    const std::string one = frame("one"), two = frame("two");
+    {
+        usage_journal j(base, true);
+        std::error_code ec;
+        j.add_appended(j.append(one, ec), 1);
+        j.collect(1, ec);  // over the limit: rotate
+        CHECK(j.active_seq() == 2);
+        CHECK(fs::file_size(base + ".00000001") == one.size());
+        j.add_appended(j.append(two, ec), 1);
+        REQUIRE_FALSE(ec);
+    }
+    CHECK(fs::file_size(base + ".00000002") == two.size());
+    usage_journal again(base, true);
+    REQUIRE(again.leftover().size() == 2);
+    CHECK(ids_in(again.leftover()[1].path) == std::vector<std::string>{"two"});
+}
+
+TEST_CASE("usage_journal: when space cannot be reserved, mapped mode falls back to write(2) and loses nothing",
+          "[usage_journal]") {
+    gm::test::temp_dir dir;
+    const std::string base = dir.file("j");
+    // A file size limit below the 1 MiB reservation, in a child so the limit dies with it.
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::signal(SIGXFSZ, SIG_IGN);
+        const rlimit tight{64 * 1024, 64 * 1024};
+        if (::setrlimit(RLIMIT_FSIZE, &tight) != 0) ::_exit(2);
+        try {
+            usage_journal j(base, true);
+            if (j.is_mapped()) ::_exit(3);
+            std::error_code ec;
+            for (int i = 0; i < 100; ++i) j.add_appended(j.append(frame(fmt::format("w{:03}", i)), ec), 1);
+            if (ec) ::_exit(4);
+            ::_exit(0);  // no close(): as if killed
+        } catch (...) {
+            ::_exit(5);
+        }
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    const auto ids = ids_in(base + ".00000001");
+    REQUIRE(ids.size() == 100);
+    CHECK(ids[99] == "w099");
 }
