@@ -12,7 +12,7 @@ void call_pipeline::on_call_finished(metering::usage_record&& record, metering::
             const auto table = pricing_.current();
             metering::apply_usage(record, usage, *table);
         }
-        write_line(format_call_line(record, format_));
+        log_.append(format_call_line(record, format_));
         if (metering_) {
             if (metrics_)
                 metrics_->observe(record);
@@ -21,7 +21,7 @@ void call_pipeline::on_call_finished(metering::usage_record&& record, metering::
         }
     } catch (const std::exception& e) {
         // Out of memory or a journal that cannot be written: say so, keep relaying.
-        write_line(format_event_line("record_error", e.what(), format_));
+        log_.append(format_event_line("record_error", e.what(), format_));
     }
 }
 

@@ -2,6 +2,7 @@
 // What happens to a finished call: priced with the current table, counted, logged, handed
 // to storage. Runs on the I/O thread that carried the call, so every step is non-blocking.
 #include "app/call_log.hpp"
+#include "app/log_sink.hpp"
 #include "metering/call_metrics.hpp"
 #include "metering/pricing_registry.hpp"
 #include "metering/pricing_table.hpp"
@@ -13,8 +14,8 @@ namespace gm::app {
 class call_pipeline final : public proxy::call_observer {
 public:
     call_pipeline(const metering::pricing_registry& pricing, metering::call_metrics* metrics,
-                  storage::usage_sink* sink, log_format format, bool metering)
-        : pricing_(pricing), metrics_(metrics), sink_(sink), format_(format), metering_(metering) {}
+                  storage::usage_sink* sink, log_sink& log, log_format format, bool metering)
+        : pricing_(pricing), metrics_(metrics), sink_(sink), log_(log), format_(format), metering_(metering) {}
 
     void on_call_finished(metering::usage_record&& record, metering::tap_result&& usage) noexcept override;
 
@@ -22,6 +23,7 @@ private:
     const metering::pricing_registry& pricing_;
     metering::call_metrics* metrics_;
     storage::usage_sink* sink_;
+    log_sink& log_;
     log_format format_;
     bool metering_;
 };

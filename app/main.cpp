@@ -15,6 +15,7 @@
 #include "admin_api/admin_tokens.hpp"
 #include "app/call_log.hpp"
 #include "app/call_pipeline.hpp"
+#include "app/log_sink.hpp"
 #include "app/config.hpp"
 #include "app/utc_date.hpp"
 #include "metering/call_metrics.hpp"
@@ -95,7 +96,8 @@ int serve(const app::app_config& c) {
     ensure_parent_dir(db_path);
     auto store = storage::sqlite_store::open(db_path);
 
-    app::call_pipeline pipeline(pricing, &metrics, &store->sink(), format, c.proxy.metering);
+    app::log_sink call_log;
+    app::call_pipeline pipeline(pricing, &metrics, &store->sink(), call_log, format, c.proxy.metering);
     proxy::proxy_server proxy(c.proxy, &pipeline);
 
     admin_api::admin_options admin_options;
@@ -190,6 +192,7 @@ int serve(const app::app_config& c) {
         admin.stop();
         const bool drained = proxy.drain(c.proxy.drain_timeout);
         proxy.stop();
+        call_log.flush();
         store->shutdown();
         app::write_line(app::format_event_line(
             "stopped", drained ? "all calls finished" : "drain timeout: unfinished calls were cut", format));

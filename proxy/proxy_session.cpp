@@ -96,6 +96,7 @@ void proxy_session::read_request_header() {
     idle_ = false;
     request_.emplace();
     request_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit));
+    // The body is relayed raw, never held: no limit (Beast checks Content-Length against it).
     request_->body_limit(boost::none);
     arm(client_, client_deadline_, shared_.options.header_timeout);
     http::async_read_header(client_, client_buffer_, *request_,
@@ -136,15 +137,17 @@ void proxy_session::on_request_header(error_code ec, std::size_t) {
     }
 
     call_open_ = true;
+    reported_ = false;
     ++shared_.in_flight;
     client_keep_alive_ = req.keep_alive();
     upstream_reused_ = false;
     retried_ = false;
     client_gone_ = false;
-    pending_piece_ = 0;
 
+    // created_at_ms was stamped when the first byte of this request arrived.
+    const std::int64_t created_at = record_.created_at_ms ? record_.created_at_ms : wall_ms();
     record_ = metering::usage_record{};
-    record_.created_at_ms = record_.created_at_ms ? record_.created_at_ms : wall_ms();
+    record_.created_at_ms = created_at;
     record_.http_method = std::string(req.method_string());
     const std::string_view target = req.target();
     record_.path = std::string(target.substr(0, target.find('?')));
@@ -161,52 +164,56 @@ void proxy_session::on_request_header(error_code ec, std::size_t) {
     }
 
     expect_continue_ = beast::iequals(req[http::field::expect], "100-continue");
+    if (request_->chunked())
+        request_framer_.emplace(body_framer::chunked());
+    else
+        request_framer_.emplace(body_framer::with_length(request_->content_length().value_or(0)));
     strip_hop_by_hop(req);
     req.set(http::field::host, shared_.target.host_header);
-    if (!shared_.target.base_path.empty())
-        req.target(shared_.target.base_path + std::string(target));
-    if (request_->chunked())
-        req.chunked(true);
 
-    if (!request_->is_done() && !piece_)
-        piece_ = std::make_unique<std::array<char, piece_size>>();
-    if (request_->is_done() || expect_continue_) {
-        // The client waits for our 100 before sending the body: connect first.
+    // The header goes upstream as received minus hop-by-hop fields; the body keeps the
+    // client's framing and is relayed raw, like the response.
+    request_head_.clear();
+    request_head_.reserve(1024);
+    request_head_ += std::string_view(req.method_string());
+    request_head_ += ' ';
+    request_head_ += shared_.target.base_path;
+    request_head_ += target;
+    request_head_ += " HTTP/1.1\r\n";
+    for (const auto& field : req) {
+        request_head_ += std::string_view(field.name_string());
+        request_head_ += ": ";
+        request_head_ += std::string_view(field.value());
+        request_head_ += "\r\n";
+    }
+    if (request_framer_->framing() == body_framer::mode::chunked)
+        request_head_ += "Transfer-Encoding: chunked\r\n";
+    request_head_ += "\r\n";
+    request_head_pending_ = true;
+
+    frame_request_bytes();
+    if (request_framer_->state() == body_framer::status::bad) {
+        call_open_ = false;
+        --shared_.in_flight;
+        reject(400, "INVALID_ARGUMENT", "malformed chunked request body");
+        return;
+    }
+    if (request_framer_->done() || request_relay_len_ > 0 || expect_continue_) {
         acquire_upstream();
         return;
     }
-    read_first_body_piece();
+    // Nothing of the body has come yet: read its first piece before the upstream sees
+    // anything, so that a body malformed from the start never reaches it.
+    read_request_piece();
 }
 
-void proxy_session::read_first_body_piece() {
-    // The first piece of the body is read before the upstream sees anything, so that a
-    // request whose body is malformed from the start never reaches it.
-    auto& body = request_->get().body();
-    body.data = piece_->data();
-    body.size = piece_->size();
-    arm(client_, client_deadline_, shared_.options.idle_timeout);
-    http::async_read_some(client_, client_buffer_, *request_,
-                          beast::bind_front_handler(&proxy_session::on_first_body_piece, shared_from_this()));
-}
-
-void proxy_session::on_first_body_piece(error_code ec, std::size_t) {
-    if (ec == http::error::need_buffer)
-        ec = {};
-    if (ec) {
-        // A parse error (bad chunk, bad extension...) is bad input; anything else is the socket.
-        if (ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
-            ec != http::error::partial_message) {
-            call_open_ = false;
-            --shared_.in_flight;
-            reject(400, "INVALID_ARGUMENT", "malformed request body: " + ec.message());
-            return;
-        }
-        finish_call(call_ending::client_gone, false);
-        return;
-    }
-    auto& body = request_->get().body();
-    pending_piece_ = piece_->size() - body.size;
-    acquire_upstream();
+void proxy_session::frame_request_bytes() {
+    const std::string_view raw(static_cast<const char*>(client_buffer_.data().data()), client_buffer_.size());
+    request_relay_len_ = request_framer_->consume(raw, [this](std::string_view payload) {
+        if (model_tap_)
+            model_tap_->feed(payload);
+        record_.request_bytes += static_cast<std::int64_t>(payload.size());
+    });
 }
 
 void proxy_session::acquire_upstream() {
@@ -214,7 +221,7 @@ void proxy_session::acquire_upstream() {
     upstream_deadline_ = {};
     if (upstream_) {
         upstream_reused_ = true;
-        write_request_header();
+        write_request_piece();
         return;
     }
     upstream_reused_ = false;
@@ -231,28 +238,33 @@ void proxy_session::on_upstream_connected(error_code ec, std::unique_ptr<upstrea
         reply_error(timed_out ? 504 : 502, timed_out ? "DEADLINE_EXCEEDED" : "UNAVAILABLE",
                     std::string("gemini-meter could not reach the upstream (") + stage + ": " + ec.message() + ")",
                     timed_out ? call_ending::upstream_timeout : call_ending::upstream_unreachable,
-                    !request_->is_done());
+                    !request_framer_->done());
         return;
     }
     upstream_ = std::move(conn);
     upstream_deadline_ = {};
-    write_request_header();
+    write_request_piece();
 }
 
-void proxy_session::write_request_header() {
-    request_writer_.emplace(request_->get());
+void proxy_session::write_request_piece() {
+    // The header (the first time) and the body bytes at hand leave in one system call.
+    const bool with_head = request_head_pending_;
+    std::array<net::const_buffer, 2> out{
+        net::buffer(request_head_.data(), with_head ? request_head_.size() : 0),
+        net::buffer(client_buffer_.data().data(), expect_continue_ ? 0 : request_relay_len_)};
     arm(upstream_->tcp(), upstream_deadline_, shared_.options.idle_timeout);
-    http::async_write_header(*upstream_, *request_writer_,
-                             beast::bind_front_handler(&proxy_session::on_request_header_written,
-                                                       shared_from_this()));
+    net::async_write(*upstream_, out,
+                     [self = shared_from_this(), with_head](error_code ec, std::size_t) {
+                         self->on_request_piece_written(ec, with_head);
+                     });
 }
 
-void proxy_session::on_request_header_written(error_code ec, std::size_t) {
+void proxy_session::on_request_piece_written(error_code ec, bool with_head) {
     if (ec) {
         upstream_->close();
         upstream_.reset();
-        if (upstream_reused_ && !retried_) {
-            // The pooled connection died while idle; nothing of the request was consumed.
+        if (with_head && upstream_reused_ && !retried_) {
+            // The pooled connection died while idle; the bytes are still ours to send again.
             retried_ = true;
             thread_.pool->connect([self = shared_from_this()](error_code ec2, std::unique_ptr<upstream_stream> c,
                                                                const char* stage) {
@@ -262,95 +274,76 @@ void proxy_session::on_request_header_written(error_code ec, std::size_t) {
             return;
         }
         reply_error(502, "UNAVAILABLE", "gemini-meter lost the upstream connection while sending the request",
-                    call_ending::upstream_unreachable, true);
+                    call_ending::upstream_broken, true);
         return;
     }
+    request_head_pending_ = false;
     if (expect_continue_) {
         // We stream the body without waiting for the upstream's own 100, so we answer the
         // client's Expect ourselves; the upstream's interim 100 is dropped when it comes.
         expect_continue_ = false;
         static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
         arm(client_, client_deadline_, shared_.options.idle_timeout);
-        net::async_write(client_, net::buffer(continue_line),
-                         [self = shared_from_this()](error_code ec2, std::size_t) {
-                             if (ec2) {
-                                 self->finish_call(call_ending::client_gone, false);
-                                 return;
-                             }
-                             self->read_request_piece();
-                         });
+        net::async_write(client_, net::buffer(continue_line), [self = shared_from_this()](error_code ec2, std::size_t) {
+            if (ec2) {
+                self->finish_call(call_ending::client_gone, false);
+                return;
+            }
+            if (self->request_relay_len_ > 0)
+                self->write_request_piece();
+            else if (self->request_framer_->done())
+                self->read_response_header();
+            else
+                self->read_request_piece();
+        });
         return;
     }
-    if (pending_piece_ > 0 || request_->is_done()) {
-        write_request_piece();
-        return;
-    }
-    read_request_piece();
-}
-
-void proxy_session::set_request_body_chunk() {
-    auto& body = request_->get().body();
-    body.data = pending_piece_ ? piece_->data() : nullptr;
-    body.size = pending_piece_;
-    body.more = !request_->is_done();
-}
-
-void proxy_session::write_request_piece() {
-    if (model_tap_ && pending_piece_)
-        model_tap_->feed(std::string_view(piece_->data(), pending_piece_));
-    record_.request_bytes += static_cast<std::int64_t>(pending_piece_);
-    set_request_body_chunk();
-    arm(upstream_->tcp(), upstream_deadline_, shared_.options.idle_timeout);
-    http::async_write(*upstream_, *request_writer_,
-                      beast::bind_front_handler(&proxy_session::on_request_piece_written, shared_from_this()));
-}
-
-void proxy_session::on_request_piece_written(error_code ec, std::size_t) {
-    if (ec == http::error::need_buffer)
-        ec = {};
-    if (ec) {
-        reply_error(502, "UNAVAILABLE", "gemini-meter lost the upstream connection while sending the request",
-                    call_ending::upstream_broken, true);
-        return;
-    }
-    pending_piece_ = 0;
-    if (request_->is_done() && request_writer_->is_done()) {
+    client_buffer_.consume(request_relay_len_);
+    request_relay_len_ = 0;
+    if (request_framer_->done()) {
         read_response_header();
-        return;
-    }
-    if (request_->is_done()) {
-        // The last (empty) piece closes a chunked body.
-        write_request_piece();
         return;
     }
     read_request_piece();
 }
 
 void proxy_session::read_request_piece() {
-    auto& body = request_->get().body();
-    body.data = piece_->data();
-    body.size = piece_->size();
     arm(client_, client_deadline_, shared_.options.idle_timeout);
-    http::async_read_some(client_, client_buffer_, *request_,
-                          beast::bind_front_handler(&proxy_session::on_request_piece, shared_from_this()));
+    client_.async_read_some(client_buffer_.prepare(piece_size),
+                            beast::bind_front_handler(&proxy_session::on_request_piece, shared_from_this()));
 }
 
-void proxy_session::on_request_piece(error_code ec, std::size_t) {
-    if (ec == http::error::need_buffer)
-        ec = {};
+void proxy_session::on_request_piece(error_code ec, std::size_t n) {
+    client_buffer_.commit(n);
     if (ec) {
-        // The client stopped sending its body: the upstream gets an incomplete request,
-        // which it discards, and its connection is not reused.
+        // The client stopped sending its body: the upstream (if it saw anything) gets an
+        // incomplete request, which it discards, and its connection is not reused.
         finish_call(call_ending::client_gone, false);
         return;
     }
-    pending_piece_ = piece_->size() - request_->get().body().size;
+    frame_request_bytes();
+    if (request_framer_->state() == body_framer::status::bad) {
+        if (!upstream_) {
+            call_open_ = false;
+            --shared_.in_flight;
+            reject(400, "INVALID_ARGUMENT", "malformed chunked request body");
+            return;
+        }
+        // Part of the body already went upstream: cut that request off unfinished.
+        reply_error(400, "INVALID_ARGUMENT", "malformed chunked request body", call_ending::rejected, true);
+        return;
+    }
+    if (!upstream_) {
+        acquire_upstream();
+        return;
+    }
     write_request_piece();
 }
 
 void proxy_session::read_response_header() {
     response_.emplace();
     response_->header_limit(256 * 1024);
+    response_->body_limit(boost::none);
     arm(upstream_->tcp(), upstream_deadline_, shared_.options.upstream_first_byte_timeout);
     http::async_read_header(*upstream_, upstream_->buffer, *response_,
                             beast::bind_front_handler(&proxy_session::on_response_header, shared_from_this()));
@@ -502,6 +495,11 @@ void proxy_session::relay_available() {
         upstream_broken_ = true;
         record_.error_message = "the upstream sent a malformed chunked body";
     }
+    if (framer_->done()) {
+        // The record is journaled before the last byte reaches the client: a client that
+        // has its whole response always has its row, even if the process dies right after.
+        report_call(call_ending::completed, true);
+    }
     std::array<net::const_buffer, 2> out{net::buffer(response_head_.data(), head_pending_ ? response_head_.size() : 0),
                                          dechunk_ ? net::buffer(dechunked_) : net::buffer(raw.data(), relay_len_)};
     head_pending_ = false;
@@ -604,16 +602,7 @@ void proxy_session::finish_call(call_ending ending, bool response_complete) {
         error_code ignored;
         client_.socket().cancel(ignored);
     }
-    record_.ending = ending;
-    record_.duration_ms = ms_since(started_);
-    record_.success = ending == call_ending::completed && record_.http_status >= 200 && record_.http_status < 300;
-    if (record_.endpoint.empty())
-        record_.endpoint = record_.gemini_method.empty() ? record_.path : record_.gemini_method;
-    if (model_tap_) {
-        if (auto m = model_tap_->model())
-            record_.model = *m;
-        record_.streamed = record_.streamed || model_tap_->stream();
-    }
+    report_call(ending, response_complete);
 
     const bool upstream_clean = ending == call_ending::completed && response_complete && upstream_keep_alive_ &&
                                 upstream_ && !upstream_broken_;
@@ -628,19 +617,9 @@ void proxy_session::finish_call(call_ending ending, bool response_complete) {
         }
     }
 
-    metering::tap_result usage;
-    if (tap_) {
-        usage = tap_->finish(response_complete);
-        tap_.reset();
-    }
-    if (shared_.observer)
-        shared_.observer->on_call_finished(std::move(record_), std::move(usage));
-    record_ = metering::usage_record{};
-    model_tap_.reset();
-
     const bool answered = ending == call_ending::completed || ending == call_ending::upstream_unreachable ||
                           ending == call_ending::upstream_timeout;
-    if (!answered || !client_keep_alive_ || thread_.stopping || !request_->is_done()) {
+    if (!answered || !client_keep_alive_ || thread_.stopping || !request_framer_->done()) {
         // Aborted calls may still have operations in flight that refer to the parsers, the
         // serializers and the body buffer: they are released with the session, once the
         // last handler has run.
@@ -650,10 +629,40 @@ void proxy_session::finish_call(call_ending ending, bool response_complete) {
     // The call ended in this handler and nothing else is pending on the call's objects.
     upstream_.reset();
     framer_.reset();
-    request_writer_.reset();
+    request_framer_.reset();
     upstream_broken_ = false;
-    piece_.reset();
+    // A call answered by the proxy itself (502, 504) leaves its body unsent in the buffer.
+    client_buffer_.consume(request_relay_len_);
+    request_relay_len_ = 0;
+    // An idle keep-alive connection holds no large buffer: 1,000 of them stay small.
+    if (client_buffer_.size() == 0 && client_buffer_.capacity() > 8192)
+        client_buffer_.shrink_to_fit();
     do_read_request();
+}
+
+void proxy_session::report_call(call_ending ending, bool response_complete) {
+    if (reported_)
+        return;
+    reported_ = true;
+    record_.ending = ending;
+    record_.duration_ms = ms_since(started_);
+    record_.success = ending == call_ending::completed && record_.http_status >= 200 && record_.http_status < 300;
+    if (record_.endpoint.empty())
+        record_.endpoint = record_.gemini_method.empty() ? record_.path : record_.gemini_method;
+    if (model_tap_) {
+        if (auto m = model_tap_->model())
+            record_.model = *m;
+        record_.streamed = record_.streamed || model_tap_->stream();
+    }
+    metering::tap_result usage;
+    if (tap_) {
+        usage = tap_->finish(response_complete);
+        tap_.reset();
+    }
+    if (shared_.observer)
+        shared_.observer->on_call_finished(std::move(record_), std::move(usage));
+    record_ = metering::usage_record{};
+    model_tap_.reset();
 }
 
 void proxy_session::close_client() {

@@ -34,24 +34,20 @@ public:
     void close_if_idle();
 
 private:
-    using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+    using request_parser = boost::beast::http::request_parser<boost::beast::http::empty_body>;
     // The response header is parsed by Beast; its body is relayed raw (see body_framer).
     using response_parser = boost::beast::http::response_parser<boost::beast::http::empty_body>;
-    using request_serializer = boost::beast::http::request_serializer<boost::beast::http::buffer_body>;
     using error_code = boost::system::error_code;
 
     void do_read_request();
     void on_first_bytes(error_code ec, std::size_t n);
     void read_request_header();
     void on_request_header(error_code ec, std::size_t);
-    void read_first_body_piece();
-    void on_first_body_piece(error_code ec, std::size_t);
     void acquire_upstream();
     void on_upstream_connected(error_code ec, std::unique_ptr<upstream_stream> conn, const char* stage);
-    void write_request_header();
-    void on_request_header_written(error_code ec, std::size_t);
     void write_request_piece();
-    void on_request_piece_written(error_code ec, std::size_t);
+    void on_request_piece_written(error_code ec, bool with_head);
+    void frame_request_bytes();
     void read_request_piece();
     void on_request_piece(error_code ec, std::size_t);
     void read_response_header();
@@ -69,8 +65,9 @@ private:
     // Bad input before anything was forwarded: answer and close, report nothing upstream.
     void reject(unsigned code, const char* status, std::string message);
     void finish_call(metering::call_ending ending, bool response_complete);
+    // Hands the call's record to the observer, once per call.
+    void report_call(metering::call_ending ending, bool response_complete);
     void close_client();
-    void set_request_body_chunk();
     struct lazy_deadline {
         std::chrono::steady_clock::time_point armed_at{};
         std::chrono::milliseconds armed_for{0};
@@ -83,7 +80,10 @@ private:
     boost::beast::flat_buffer client_buffer_;
     std::unique_ptr<upstream_stream> upstream_;
     std::optional<request_parser> request_;
-    std::optional<request_serializer> request_writer_;
+    std::optional<body_framer> request_framer_;
+    std::string request_head_;       // the request header as written upstream
+    std::size_t request_relay_len_ = 0;  // body bytes at the front of client_buffer_ being written
+    bool request_head_pending_ = false;
     std::optional<response_parser> response_;
     std::optional<body_framer> framer_;
     std::string response_head_;   // the response header as written to the client
@@ -102,7 +102,8 @@ private:
     std::optional<metering::request_model_tap> model_tap_;
     std::chrono::steady_clock::time_point started_{};
     bool idle_ = true;                 // between requests
-    bool call_open_ = false;           // a call is being relayed and not yet reported
+    bool call_open_ = false;           // a call is being relayed
+    bool reported_ = false;            // its record has been handed over
     bool client_keep_alive_ = false;
     bool upstream_reused_ = false;
     bool retried_ = false;
@@ -111,10 +112,8 @@ private:
     bool expect_continue_ = false;
     bool upstream_keep_alive_ = false;
     bool upstream_broken_ = false;
-    std::size_t pending_piece_ = 0;    // request body bytes parsed and not yet forwarded
 
     static constexpr std::size_t piece_size = 16 * 1024;
-    std::unique_ptr<std::array<char, piece_size>> piece_;  // allocated when a call has a body
 };
 
 }  // namespace gm::proxy

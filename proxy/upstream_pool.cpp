@@ -68,7 +68,10 @@ std::unique_ptr<upstream_stream> upstream_pool::take_idle() {
         // Newest first: the connection least likely to have been closed by the upstream.
         auto conn = std::move(idle_.back());
         idle_.pop_back();
-        if (now - conn->idle_since < max_idle_age && conn->looks_alive()) {
+        // A connection used within the last seconds is not checked with a system call: an
+        // upstream closes idle connections after minutes, not seconds.
+        const auto idle_for = now - conn->idle_since;
+        if (idle_for < max_idle_age && (idle_for < std::chrono::seconds(2) || conn->looks_alive())) {
             ++counters_.connections_reused;
             return conn;
         }
