@@ -24,6 +24,7 @@ public:
     virtual void decode(std::string_view in, const stage_output& out) = 0;
     virtual void finish(const stage_output& out) = 0;
     std::string error;  // set once; the decoder then stops feeding this chain
+    bool corrupt = false;  // error is invalid data (not truncation, not trailing bytes)
 
 protected:
     static constexpr std::size_t block = 16 * 1024;
@@ -114,6 +115,7 @@ private:
             if (rc != Z_OK) {
                 error = std::string(gzip_ ? "invalid gzip data: " : "invalid deflate data: ") +
                         (z_.msg != nullptr ? z_.msg : "error");
+                corrupt = true;
                 return;
             }
             if (z_.avail_in == 0 && z_.avail_out != 0) return;
@@ -163,6 +165,7 @@ public:
             if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) return;
             error = std::string("invalid br data: ") +
                     BrotliDecoderErrorString(BrotliDecoderGetErrorCode(s_));
+            corrupt = true;
             return;
         }
     }
@@ -204,6 +207,7 @@ public:
             const std::size_t r = ZSTD_decompressStream(ds_, &ob, &ib);
             if (ZSTD_isError(r)) {
                 error = std::string("invalid zstd data: ") + ZSTD_getErrorName(r);
+                corrupt = true;
                 return;
             }
             if (ob.pos > 0) out(std::string_view(reinterpret_cast<const char*>(buf_), ob.pos));
@@ -281,7 +285,10 @@ void body_decoder::run(std::size_t stage, std::string_view bytes, const sink& ou
     }
     auto& st = *stages_[stage];
     st.decode(bytes, stage_output{this, stage + 1, &out});
-    if (!st.error.empty()) fail(st.error);
+    if (!st.error.empty()) {
+        if (st.corrupt && !failed_) corrupt_ = true;
+        fail(st.error);
+    }
 }
 
 void body_decoder::feed(std::string_view bytes, const sink& out) noexcept {

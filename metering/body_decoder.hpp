@@ -31,6 +31,9 @@ public:
     void finish(const sink& out) noexcept;
 
     bool failed() const noexcept { return failed_; }
+    // Stopped at invalid compressed data. How much a decoder emits before it notices
+    // depends on how the input was split, so what was decoded cannot be trusted.
+    bool corrupt() const noexcept { return corrupt_; }
     bool passthrough() const noexcept { return stages_.empty() && !failed_; }
     // Empty while all is well; otherwise why decoding stopped or what was odd.
     const std::string& problem() const noexcept { return problem_; }
@@ -42,6 +45,7 @@ private:
 
     std::vector<std::unique_ptr<decode_stage>> stages_;  // in decoding order
     bool failed_ = false;
+    bool corrupt_ = false;
     std::string problem_;
 };
 

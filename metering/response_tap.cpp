@@ -431,6 +431,21 @@ tap_result response_tap::finish(bool body_complete) noexcept {
         if (!s.has_usage && ok_status && s.expects_usage && !s.error_seen)
             s.add_problem(s.usage_objects > 0 ? "no valid usage in response" : "no usage in response");
         if (s.has_usage && !s.usage_note.empty()) s.add_problem(s.usage_note);
+        if (s.decoder.corrupt()) {
+            // Invalid compressed data: how much was decoded before the decoder noticed
+            // depends on how the bytes arrived, so nothing read from it is kept and the
+            // result is the same for every split.
+            s.has_usage = false;
+            s.model_version.clear();
+            s.response_id.clear();
+            s.error_message.clear();
+            r.finished = false;
+            s.problems.clear();
+            s.overflowed_problems = false;
+            s.add_problem(s.decoder.problem());
+            if (!body_complete) s.add_problem("body incomplete");
+            if (ok_status && s.expects_usage) s.add_problem("no usage in response");
+        }
         if (s.overflowed_problems) s.problems.back() = "more problems not shown";
 
         r.has_usage = s.has_usage;

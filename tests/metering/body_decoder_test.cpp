@@ -22,6 +22,7 @@ std::string sample_text() {
 struct decoded {
     std::string out;
     bool failed;
+    bool corrupt;
     std::string problem;
 };
 
@@ -32,6 +33,7 @@ decoded decode(std::string_view encoding, std::string_view body, std::size_t pie
     for (std::size_t pos = 0; pos < body.size(); pos += piece) d.feed(body.substr(pos, piece), sink);
     d.finish(sink);
     r.failed = d.failed();
+    r.corrupt = d.corrupt();
     r.problem = d.problem();
     return r;
 }
@@ -83,6 +85,7 @@ TEST_CASE("body_decoder reports truncated, corrupt and trailing data") {
         INFO(name);
         auto cut = decode(name, std::string_view(body).substr(0, body.size() / 2), 100);
         CHECK(cut.failed);
+        CHECK_FALSE(cut.corrupt);  // truncation: what was decoded is all there was
         CHECK(cut.problem.find("truncated") != std::string::npos);
         CHECK(cut.out.size() < text.size());
         CHECK(text.starts_with(cut.out));
@@ -91,15 +94,18 @@ TEST_CASE("body_decoder reports truncated, corrupt and trailing data") {
         for (std::size_t i = 10; i < corrupt.size(); i += 5) corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5a);
         auto bad = decode(name, corrupt, 64);
         CHECK(bad.failed);
+        CHECK(bad.corrupt);
         CHECK_FALSE(bad.problem.empty());
     }
     auto trailing = decode("br", brotli("abc") + "garbage", 2);
     CHECK(trailing.failed);
     CHECK(trailing.problem.find("trailing") != std::string::npos);
     CHECK(trailing.out == "abc");
+    CHECK_FALSE(trailing.corrupt);
     auto not_gzip = decode("gzip", "this is plain text", 4);
     CHECK(not_gzip.failed);
     CHECK(not_gzip.problem.find("invalid gzip data") != std::string::npos);
+    CHECK(not_gzip.corrupt);
 }
 
 TEST_CASE("body_decoder refuses unknown codings and zstd windows beyond 8 MiB") {

@@ -402,3 +402,33 @@ TEST_CASE("response_tap: SSE events and array elements around the 64 KiB skim li
         }
     }
 }
+
+// Found by response_tap_fuzz: a br decoder emits part of what it decoded before it notices
+// invalid data, and how much depends on how the input was split.
+TEST_CASE("response_tap on invalid compressed data gives one result for every split") {
+    const std::string sse = read_sample("stream.sse");
+    for (std::string_view encoding : {"br", "gzip", "zstd"}) {
+        std::string body = encoding == "br" ? brotli(sse) : encoding == "gzip" ? gzip(sse) : zstd(sse);
+        for (std::size_t i = body.size() / 3; i < body.size() / 3 + 8; ++i) body[i] = static_cast<char>(body[i] ^ 0x5a);
+        INFO(encoding);
+        const auto whole = run_tap(sse_opts(encoding), body, {});
+        REQUIRE_FALSE(whole.problems.empty());
+        if (encoding != "zstd") {  // without a checksum, zstd decodes damaged literals as text
+            INFO(whole.problems[0]);
+            CHECK(whole.problems[0].starts_with("invalid "));
+            CHECK_FALSE(whole.has_usage);
+            CHECK_FALSE(whole.finished);
+            CHECK(whole.model_version.empty());
+        }
+        for_every_split(sse_opts(encoding), body, [&](const tap_result& r) { check_same(r, whole); });
+    }
+    // The fuzzer's input: a few bytes that are not br at all.
+    const std::string junk("\x00\x00\x00\x00\x00\x00\xcd\x05\xff\xff\x1b\xff\xff\xff\xff\xff\xff\xff\xff\xff\xbf\xff\xff\xff"
+                           "\x02\x3e\xfe\x0a\x0a",
+                           29);
+    auto o = sse_opts("br");
+    o.openai_compat = true;
+    o.gemini_method = "chat/completions";
+    const auto whole = run_tap(o, junk, {});
+    for_every_split(o, junk, [&](const tap_result& r) { check_same(r, whole); });
+}
