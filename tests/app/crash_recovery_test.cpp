@@ -84,7 +84,8 @@ public:
         proc->send_signal(SIGTERM);
         const auto status = proc->wait_exit(60s);
         if (!status || *status != 0)
-            throw std::runtime_error("gemini-meter did not exit 0 on SIGTERM");
+            throw std::runtime_error("gemini-meter did not exit 0 on SIGTERM: " +
+                                     (status ? "status " + std::to_string(*status) : std::string("still running")));
     }
 
     // The current process: its number (1 for the first, 2 after the first restart...) and its
@@ -238,6 +239,19 @@ void wait_for_progress(const client_log& log, std::uint64_t from, std::uint64_t 
     }
 }
 
+// Polls the database until the row of call `tag` is there (committed by the writer).
+void wait_for_row(const crash_meter& m, const std::string& tag) {
+    const auto limit = std::chrono::steady_clock::now() + 60s;
+    for (;;) {
+        for (const auto& r : m.rows())
+            if (tag_of(r, "call") == tag)
+                return;
+        if (std::chrono::steady_clock::now() > limit)
+            FAIL("the row of call " << tag << " was not committed within 60 s");
+        std::this_thread::sleep_for(5ms);
+    }
+}
+
 std::uint64_t crash_seed() {
     if (const char* s = std::getenv("GM_CRASH_SEED"))
         return std::stoull(s);
@@ -383,4 +397,61 @@ TEST_CASE("SIGKILL under load, restarted on the same database: no completed call
     CHECK(missing.empty());
     INFO("rows whose status differs from the client's: " << ::Catch::Detail::stringify(wrong_status));
     CHECK(wrong_status.empty());
+}
+
+// The sharpest moment of the test above, made deterministic: SIGKILL the instant a response
+// is complete on the client. Whatever the proxy still had to do after its last byte left is
+// then never done, so the row must already be in the journal by the time the response ends.
+TEST_CASE("SIGKILL the moment a response is complete: the call's row is already safe") {
+    constexpr int rounds = 10;
+    crash_meter m;
+    std::vector<std::string> lost;
+    std::vector<std::uint64_t> completed;
+    for (int i = 0; i < rounds; ++i) {
+        m.start();
+        const std::uint64_t n = static_cast<std::uint64_t>(i) + 1;
+        const bool stream = i % 2 == 1;
+        raw_http_client c;
+        c.connect("127.0.0.1", m.endpoint().second);
+        // A first call on the connection, so that the one under test is a plain keep-alive
+        // call like the bulk of the traffic (the upstream connection is warm too).
+        c.send(make_call(1000 + n, stream));
+        REQUIRE(c.read_response().complete);
+        c.send(make_call(n, stream));
+        const auto res = c.read_response();
+        m.kill();
+        REQUIRE(res.complete);
+        REQUIRE(res.status == 200);
+        completed.push_back(n);
+        bool persisted = false;
+        for (const auto& r : m.journal_records())
+            persisted = persisted || tag_of(r, "call") == std::to_string(n);
+        for (const auto& r : m.rows())
+            persisted = persisted || tag_of(r, "call") == std::to_string(n);
+        if (!persisted)
+            lost.push_back("call " + std::to_string(n) + (stream ? " (SSE)" : " (unary)") +
+                           ": neither in the database nor in the journal after the kill");
+    }
+    // The replay of what the last kill left is queued before the first call, so once a new
+    // call's row is in the database the replayed ones are too.
+    m.start();
+    {
+        raw_http_client c;
+        c.connect("127.0.0.1", m.endpoint().second);
+        c.send(make_call(999, false));
+        REQUIRE(c.read_response().complete);
+        wait_for_row(m, "999");
+    }
+    m.stop();
+    std::set<std::string> stored;
+    for (const auto& r : m.rows())
+        stored.insert(tag_of(r, "call"));
+    for (const auto n : completed)
+        if (!stored.count(std::to_string(n)))
+            lost.push_back("call " + std::to_string(n) + ": no row after the final replay");
+    std::string text;
+    for (const auto& l : lost)
+        text += "\n  " + l;
+    INFO(lost.size() << " of " << 2 * rounds << " checks failed:" << text);
+    CHECK(lost.empty());
 }
