@@ -111,9 +111,199 @@ bool modality_audio(const rapidjson::Value& arr, std::string_view field, field_r
     return true;
 }
 
+// A strict reader for the usage objects that streams repeat: a DOM costs a few hundred
+// nanoseconds per object, this a few dozen. It only ever answers "yes, and these are the
+// counts"; for anything unusual it gives up and the DOM reading decides, so no error
+// message or edge case of the DOM reading has to be repeated here.
+class quick_reader {
+public:
+    explicit quick_reader(std::string_view t) noexcept : p_(t.data()), end_(t.data() + t.size()) {}
+
+    bool token(char c) noexcept {
+        skip_ws();
+        if (p_ < end_ && *p_ == c) {
+            ++p_;
+            return true;
+        }
+        return false;
+    }
+
+    // A string without escapes or control bytes (quotes not included in out).
+    bool string(std::string_view& out) noexcept {
+        if (!token('"')) return false;
+        const char* const from = p_;
+        while (p_ < end_ && *p_ != '"') {
+            const auto c = static_cast<unsigned char>(*p_);
+            if (c == '\\' || c < 0x20) return false;
+            ++p_;
+        }
+        if (p_ == end_) return false;
+        out = std::string_view(from, static_cast<std::size_t>(p_ - from));
+        ++p_;
+        return true;
+    }
+
+    // A count: digits only (no sign, fraction, exponent or leading zero), <= max_token_count.
+    bool count(std::int64_t& out) noexcept {
+        skip_ws();
+        const char* const from = p_;
+        std::int64_t v = 0;
+        while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
+            if (p_ - from == 16) return false;
+            v = v * 10 + (*p_ - '0');
+            ++p_;
+        }
+        const auto digits = p_ - from;
+        if (digits == 0 || (digits > 1 && *from == '0') || v > max_token_count) return false;
+        if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
+        out = v;
+        return true;
+    }
+
+    // Any value made of such strings and counts, true, false, null, arrays and objects.
+    bool skip_value(int depth = 0) noexcept {
+        skip_ws();
+        if (p_ == end_ || depth > 8) return false;
+        switch (*p_) {
+            case '"': {
+                std::string_view s;
+                return string(s);
+            }
+            case '{':
+                ++p_;
+                if (token('}')) return true;
+                do {
+                    std::string_view key;
+                    if (!string(key) || !token(':') || !skip_value(depth + 1)) return false;
+                } while (token(','));
+                return token('}');
+            case '[':
+                ++p_;
+                if (token(']')) return true;
+                do {
+                    if (!skip_value(depth + 1)) return false;
+                } while (token(','));
+                return token(']');
+            case 't':
+                return word("true");
+            case 'f':
+                return word("false");
+            case 'n':
+                return word("null");
+            default: {
+                std::int64_t v;
+                return count(v);
+            }
+        }
+    }
+
+    bool at_end() noexcept {
+        skip_ws();
+        return p_ == end_;
+    }
+
+private:
+    void skip_ws() noexcept {
+        while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+    }
+    bool word(std::string_view w) noexcept {
+        if (static_cast<std::size_t>(end_ - p_) < w.size() || std::memcmp(p_, w.data(), w.size()) != 0) return false;
+        p_ += w.size();
+        return true;
+    }
+
+    const char* p_;
+    const char* const end_;
+};
+
+// A promptTokensDetails-style array: the AUDIO entry's count, if any.
+bool quick_audio(quick_reader& r, std::int64_t& audio) noexcept {
+    if (!r.token('[')) return false;
+    if (r.token(']')) return true;
+    bool seen_audio = false;
+    do {
+        if (!r.token('{')) return false;
+        std::string_view modality;
+        std::int64_t count = 0;
+        bool has_modality = false, has_count = false;
+        if (!r.token('}')) {
+            do {
+                std::string_view key;
+                if (!r.string(key) || !r.token(':')) return false;
+                if (key == "modality") {
+                    if (has_modality || !r.string(modality)) return false;
+                    has_modality = true;
+                } else if (key == "tokenCount") {
+                    if (has_count || !r.count(count)) return false;
+                    has_count = true;
+                } else if (!r.skip_value()) {
+                    return false;
+                }
+            } while (r.token(','));
+            if (!r.token('}')) return false;
+        }
+        if (modality == "AUDIO") {
+            if (seen_audio) return false;
+            seen_audio = true;
+            audio = count;
+        }
+    } while (r.token(','));
+    return r.token(']');
+}
+
+bool quick_gemini_usage(std::string_view text, usage_parse_result& res) noexcept {
+    static constexpr std::string_view names[] = {"promptTokenCount",    "candidatesTokenCount",
+                                                 "cachedContentTokenCount", "thoughtsTokenCount",
+                                                 "toolUsePromptTokenCount", "totalTokenCount"};
+    static constexpr std::int64_t token_counts::*members[] = {&token_counts::prompt,    &token_counts::candidates,
+                                                              &token_counts::cached,    &token_counts::thoughts,
+                                                              &token_counts::tool_use_prompt, &token_counts::total};
+    quick_reader r(text);
+    token_counts t;
+    unsigned seen = 0;
+    if (!r.token('{')) return false;
+    if (!r.token('}')) {
+        do {
+            std::string_view key;
+            if (!r.string(key) || !r.token(':')) return false;
+            unsigned i = 0;
+            while (i < std::size(names) && key != names[i]) ++i;
+            if (i < std::size(names)) {
+                if ((seen & (1u << i)) != 0 || !r.count(t.*members[i])) return false;
+                seen |= 1u << i;
+                continue;
+            }
+            const bool prompt_details = key == "promptTokensDetails";
+            if (prompt_details || key == "cacheTokensDetails") {
+                const unsigned bit = prompt_details ? 1u << 6 : 1u << 7;
+                if ((seen & bit) != 0 || !quick_audio(r, prompt_details ? t.prompt_audio : t.cached_audio)) return false;
+                seen |= bit;
+                continue;
+            }
+            if (!r.skip_value()) return false;
+        } while (r.token(','));
+        if (!r.token('}')) return false;
+    }
+    if (!r.at_end()) return false;
+    // Rejections and notes carry the DOM reading's words: leave them to it.
+    if (t.cached > t.prompt || t.prompt_audio > t.prompt || t.cached_audio > t.cached ||
+        t.cached_audio > t.prompt_audio)
+        return false;
+    if ((seen & (1u << 5)) != 0 && t.total != t.prompt + t.candidates + t.thoughts + t.tool_use_prompt) return false;
+    res.ok = true;
+    res.tokens = t;
+    return true;
+}
+
 }  // namespace
 
 usage_parse_result parse_gemini_usage(std::string_view text) {
+    usage_parse_result res;
+    if (quick_gemini_usage(text, res)) return res;
+    return parse_gemini_usage_dom(text);
+}
+
+usage_parse_result parse_gemini_usage_dom(std::string_view text) {
     usage_parse_result res;
     pooled_document pd;
     rapidjson::Document& d = pd.doc;

@@ -19,8 +19,13 @@ struct usage_parse_result {
     std::string note;     // accepted, but something was odd (e.g. total != sum of parts)
 };
 
-// Gemini `usageMetadata` object text.
+// Gemini `usageMetadata` object text. The plain objects Google sends (unescaped names,
+// non-negative integer counts) are read by a strict hand-written reader; anything it does
+// not take — every object that is rejected or noted included — goes to
+// parse_gemini_usage_dom, so both always give the same result.
 usage_parse_result parse_gemini_usage(std::string_view object_json);
+// The reference reading through a JSON DOM (rapidjson); for tests.
+usage_parse_result parse_gemini_usage_dom(std::string_view object_json);
 // OpenAI-compatible `usage` object text; thinking = total - prompt - completion.
 usage_parse_result parse_openai_usage(std::string_view object_json);
 

@@ -2,7 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <random>
 #include <string>
+#include <vector>
 
 using namespace gm::metering;
 
@@ -105,4 +107,50 @@ TEST_CASE("parse_openai_usage derives thinking and reads cached tokens") {
     auto neg = parse_openai_usage(R"({"prompt_tokens": -1})");
     CHECK_FALSE(neg.ok);
     CHECK(neg.problem == "usage.prompt_tokens is negative (-1)");
+}
+
+namespace {
+
+bool same(const usage_parse_result& a, const usage_parse_result& b) {
+    return a.ok == b.ok && a.tokens == b.tokens && a.problem == b.problem && a.note == b.note;
+}
+
+}  // namespace
+
+TEST_CASE("parse_gemini_usage's quick reader agrees with the DOM reading, damaged objects included") {
+    const std::vector<std::string> objects{
+        R"({"promptTokenCount": 1844, "cachedContentTokenCount": 901, "candidatesTokenCount": 51,
+            "thoughtsTokenCount": 91, "toolUsePromptTokenCount": 1934, "totalTokenCount": 3920,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 844}, {"modality": "AUDIO", "tokenCount": 1000}],
+            "cacheTokensDetails": [{"modality": "AUDIO", "tokenCount": 500}],
+            "toolUsePromptTokensDetails": [{"modality": "TEXT", "tokenCount": 1934}], "trafficType": "ON_DEMAND"})",
+        R"({"promptTokenCount": 12,"candidatesTokenCount": 9,"totalTokenCount": 60,"thoughtsTokenCount": 39,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 12}]})",
+        R"({"promptTokenCount":0,"totalTokenCount":0,"x":[true,false,null,{"a":[]},{}],"y":{}})",
+        R"({})",
+        R"({"promptTokenCount": 5, "cacheTokensDetails": [], "promptTokensDetails": [{}]})",
+    };
+    std::mt19937 rng(5);
+    static const std::string alphabet = "0123456789-.eE\"\\{}[],: \nAUDIOxtruenl";
+    std::size_t quick = 0, total = 0;
+    for (const auto& object : objects) {
+        for (int round = 0; round < 3000; ++round) {
+            std::string s = object;
+            for (int e = 0; round > 0 && e < 1 + round % 3; ++e) {
+                const std::size_t at = rng() % s.size();
+                switch (rng() % 3) {
+                    case 0: s[at] = alphabet[rng() % alphabet.size()]; break;
+                    case 1: s.erase(at, 1 + rng() % 4); break;
+                    default: s.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+                }
+                if (s.empty()) s = "{";
+            }
+            INFO(s);
+            const auto fast = parse_gemini_usage(s);
+            const auto dom = parse_gemini_usage_dom(s);
+            CHECK(same(fast, dom));
+            ++total;
+            if (fast.ok && fast.note.empty()) ++quick;
+        }
+    }
+    CHECK(quick * 10 > total);  // enough of the damaged objects stay readable to compare
 }
