@@ -8,3 +8,7 @@ target_compile_options(storage_fill PRIVATE ${GM_WARNINGS})
 add_executable(storage_bench ${CMAKE_CURRENT_LIST_DIR}/storage_bench.cpp)
 target_link_libraries(storage_bench PRIVATE gm_storage)
 target_compile_options(storage_bench PRIVATE ${GM_WARNINGS})
+#   storage_submit_bench             : CPU per submit() on the calling thread, and its parts
+add_executable(storage_submit_bench ${CMAKE_CURRENT_LIST_DIR}/storage_submit_bench.cpp)
+target_link_libraries(storage_submit_bench PRIVATE gm_storage)
+target_compile_options(storage_submit_bench PRIVATE ${GM_WARNINGS})

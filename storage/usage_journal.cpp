@@ -87,6 +87,12 @@ bool usage_journal::map_active(std::uint64_t need) noexcept {
         unmap_active();
         return false;
     }
+    // Fault the new pages in now, in one call, rather than one page fault per 4 KiB of
+    // records on the submitting threads (best effort: older kernels lack it). After a
+    // commit this runs on the writer thread (collect), so submit() rarely pays it.
+#ifdef MADV_POPULATE_WRITE
+    (void)::madvise(static_cast<char*>(p) + map_cap_, cap - map_cap_, MADV_POPULATE_WRITE);
+#endif
     map_ = static_cast<char*>(p);
     map_cap_ = cap;
     return true;
@@ -203,12 +209,14 @@ void usage_journal::collect(std::uint64_t max_bytes, std::error_code& ec) {
                 } else {
                     active_bytes_ = 0;
                     it->second = {};
-                    // Reserve the mapped range again (the truncation released it); if that
-                    // fails appends fall back to write(2).
-                    if (map_ && ::posix_fallocate(active_fd_, 0, static_cast<off_t>(map_cap_)) != 0) {
+                    // Map a fresh first chunk (a backlog may have grown the mapping far past
+                    // what steady traffic needs); if space cannot be reserved, appends fall
+                    // back to write(2).
+                    if (map_) {
                         ::munmap(map_, map_cap_);
                         map_ = nullptr;
                         map_cap_ = 0;
+                        map_active(0);
                     }
                 }
             }

@@ -48,6 +48,7 @@ void usage_writer::submit(metering::usage_record&& record) {
     line.clear();
     if (line.capacity() > 64 * 1024) line.shrink_to_fit();  // after one huge record
     encode_journal_record(record, line);
+    bool wake = false;
     {
         std::lock_guard lk(mutex_);
         std::error_code ec;
@@ -64,9 +65,13 @@ void usage_writer::submit(metering::usage_record&& record) {
         queue_.push_back({seq, std::move(record)});
         ++enqueued_seq_;
         queued_ = queue_.size();
+        // The writer waits either for a first record or for a full batch (or its delay to
+        // pass); waking it on any other record would cost a futex call and a context
+        // switch per record for nothing. The queue grows one by one, so it passes both sizes.
+        wake = queue_.size() == 1 || queue_.size() == options_.batch_size;
     }
     ++submitted_;
-    wake_writer_.notify_one();
+    if (wake) wake_writer_.notify_one();
 }
 
 writer_stats usage_writer::stats() const {
@@ -112,6 +117,7 @@ void usage_writer::shutdown() {
 void usage_writer::run() {
     std::vector<metering::usage_record> records;
     std::vector<std::uint64_t> segments;
+    std::vector<queued_record> taken;
     auto backoff = options_.retry_initial;
     std::optional<std::chrono::steady_clock::time_point> give_up_at;
 
@@ -123,15 +129,25 @@ void usage_writer::run() {
             if (queue_.size() < options_.batch_size && !stopping_ && options_.max_batch_delay.count() > 0)
                 wake_writer_.wait_for(lk, options_.max_batch_delay,
                                       [&] { return stopping_ || queue_.size() >= options_.batch_size; });
-            const std::size_t n = std::min(queue_.size(), options_.batch_size);
-            records.reserve(n);
-            segments.reserve(n);
-            for (std::size_t i = 0; i < n; ++i) {
-                segments.push_back(queue_.front().segment);
-                records.push_back(std::move(queue_.front().record));
-                queue_.pop_front();
+            // Take the batch with as little work under the lock as possible: submitters wait
+            // on this mutex. Usually the whole queue is the batch and the swap is O(1).
+            if (queue_.size() <= options_.batch_size) {
+                taken.swap(queue_);
+            } else {
+                // A backlog larger than a batch (after an outage): rare, so the O(n) erase is fine.
+                const auto cut = queue_.begin() + static_cast<std::ptrdiff_t>(options_.batch_size);
+                taken.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(cut));
+                queue_.erase(queue_.begin(), cut);
             }
             queued_ = queue_.size();
+            lk.unlock();
+            records.reserve(taken.size());
+            segments.reserve(taken.size());
+            for (auto& q : taken) {
+                segments.push_back(q.segment);
+                records.push_back(std::move(q.record));
+            }
+            taken.clear();
         }
 
         try {

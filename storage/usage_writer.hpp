@@ -10,11 +10,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "storage/store_options.hpp"
 #include "storage/usage_journal.hpp"
@@ -55,7 +55,9 @@ private:
     std::condition_variable wake_writer_;
     std::condition_variable progress_;  // signalled after each commit, for flush()
     usage_journal journal_;
-    std::deque<queued_record> queue_;
+    // A vector, swapped whole with the writer's (emptied) one: in steady state neither
+    // submit() nor the writer allocates for the queue.
+    std::vector<queued_record> queue_;
     bool stopping_ = false;
     std::uint64_t enqueued_seq_ = 0;   // records ever queued
     std::uint64_t committed_seq_ = 0;  // records ever committed (in queue order)
