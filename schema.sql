@@ -1,4 +1,4 @@
--- gemini-meter SQLite schema, version 3 (PRAGMA user_version = 3).
+-- gemini-meter SQLite schema, version 4 (PRAGMA user_version = 4).
 --
 -- This file documents the full schema. The binary does not read it: it applies the same
 -- schema as versioned migration steps compiled in (storage/migrations.cpp), so that an
@@ -10,6 +10,7 @@
 --              table and the daily rollups, backfilled from the rows already present.
 --   version 3: hourly rollups (unaligned range edges), tag rollups (tag filter), and the
 --              userId index widened to (userId, createdAtMs, id); backfilled likewise.
+--   version 4: monthly cost per user (top users), backfilled from UsageDailyUser.
 --
 -- Conventions: times are UTC. createdAt is ISO-8601 text with milliseconds
 -- ("2024-11-06T10:30:00.123Z", fixed width, so text order is time order); createdAtMs is
@@ -159,4 +160,13 @@ CREATE TABLE UsageHourlyTag (
   PRIMARY KEY (name, value, hour, model, endpoint, botId, isGuest)
 ) WITHOUT ROWID;
 
-PRAGMA user_version = 3;
+-- Per UTC month (months since 1970-01) x user: cost only. Top users reads each month of a
+-- range in cost order and stops once no unread user can still reach the top (an upper bound:
+-- a user's cost in the months covering the range is at least their cost in the range).
+CREATE TABLE UsageMonthlyUser (
+  month INTEGER NOT NULL, userId TEXT NOT NULL, costPicoUsd INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (month, userId)
+) WITHOUT ROWID;
+CREATE INDEX UsageMonthlyUser_cost_idx ON UsageMonthlyUser(month, costPicoUsd DESC, userId);
+
+PRAGMA user_version = 4;

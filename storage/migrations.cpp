@@ -160,11 +160,30 @@ INSERT INTO UsageDailyTag (day, name, value, model, endpoint, botId, isGuest, {1
                        rollup_sum_defs, rollup_sum_columns, raw_sum_select, tag_rows, rollup_sum_select);
 }
 
+// Version 4: each registered user's cost per UTC month, ordered by cost within a month, so
+// that top users over any range can stop reading after the few users that can still win
+// (see sqlite_queries::top_users); backfilled from the per-day user rollup.
+std::string v4_sql() {
+    return R"sql(
+CREATE TABLE UsageMonthlyUser (
+  month INTEGER NOT NULL, userId TEXT NOT NULL, costPicoUsd INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (month, userId)
+) WITHOUT ROWID;
+CREATE INDEX UsageMonthlyUser_cost_idx ON UsageMonthlyUser(month, costPicoUsd DESC, userId);
+INSERT INTO UsageMonthlyUser (month, userId, costPicoUsd)
+  SELECT (CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) - 1970) * 12
+           + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1,
+         userId, SUM(costPicoUsd)
+  FROM UsageDailyUser GROUP BY 1, 2;
+)sql";
+}
+
 const std::vector<migration_step>& steps() {
     static const std::vector<migration_step> all = {
         {1, "ApiUsage table and the specification's four indexes", v1_sql()},
         {2, "exact cost, token detail, call columns, users, daily rollups (backfilled)", v2_sql()},
         {3, "hourly and tag rollups, userId index by time (backfilled)", v3_sql()},
+        {4, "monthly cost per user, for top users (backfilled)", v4_sql()},
     };
     return all;
 }

@@ -49,6 +49,8 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
     auto update_hourly_tag = conn.prepare(
         "UPDATE UsageHourlyTag SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
         "WHERE hour = ? AND name = ? AND value = ? AND model = ? AND endpoint = ? AND botId = ? AND isGuest = ?");
+    auto update_user_month = conn.prepare(
+        "UPDATE UsageMonthlyUser SET costPicoUsd = costPicoUsd + ? WHERE month = ? AND userId = ?");
     auto update_dim = conn.prepare(
         "UPDATE UsageDailyDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
         "WHERE day = ? AND dim = ? AND key = ?");
@@ -135,6 +137,9 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
                 update_dim.run();
             }
             for (const auto& [k, d] : users) {
+                update_user_month.reset();
+                update_user_month.bind(1, d.cost).bind(2, utc_month(k.first)).bind(3, k.second);
+                update_user_month.run();
                 update_user.reset();
                 update_user.bind(1, d.cost).bind(2, d.unpriced).bind(3, k.first).bind(4, k.second);
                 update_user.run();

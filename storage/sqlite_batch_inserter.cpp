@@ -137,6 +137,9 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
         conn_.prepare(upsert_sql("UsageHourlyTag", "hour, name, value, model, endpoint, botId, isGuest", 7));
     upsert_dim_ = conn_.prepare(upsert_sql("UsageDailyDim", "day, dim, key", 3));
     upsert_user_day_ = conn_.prepare(upsert_sql("UsageDailyUser", "day, userId", 2));
+    upsert_user_month_ = conn_.prepare(
+        "INSERT INTO UsageMonthlyUser (month, userId, costPicoUsd) VALUES (?,?,?) "
+        "ON CONFLICT DO UPDATE SET costPicoUsd = costPicoUsd + excluded.costPicoUsd");
     upsert_user_ = conn_.prepare(
         "INSERT INTO UsageUser (userId, email, emailSeen, firstSeen, lastSeen) VALUES (?,?,?,?,?) "
         "ON CONFLICT DO UPDATE SET "
@@ -155,6 +158,7 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
     std::vector<std::pair<std::string_view, std::string_view>> row_tags;
     std::unordered_map<dim_key, usage_totals, key_hash> dims;
     std::unordered_map<user_day_key, usage_totals, key_hash> user_days;
+    std::unordered_map<user_day_key, std::int64_t, key_hash> user_months;  // day field holds the month
     std::unordered_map<std::string_view, user_seen> users;
     std::size_t inserted = 0;
 
@@ -204,6 +208,7 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
             add_record(dims[{day, 3, r.is_guest ? "1" : "0"}], r);
             if (!r.user_id.empty()) {
                 add_record(user_days[{day, r.user_id}], r);
+                user_months[{utc_month(day), r.user_id}] += r.cost_pico_usd;
                 auto [it, fresh] = users.try_emplace(r.user_id);
                 auto& u = it->second;
                 if (fresh || r.created_at_ms < u.first_ms) u.first_ms = r.created_at_ms;
@@ -250,6 +255,12 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
             st.bind(1, k.day).bind_static(2, k.user);
             bind_sums(st, 3, t);
             st.run();
+        }
+        for (const auto* e : sorted(user_months)) {
+            const auto& [k, cost] = *e;
+            upsert_user_month_.rewind();
+            upsert_user_month_.bind(1, k.day).bind_static(2, k.user).bind(3, cost);
+            upsert_user_month_.run();
         }
         for (const auto* e : sorted(users)) {
             const auto& [id, u] = *e;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "storage/rollup_columns.hpp"
 #include "storage/row_reader.hpp"
@@ -63,6 +64,10 @@ void raw_filter(const usage_filter& f, std::string& sql, std::vector<Param>& par
         }
     }
 }
+
+// The buckets first .. end-1 (the first two parameters) as table d(x), to drive one index
+// seek per bucket.
+constexpr const char* day_series = "WITH RECURSIVE d(x) AS (SELECT ? UNION ALL SELECT x + 1 FROM d WHERE x + 1 < ?)";
 
 const char* raw_key(group g) {
     switch (g) {
@@ -152,10 +157,14 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
     if (r == rollups::user) {
         // Per user per day (never hourly); also answers a user filter for totals and daily series.
         const char* key = g == group::user ? "userId" : g == group::day ? "day" : "''";
-        sql = fmt::format("SELECT {}, {} FROM UsageDailyUser WHERE day >= ? AND day < ?", key, rollup_sum_select);
         if (f.user_id) {
-            sql += " AND userId = ?";
+            // One seek per day on the (day, userId) key instead of reading every user's row
+            // of every day in the range.
+            sql = fmt::format("{} SELECT {}, {} FROM d JOIN UsageDailyUser ON day = d.x AND userId = ?", day_series,
+                              key, rollup_sum_select);
             params.emplace_back(*f.user_id);
+        } else {
+            sql = fmt::format("SELECT {}, {} FROM UsageDailyUser WHERE day >= ? AND day < ?", key, rollup_sum_select);
         }
     } else if (r == rollups::dims && f.empty() && !hourly) {
         // One row per day per dimension value: the smallest table that answers an unfiltered
@@ -182,8 +191,15 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
                           : g == group::day       ? (hourly ? "hour / 24" : "day")
                           : g == group::breakdown ? "model || char(31) || endpoint || char(31) || botId"
                                                   : "''";
-        sql = fmt::format("SELECT {}, {} FROM {} WHERE {} >= ? AND {} < ?", key, rollup_sum_select, table, bucket,
-                          bucket);
+        if (f.model && r == rollups::dims) {
+            // The key starts (bucket, model): one seek per day or hour to the model's rows
+            // instead of reading every model's.
+            sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x WHERE 1", day_series, key,
+                              rollup_sum_select, table, bucket);
+        } else {
+            sql = fmt::format("SELECT {}, {} FROM {} WHERE {} >= ? AND {} < ?", key, rollup_sum_select, table, bucket,
+                              bucket);
+        }
         if (r == rollups::tag) {
             auto [name, value] = split_tag(*f.tag);
             sql += " AND name = ? AND value = ?";
@@ -287,28 +303,19 @@ std::vector<daily_usage> sqlite_queries::daily(const time_range& range, const us
 std::vector<user_usage> sqlite_queries::top_users(const time_range& range, const usage_filter& filter, int limit) {
     std::vector<user_usage> out;
     if (range.end_ms <= range.start_ms || limit <= 0) return out;
-    std::int64_t first_full = utc_day(range.start_ms);
-    if (day_start_ms(first_full) < range.start_ms) ++first_full;
-    const std::int64_t end_full = utc_day(range.end_ms);
-    const bool aligned = day_start_ms(first_full) == range.start_ms && day_start_ms(end_full) == range.end_ms;
-    if (aligned && filter.empty()) {
-        // Whole days, no filter: rank inside SQLite and read only the winners.
-        auto& st = prepared(fmt::format("SELECT userId, {} FROM UsageDailyUser WHERE day >= ? AND day < ? "
-                                        "GROUP BY userId ORDER BY SUM(costPicoUsd) DESC, SUM(calls) DESC, userId "
-                                        "LIMIT ?",
-                                        rollup_sum_select),
-                            {first_full, end_full, std::int64_t{limit}});
-        while (st.step()) out.push_back({st.col_text(0), "", read_sums(st, 1)});
-        st.reset();
+    const auto rank = [](const user_usage& a, const user_usage& b) {
+        if (a.totals.cost_pico_usd != b.totals.cost_pico_usd) return a.totals.cost_pico_usd > b.totals.cost_pico_usd;
+        if (a.totals.calls != b.totals.calls) return a.totals.calls > b.totals.calls;
+        return a.user_id < b.user_id;
+    };
+    const std::int64_t first_month = utc_month(utc_day(range.start_ms));
+    const std::int64_t last_month = utc_month(utc_day(range.end_ms - 1));
+    if (filter.empty() && last_month - first_month < max_top_user_months) {
+        out = top_users_by_month(range, first_month, last_month, static_cast<std::size_t>(limit));
     } else {
         auto m = grouped(range, filter, group::user);
         out.reserve(m.size());
         for (auto& [k, t] : m) out.push_back({k, "", t});
-        const auto rank = [](const user_usage& a, const user_usage& b) {
-            if (a.totals.cost_pico_usd != b.totals.cost_pico_usd) return a.totals.cost_pico_usd > b.totals.cost_pico_usd;
-            if (a.totals.calls != b.totals.calls) return a.totals.calls > b.totals.calls;
-            return a.user_id < b.user_id;
-        };
         const auto n = std::min<std::size_t>(out.size(), static_cast<std::size_t>(limit));
         std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), out.end(), rank);
         out.resize(n);
@@ -319,6 +326,69 @@ std::vector<user_usage> sqlite_queries::top_users(const time_range& range, const
         st.reset();
     }
     return out;
+}
+
+std::vector<user_usage> sqlite_queries::top_users_by_month(const time_range& range, std::int64_t first_month,
+                                                           std::int64_t last_month, std::size_t limit) {
+    // Fagin's threshold algorithm. Each month covering the range lists its users by cost,
+    // descending; a user's cost summed over those months bounds their cost in the range
+    // from above (costs are never negative). Users are read from all lists in turn and each
+    // new one's exact totals for the range are computed (a few index seeks); once the k-th
+    // best exact cost is above the sum of the costs where the lists stand, no unread user
+    // can reach the top, and reading stops: the work grows with how many users are close
+    // to the top, not with how many users or rows there are.
+    const auto rank = [](const user_usage& a, const user_usage& b) {
+        if (a.totals.cost_pico_usd != b.totals.cost_pico_usd) return a.totals.cost_pico_usd > b.totals.cost_pico_usd;
+        if (a.totals.calls != b.totals.calls) return a.totals.calls > b.totals.calls;
+        return a.user_id < b.user_id;
+    };
+    struct list {
+        sqlite_stmt st;
+        std::int64_t bound = 0;  // cost of the last user read; nothing below it is larger
+        bool done = false;
+    };
+    std::vector<list> lists;
+    for (std::int64_t m = first_month; m <= last_month; ++m) {
+        list l{conn_.prepare("SELECT userId, costPicoUsd FROM UsageMonthlyUser WHERE month = ? "
+                             "ORDER BY costPicoUsd DESC, userId")};
+        l.st.bind(1, m);
+        lists.push_back(std::move(l));
+    }
+    std::vector<user_usage> best;  // sorted by rank, at most limit
+    std::unordered_set<std::string> seen;
+    for (;;) {
+        bool any = false;
+        for (auto& l : lists) {
+            if (l.done) continue;
+            if (!l.st.step()) {
+                l.done = true;
+                l.bound = 0;
+                continue;
+            }
+            any = true;
+            l.bound = l.st.col_int(1);
+            std::string user = l.st.col_text(0);
+            if (!seen.insert(user).second) continue;
+            usage_filter only;
+            only.user_id = user;
+            const auto m = grouped(range, only, group::none);
+            if (m.empty()) continue;  // active in the months, not in the range
+            user_usage u{std::move(user), "", m.begin()->second};
+            if (u.totals.calls == 0) continue;
+            const auto at = std::lower_bound(best.begin(), best.end(), u, rank);
+            if (static_cast<std::size_t>(at - best.begin()) < limit) {
+                best.insert(at, std::move(u));
+                if (best.size() > limit) best.pop_back();
+            }
+        }
+        if (!any) break;
+        std::int64_t threshold = 0;
+        for (const auto& l : lists) threshold += l.bound;
+        // Strictly above: an unread user with exactly the threshold cost could still win
+        // on calls or id.
+        if (best.size() == limit && best.back().totals.cost_pico_usd > threshold) break;
+    }
+    return best;
 }
 
 recent_page sqlite_queries::recent(const usage_filter& filter, int limit, const std::optional<recent_cursor>& before) {

@@ -48,6 +48,10 @@ private:
     void rollup_part(std::int64_t first, std::int64_t end, bool hourly, rollups r, const usage_filter& f, group g,
                      std::map<std::string, usage_totals>& out);
     // Part of a day: whole hours from the hourly rollups where they exist, the rest raw.
+    // Unfiltered top users over a range covering at most max_top_user_months months.
+    static constexpr std::int64_t max_top_user_months = 4;
+    std::vector<user_usage> top_users_by_month(const time_range& range, std::int64_t first_month,
+                                               std::int64_t last_month, std::size_t limit);
     void edge_part(std::int64_t start_ms, std::int64_t end_ms, rollups r, const usage_filter& f, group g,
                    std::map<std::string, usage_totals>& out);
 

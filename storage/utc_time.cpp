@@ -86,6 +86,17 @@ std::size_t format_iso_ms(std::int64_t ms, char (&out)[40]) noexcept {
     return 24;
 }
 
+std::int64_t utc_month(std::int64_t day) noexcept {
+    const civil c = civil_from_days(day);
+    return (c.y - 1970) * 12 + static_cast<std::int64_t>(c.m) - 1;
+}
+
+std::int64_t month_first_day(std::int64_t month) noexcept {
+    const std::int64_t y = 1970 + (month >= 0 ? month / 12 : -((-month + 11) / 12));
+    const auto m = static_cast<unsigned>(month - (y - 1970) * 12) + 1;
+    return days_from_civil(y, m, 1);
+}
+
 std::string format_date(std::int64_t day) {
     const civil c = civil_from_days(day);
     return fmt::format("{:04}-{:02}-{:02}", c.y, c.m, c.d);

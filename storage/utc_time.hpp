@@ -22,6 +22,10 @@ constexpr std::int64_t utc_hour(std::int64_t ms) noexcept {
     return ms >= 0 ? ms / ms_per_hour : -((-ms + ms_per_hour - 1) / ms_per_hour);
 }
 
+// Months since 1970-01 of a UTC day (0 = January 1970), and a month's first day.
+std::int64_t utc_month(std::int64_t day) noexcept;
+std::int64_t month_first_day(std::int64_t month) noexcept;
+
 // "2024-11-06T10:30:00.123Z": fixed width, so text order is time order.
 std::string format_iso_ms(std::int64_t ms);
 // The same into a caller's buffer, without allocating (the writer formats one per row);

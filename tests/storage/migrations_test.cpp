@@ -174,7 +174,7 @@ TEST_CASE("migrations: a database from a newer program is refused", "[migrations
     CHECK(migration_state(db).current == 99);
 }
 
-TEST_CASE("migrations: a version 2 database upgrades to 3 with hourly and tag rollups built from its rows",
+TEST_CASE("migrations: a version 2 database upgrades with hourly, tag and monthly user rollups built from its rows",
           "[migrations]") {
     gm::test::temp_dir dir;
     const std::string db = dir.file("v2.db");
@@ -198,13 +198,19 @@ INSERT INTO ApiUsage (id, userId, isGuest, endpoint, model, botId, inputTokens, 
 INSERT INTO UsageDaily (day, model, endpoint, botId, isGuest, calls, costPicoUsd)
   SELECT createdAtMs / 86400000, model, endpoint, COALESCE(botId, ''), isGuest, COUNT(*), SUM(costPicoUsd)
   FROM ApiUsage GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO UsageDailyUser (day, userId, calls, costPicoUsd)
+  SELECT createdAtMs / 86400000, userId, COUNT(*), SUM(costPicoUsd) FROM ApiUsage WHERE userId IS NOT NULL
+  GROUP BY 1, 2;
 )sql");
     }
     const auto st = migration_state(db);
-    REQUIRE(st.pending.size() == 1);
+    REQUIRE(st.pending.size() == static_cast<std::size_t>(latest_schema_version() - 2));
     CHECK(st.pending[0].rfind("3:", 0) == 0);
     migrate(db);
-    CHECK(migration_state(db).current == 3);
+    CHECK(migration_state(db).current == latest_schema_version());
+    // Version 4: November 2024 is month (2024 - 1970) * 12 + 10.
+    CHECK(query_int(db, "SELECT costPicoUsd FROM UsageMonthlyUser WHERE month = 658 AND userId = 'u1'") == 9000);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM UsageMonthlyUser") == 2);
     CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 4);
     CHECK(query_int(db, "SELECT SUM(calls) FROM UsageHourly") == 4);
     CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageHourly WHERE hour = 1730887200000 / 3600000") == 3000);

@@ -443,3 +443,45 @@ TEST_CASE("sqlite_queries: every rollup path (daily, hourly, tag, user, raw edge
         }
     }
 }
+
+TEST_CASE("sqlite_queries: top users across a month boundary reads past users whose cost lies outside the range",
+          "[sqlite_queries]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    {
+        auto store = sqlite_store::open(db);
+        int n = 0;
+        auto add = [&](const char* user, const char* iso, std::int64_t cost) {
+            record_spec s;
+            s.id = fmt::format("m{:03}", n++);
+            s.ms = at(iso);
+            s.user = user;
+            s.cost = cost;
+            store->sink().submit(gm::test::make_record(s));
+        };
+        // October's and November's lists both start with users whose big costs are outside
+        // the range: the winners inside it sit lower in both lists.
+        add("whale-oct", "2024-10-02T00:00:00Z", 1'000'000);
+        add("whale-nov", "2024-11-20T00:00:00Z", 900'000);
+        add("whale-oct", "2024-10-31T13:00:00Z", 1);
+        for (int i = 0; i < 20; ++i) add(fmt::format("small{:02}", i).c_str(), "2024-10-31T18:00:00Z", 100 + i);
+        add("mid", "2024-10-31T20:00:00Z", 500);
+        add("mid", "2024-11-01T01:00:00Z", 400);
+        add("late", "2024-11-01T11:00:00Z", 800);
+        REQUIRE(store->flush(std::chrono::seconds(30)));
+    }
+    sqlite_queries q(db);
+    const auto top = q.top_users({at("2024-10-31T12:00:00Z"), at("2024-11-01T12:00:00Z")}, {}, 3);
+    REQUIRE(top.size() == 3);
+    CHECK(top[0].user_id == "mid");
+    CHECK(top[0].totals.cost_pico_usd == 900);
+    CHECK(top[0].totals.calls == 2);
+    CHECK(top[1].user_id == "late");
+    CHECK(top[2].user_id == "small19");
+    // A range holding none of the whales' big calls never lists them, however big.
+    for (const auto& u : top) CHECK(u.user_id.rfind("whale", 0) != 0);
+    const auto one = q.top_users({at("2024-10-31T12:00:00Z"), at("2024-10-31T14:00:00Z")}, {}, 5);
+    REQUIRE(one.size() == 1);
+    CHECK(one[0].user_id == "whale-oct");
+    CHECK(one[0].totals.cost_pico_usd == 1);
+}

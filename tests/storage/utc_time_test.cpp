@@ -35,3 +35,13 @@ TEST_CASE("utc_time: malformed text is rejected", "[utc_time]") {
     CHECK_FALSE(parse_iso_ms("2024-11-06T10:30"));
     CHECK_FALSE(parse_iso_ms("yesterday"));
 }
+
+TEST_CASE("utc_time: months since 1970 and their first days", "[utc_time]") {
+    CHECK(utc_month(0) == 0);
+    CHECK(utc_month(utc_day(*parse_iso_ms("2024-11-30T23:59:59.999Z"))) == 658);
+    CHECK(utc_month(utc_day(*parse_iso_ms("2024-12-01T00:00:00Z"))) == 659);
+    CHECK(month_first_day(658) == utc_day(*parse_iso_ms("2024-11-01")));
+    CHECK(month_first_day(utc_month(utc_day(*parse_iso_ms("2024-02-29")))) == utc_day(*parse_iso_ms("2024-02-01")));
+    CHECK(utc_month(-1) == -1);
+    CHECK(month_first_day(-1) == utc_day(*parse_iso_ms("1969-12-01")));
+}
