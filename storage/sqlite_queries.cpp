@@ -65,6 +65,13 @@ void raw_filter(const usage_filter& f, std::string& sql, std::vector<Param>& par
     }
 }
 
+// Top users' order: cost, then calls, descending; then id.
+bool ranks_before(const user_usage& a, const user_usage& b) {
+    if (a.totals.cost_pico_usd != b.totals.cost_pico_usd) return a.totals.cost_pico_usd > b.totals.cost_pico_usd;
+    if (a.totals.calls != b.totals.calls) return a.totals.calls > b.totals.calls;
+    return a.user_id < b.user_id;
+}
+
 // The buckets first .. end-1 (the first two parameters) as table d(x), to drive one index
 // seek per bucket.
 constexpr const char* day_series = "WITH RECURSIVE d(x) AS (SELECT ? UNION ALL SELECT x + 1 FROM d WHERE x + 1 < ?)";
@@ -303,11 +310,6 @@ std::vector<daily_usage> sqlite_queries::daily(const time_range& range, const us
 std::vector<user_usage> sqlite_queries::top_users(const time_range& range, const usage_filter& filter, int limit) {
     std::vector<user_usage> out;
     if (range.end_ms <= range.start_ms || limit <= 0) return out;
-    const auto rank = [](const user_usage& a, const user_usage& b) {
-        if (a.totals.cost_pico_usd != b.totals.cost_pico_usd) return a.totals.cost_pico_usd > b.totals.cost_pico_usd;
-        if (a.totals.calls != b.totals.calls) return a.totals.calls > b.totals.calls;
-        return a.user_id < b.user_id;
-    };
     const std::int64_t first_month = utc_month(utc_day(range.start_ms));
     const std::int64_t last_month = utc_month(utc_day(range.end_ms - 1));
     if (filter.empty() && last_month - first_month < max_top_user_months) {
@@ -317,7 +319,7 @@ std::vector<user_usage> sqlite_queries::top_users(const time_range& range, const
         out.reserve(m.size());
         for (auto& [k, t] : m) out.push_back({k, "", t});
         const auto n = std::min<std::size_t>(out.size(), static_cast<std::size_t>(limit));
-        std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), out.end(), rank);
+        std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), out.end(), ranks_before);
         out.resize(n);
     }
     for (auto& u : out) {
@@ -337,11 +339,6 @@ std::vector<user_usage> sqlite_queries::top_users_by_month(const time_range& ran
     // best exact cost is above the sum of the costs where the lists stand, no unread user
     // can reach the top, and reading stops: the work grows with how many users are close
     // to the top, not with how many users or rows there are.
-    const auto rank = [](const user_usage& a, const user_usage& b) {
-        if (a.totals.cost_pico_usd != b.totals.cost_pico_usd) return a.totals.cost_pico_usd > b.totals.cost_pico_usd;
-        if (a.totals.calls != b.totals.calls) return a.totals.calls > b.totals.calls;
-        return a.user_id < b.user_id;
-    };
     struct list {
         sqlite_stmt st;
         std::int64_t bound = 0;  // cost of the last user read; nothing below it is larger
@@ -375,7 +372,7 @@ std::vector<user_usage> sqlite_queries::top_users_by_month(const time_range& ran
             if (m.empty()) continue;  // active in the months, not in the range
             user_usage u{std::move(user), "", m.begin()->second};
             if (u.totals.calls == 0) continue;
-            const auto at = std::lower_bound(best.begin(), best.end(), u, rank);
+            const auto at = std::lower_bound(best.begin(), best.end(), u, ranks_before);
             if (static_cast<std::size_t>(at - best.begin()) < limit) {
                 best.insert(at, std::move(u));
                 if (best.size() > limit) best.pop_back();
