@@ -130,12 +130,6 @@ int serve(const app::app_config& c) {
     proxy.start();
     admin_api::admin_server admin(proxy.context(0), admin_options, deps);
     admin.start();
-    app::write_line(app::format_event_line(
-        "start",
-        fmt::format("listening on {}:{}, admin on {}:{}, upstream {}, database {}, pricing {}", c.proxy.listen_host,
-                    proxy.port(), c.admin.host, admin.port(), c.proxy.upstream_url, db_path, pricing.current()->version()),
-        format));
-
     // Signals and periodic jobs run on the main thread: never on an I/O thread.
     net::io_context main_ioc;
     net::signal_set stop_signals(main_ioc, SIGTERM, SIGINT);
@@ -199,6 +193,14 @@ int serve(const app::app_config& c) {
         reload_signal.cancel();
         retention_timer.cancel();
     });
+    // Announced only now that SIGTERM is handled: a supervisor acting on this line gets a
+    // drained exit, never a bare kill.
+    app::write_line(app::format_event_line(
+        "start",
+        fmt::format("listening on {}:{}, admin on {}:{}, upstream {}, database {}, pricing {}", c.proxy.listen_host,
+                    proxy.port(), c.admin.host, admin.port(), c.proxy.upstream_url, db_path, pricing.current()->version()),
+        format));
+
     main_ioc.run();
     return 0;
 }
