@@ -118,13 +118,16 @@ int main(int argc, char** argv) {
          [&] { for (const auto& s : raw_stats) raw(c, s, days30.start_ms, days30.end_ms); }},
         {"stats, 30 whole days, model filter", [&] { q.stats(days30, by_model); },
          [&] { raw(c, "SELECT a.endpoint, " + sums + where + " AND a.model = ? GROUP BY 1", days30.start_ms, days30.end_ms, top_model); }},
-        {"stats, 30 whole days, user filter (raw rows)", [&] { q.stats(days30, by_user); }, nullptr},
-        {"stats, 30 whole days, tag filter (raw rows)", [&] { q.stats(days30, by_tag); }, nullptr},
+        {"stats, 30 whole days, busiest user (raw rows)", [&] { q.stats(days30, by_user); }, nullptr},
+        {"stats, 30 whole days, tag filter", [&] { q.stats(days30, by_tag); }, nullptr},
+        {"stats, last 30 days (unaligned), tag filter", [&] { q.stats(last30, by_tag); }, nullptr},
+        {"stats, last 30 days (unaligned), model filter", [&] { q.stats(last30, by_model); }, nullptr},
         {"daily, last 30 days (unaligned)", [&] { q.daily(last30, {}); },
          [&] { raw(c, "SELECT a.createdAtMs / 86400000, " + sums + where + " GROUP BY 1", last30.start_ms, last30.end_ms); }},
         {"daily, 30 whole days", [&] { q.daily(days30, {}); },
          [&] { raw(c, "SELECT a.createdAtMs / 86400000, " + sums + where + " GROUP BY 1", days30.start_ms, days30.end_ms); }},
-        {"daily, 30 whole days, user filter", [&] { q.daily(days30, by_user); }, nullptr},
+        {"daily, 30 whole days, busiest user", [&] { q.daily(days30, by_user); }, nullptr},
+        {"daily, last 30 days (unaligned), busiest user", [&] { q.daily(last30, by_user); }, nullptr},
         {"top_users 10, last 30 days (unaligned)", [&] { q.top_users(last30, {}, 10); },
          [&] { raw(c, "SELECT a.userId, SUM(a.costPicoUsd) " + where + " AND a.userId IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 10", last30.start_ms, last30.end_ms); }},
         {"top_users 10, 30 whole days", [&] { q.top_users(days30, {}, 10); },
@@ -133,6 +136,7 @@ int main(int argc, char** argv) {
         {"recent 50, page 200 (keyset; raw: OFFSET)", [&] { q.recent({}, 50, deep); },
          [&] { raw(c, "SELECT a.id, a.createdAtMs" + where + " ORDER BY a.createdAtMs DESC, a.id DESC LIMIT 50 OFFSET 10000", 0, INT64_MAX); }},
         {"recent 50, model filter", [&] { q.recent(by_model, 50, std::nullopt); }, nullptr},
+        {"recent 50, user filter", [&] { q.recent(by_user, 50, std::nullopt); }, nullptr},
         {"projections", [&] { q.projections(now, {}); },
          [&] {
              const auto s = day_start_ms(utc_day(now) - 7), e = day_start_ms(utc_day(now));
@@ -144,12 +148,12 @@ int main(int argc, char** argv) {
 
     std::printf("storage_bench: %s, %lld rows, %d runs per query (raw GROUP BY: %d)\n", db.c_str(),
                 static_cast<long long>(rows), runs, raw_runs);
-    std::printf("%-46s %10s %10s   %14s\n", "query", "p50 ms", "max ms", "raw GROUP BY ms");
+    std::printf("%-50s %10s %10s   %14s\n", "query", "p50 ms", "max ms", "raw GROUP BY ms");
     for (const auto& r : cases) {
         const timing t = measure(runs, r.fn);
         std::string raw_col = "-";
         if (r.raw_fn) raw_col = fmt::format("{:.1f}", measure(raw_runs, r.raw_fn).p50);
-        std::printf("%-46s %10.2f %10.2f   %14s\n", r.name.c_str(), t.p50, t.max, raw_col.c_str());
+        std::printf("%-50s %10.2f %10.2f   %14s\n", r.name.c_str(), t.p50, t.max, raw_col.c_str());
         std::fflush(stdout);
     }
     return 0;
