@@ -139,7 +139,9 @@ void sqlite_queries::raw_part(std::int64_t start_ms, std::int64_t end_ms, const 
     std::vector<param> params{start_ms, end_ms};
     std::string sql = fmt::format("SELECT {}, {} FROM ApiUsage a WHERE a.createdAtMs >= ? AND a.createdAtMs < ?",
                                   raw_key(g), raw_sum_select);
-    raw_filter(f, sql, params);
+    // Time-ordered: raw parts are short (partial hours) or carry a user filter (its own
+    // index); the model or endpoint index would read every row of a popular model instead.
+    raw_filter(f, sql, params, true);
     if (g == group::user) sql += " AND a.userId IS NOT NULL";
     if (g != group::none) sql += " GROUP BY 1";
     run_grouped(sql, params, out);
