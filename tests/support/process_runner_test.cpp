@@ -1,6 +1,8 @@
 #include "support/process_runner.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
 #include <csignal>
 
@@ -11,6 +13,9 @@ TEST_CASE("process_runner captures stdout and stderr lines and the exit code") {
     REQUIRE(p.wait_exit() == 3);
     REQUIRE(p.wait_for_line("last").has_value());
     CHECK(p.stdout_lines() == std::vector<std::string>{"one", "two", "last"});
+    // stderr has its own reader thread, which may still be on its way.
+    for (int i = 0; i < 500 && p.stderr_lines().empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     CHECK(p.stderr_lines() == std::vector<std::string>{"oops"});
 }
 
