@@ -142,7 +142,6 @@ void proxy_session::on_request_header(error_code ec, std::size_t) {
     client_keep_alive_ = req.keep_alive();
     upstream_reused_ = false;
     retried_ = false;
-    client_gone_ = false;
 
     // created_at_ms was stamped when the first byte of this request arrived.
     const std::int64_t created_at = record_.created_at_ms ? record_.created_at_ms : wall_ms();
@@ -383,7 +382,6 @@ void proxy_session::on_client_readable(error_code ec) {
         watch_client();
         return;
     }
-    client_gone_ = true;
     finish_call(call_ending::client_gone, false);
 }
 

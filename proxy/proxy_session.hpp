@@ -4,9 +4,7 @@
 // copy, and reports the finished call. Lives as long as an operation is pending on it.
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <array>
 #include <chrono>
@@ -108,7 +106,6 @@ private:
     bool upstream_reused_ = false;
     bool retried_ = false;
     bool watching_client_ = false;
-    bool client_gone_ = false;
     bool expect_continue_ = false;
     bool upstream_keep_alive_ = false;
     bool upstream_broken_ = false;
