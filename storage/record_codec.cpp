@@ -117,25 +117,13 @@ void append_key(std::string& o, std::string_view key) {
 
 }  // namespace
 
+// The names are metering's own (stable: stored in rows and journals); one list, not two.
 const char* ending_name(call_ending e) noexcept {
-    switch (e) {
-    case call_ending::completed: return "completed";
-    case call_ending::upstream_unreachable: return "upstream_unreachable";
-    case call_ending::upstream_timeout: return "upstream_timeout";
-    case call_ending::client_gone: return "client_gone";
-    case call_ending::upstream_broken: return "upstream_broken";
-    case call_ending::rejected: return "rejected";
-    }
-    return "completed";
+    return metering::to_string(e);
 }
 
 const char* source_name(usage_source s) noexcept {
-    switch (s) {
-    case usage_source::response: return "response";
-    case usage_source::none: return "none";
-    case usage_source::estimated: return "estimated";
-    }
-    return "none";
+    return metering::to_string(s);
 }
 
 std::optional<call_ending> parse_ending(std::string_view s) noexcept {
