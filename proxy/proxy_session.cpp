@@ -34,6 +34,16 @@ std::int64_t wall_ms() {
         .count();
 }
 
+// Header fields as they go on the wire, in their order and spelling.
+void append_fields(std::string& out, const http::fields& fields) {
+    for (const auto& field : fields) {
+        out += std::string_view(field.name_string());
+        out += ": ";
+        out += std::string_view(field.value());
+        out += "\r\n";
+    }
+}
+
 bool is_timeout(const boost::system::error_code& ec) {
     return ec == beast::error::timeout;
 }
@@ -179,12 +189,7 @@ void proxy_session::on_request_header(error_code ec, std::size_t) {
     request_head_ += shared_.target.base_path;
     request_head_ += target;
     request_head_ += " HTTP/1.1\r\n";
-    for (const auto& field : req) {
-        request_head_ += std::string_view(field.name_string());
-        request_head_ += ": ";
-        request_head_ += std::string_view(field.value());
-        request_head_ += "\r\n";
-    }
+    append_fields(request_head_, req);
     if (request_framer_->framing() == body_framer::mode::chunked)
         request_head_ += "Transfer-Encoding: chunked\r\n";
     request_head_ += "\r\n";
@@ -459,12 +464,7 @@ void proxy_session::on_response_header(error_code ec, std::size_t) {
     response_head_ += ' ';
     response_head_ += std::string_view(res.reason());
     response_head_ += "\r\n";
-    for (const auto& field : res) {
-        response_head_ += std::string_view(field.name_string());
-        response_head_ += ": ";
-        response_head_ += std::string_view(field.value());
-        response_head_ += "\r\n";
-    }
+    append_fields(response_head_, res);
     if (framer_->framing() == body_framer::mode::chunked && !dechunk_)
         response_head_ += "Transfer-Encoding: chunked\r\n";
     if (!client_keep_alive_)
