@@ -3,6 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <future>
+#include <pthread.h>
 #include <stdexcept>
 
 #include "proxy/proxy_session.hpp"
@@ -56,6 +57,8 @@ void proxy_server::start() {
     do_accept();
     for (auto& ctx : contexts_) {
         threads_.emplace_back([c = ctx.get()] {
+            // Benchmarks split the process's CPU by thread name (/proc/PID/task/*/comm).
+            pthread_setname_np(pthread_self(), "gm-io");
             auto guard = net::make_work_guard(*c);
             c->run();
         });

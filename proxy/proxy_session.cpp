@@ -351,7 +351,18 @@ void proxy_session::read_response_header() {
     arm(upstream_->tcp(), upstream_deadline_, shared_.options.upstream_first_byte_timeout);
     http::async_read_header(*upstream_, upstream_->buffer, *response_,
                             beast::bind_front_handler(&proxy_session::on_response_header, shared_from_this()));
-    watch_client();
+    if (!watching_client_ && !watch_enlisted_) {
+        watch_enlisted_ = true;
+        thread_.watcher.enlist(weak_from_this());
+    }
+}
+
+void proxy_session::on_watch_due() {
+    watch_enlisted_ = false;
+    // Only while the request has gone and the answer is awaited or relayed: the client
+    // sends nothing then, so readable means it hung up (or pipelined the next request).
+    if (call_open_ && request_framer_ && request_framer_->done())
+        watch_client();
 }
 
 void proxy_session::arm(beast::tcp_stream& stream, lazy_deadline& d, std::chrono::milliseconds timeout) {

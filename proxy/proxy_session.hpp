@@ -30,6 +30,8 @@ public:
     void start();
     // Shutdown: closes the connection now if it is between requests.
     void close_if_idle();
+    // client_watch's tick: starts watching the client if the call still waits on the upstream.
+    void on_watch_due();
 
 private:
     using request_parser = boost::beast::http::request_parser<boost::beast::http::empty_body>;
@@ -106,6 +108,7 @@ private:
     bool upstream_reused_ = false;
     bool retried_ = false;
     bool watching_client_ = false;
+    bool watch_enlisted_ = false;      // in the thread's client_watch until its next tick
     bool expect_continue_ = false;
     bool upstream_keep_alive_ = false;
     bool upstream_broken_ = false;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "proxy/client_watch.hpp"
 #include "proxy/proxy_options.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/upstream_target.hpp"
@@ -26,9 +27,12 @@ struct proxy_shared {
 };
 
 struct thread_state {
-    explicit thread_state(boost::asio::io_context& ioc) : ioc(ioc) {}
+    explicit thread_state(boost::asio::io_context& ioc) : ioc(ioc), watcher(ioc, client_watch_period) {}
+    // Short enough that a client gone while the upstream thinks is noticed well within a second.
+    static constexpr std::chrono::milliseconds client_watch_period{200};
     boost::asio::io_context& ioc;
     std::unique_ptr<upstream_pool> pool;
+    client_watch watcher;  // starts client hang-up watches for calls that wait
     std::vector<std::weak_ptr<proxy_session>> sessions;  // for closing idle ones at shutdown
     bool stopping = false;
 };
