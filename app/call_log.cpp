@@ -1,22 +1,19 @@
 #include "app/call_log.hpp"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <iterator>
+
+#include "storage/utc_time.hpp"
 
 namespace gm::app {
 
 namespace {
 
-std::string iso_time(std::int64_t ms) {
-    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", tm, static_cast<int>(ms % 1000));
+std::string_view iso_time(std::int64_t ms, char (&buf)[40]) {
+    return {buf, storage::format_iso_ms(ms, buf)};
 }
 
 std::int64_t now_ms() {
@@ -25,76 +22,101 @@ std::int64_t now_ms() {
         .count();
 }
 
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+// A flat JSON object written straight into a stack buffer: one line per call is on every
+// call's path, and a DOM or a general writer cost several times the relay's own work.
+class json_line {
+public:
+    json_line() { out_.push_back('{'); }
+    json_line& str(std::string_view key, std::string_view value) {
+        name(key);
+        quoted(value);
+        return *this;
+    }
+    json_line& num(std::string_view key, std::int64_t value) {
+        name(key);
+        fmt::format_to(std::back_inserter(out_), "{}", value);
+        return *this;
+    }
+    std::string finish() {
+        out_.append(std::string_view("}\n"));
+        return fmt::to_string(out_);
+    }
 
-void key_string(json_writer& w, const char* key, std::string_view value) {
-    w.Key(key);
-    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
+private:
+    void name(std::string_view key) {
+        if (out_.size() > 1)
+            out_.push_back(',');
+        quoted(key);
+        out_.push_back(':');
+    }
+    // RFC 8259 section 7: quote, backslash and control characters are escaped; other bytes
+    // pass as they are.
+    void quoted(std::string_view s) {
+        out_.push_back('"');
+        std::size_t plain = 0;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            const auto c = static_cast<unsigned char>(s[i]);
+            if (c >= 0x20 && c != '"' && c != '\\')
+                continue;
+            out_.append(s.substr(plain, i - plain));
+            plain = i + 1;
+            switch (c) {
+                case '"': out_.append(std::string_view("\\\"")); break;
+                case '\\': out_.append(std::string_view("\\\\")); break;
+                case '\n': out_.append(std::string_view("\\n")); break;
+                case '\r': out_.append(std::string_view("\\r")); break;
+                case '\t': out_.append(std::string_view("\\t")); break;
+                default: fmt::format_to(std::back_inserter(out_), "\\u{:04x}", c);
+            }
+        }
+        out_.append(s.substr(plain));
+        out_.push_back('"');
+    }
+
+    fmt::memory_buffer out_;
+};
 
 }  // namespace
 
 std::string format_call_line(const metering::usage_record& r, log_format format) {
+    char ts[40];
     if (format == log_format::text) {
         return fmt::format("{} {} {} {} {}ms {}B/{}B model={} endpoint={} tokens={}/{} cost_pusd={}{}\n",
-                           iso_time(r.created_at_ms), r.http_method, r.path, r.http_status, r.duration_ms,
+                           iso_time(r.created_at_ms, ts), r.http_method, r.path, r.http_status, r.duration_ms,
                            r.request_bytes, r.response_bytes, r.model.empty() ? "-" : r.model, r.endpoint,
                            r.input_tokens(), r.output_tokens(), r.cost_pico_usd,
                            r.ending == metering::call_ending::completed
                                ? ""
                                : std::string(" ending=") + metering::to_string(r.ending));
     }
-    rapidjson::StringBuffer out;
-    json_writer w(out);
-    w.StartObject();
-    key_string(w, "ts", iso_time(r.created_at_ms));
-    key_string(w, "event", "call");
-    key_string(w, "id", r.id);
-    key_string(w, "method", r.http_method);
-    key_string(w, "path", r.path);
-    w.Key("status");
-    w.Int(r.http_status);
-    w.Key("durationMs");
-    w.Int64(r.duration_ms);
-    w.Key("ttfbMs");
-    w.Int64(r.ttfb_ms);
-    w.Key("requestBytes");
-    w.Int64(r.request_bytes);
-    w.Key("responseBytes");
-    w.Int64(r.response_bytes);
-    key_string(w, "ending", metering::to_string(r.ending));
-    key_string(w, "endpoint", r.endpoint);
+    json_line line;
+    line.str("ts", iso_time(r.created_at_ms, ts))
+        .str("event", "call")
+        .str("id", r.id)
+        .str("method", r.http_method)
+        .str("path", r.path)
+        .num("status", r.http_status)
+        .num("durationMs", r.duration_ms)
+        .num("ttfbMs", r.ttfb_ms)
+        .num("requestBytes", r.request_bytes)
+        .num("responseBytes", r.response_bytes)
+        .str("ending", metering::to_string(r.ending))
+        .str("endpoint", r.endpoint);
     if (!r.model.empty())
-        key_string(w, "model", r.model);
+        line.str("model", r.model);
     if (!r.user_id.empty())
-        key_string(w, "userId", r.user_id);
-    w.Key("inputTokens");
-    w.Int64(r.input_tokens());
-    w.Key("outputTokens");
-    w.Int64(r.output_tokens());
-    w.Key("costPicoUSD");
-    w.Int64(r.cost_pico_usd);
+        line.str("userId", r.user_id);
+    line.num("inputTokens", r.input_tokens()).num("outputTokens", r.output_tokens()).num("costPicoUSD", r.cost_pico_usd);
     if (!r.error_message.empty())
-        key_string(w, "error", r.error_message);
-    w.EndObject();
-    std::string line(out.GetString(), out.GetSize());
-    line.push_back('\n');
-    return line;
+        line.str("error", r.error_message);
+    return line.finish();
 }
 
 std::string format_event_line(std::string_view event, std::string_view message, log_format format) {
+    char ts[40];
     if (format == log_format::text)
-        return fmt::format("{} {} {}\n", iso_time(now_ms()), event, message);
-    rapidjson::StringBuffer out;
-    json_writer w(out);
-    w.StartObject();
-    key_string(w, "ts", iso_time(now_ms()));
-    key_string(w, "event", event);
-    key_string(w, "message", message);
-    w.EndObject();
-    std::string line(out.GetString(), out.GetSize());
-    line.push_back('\n');
-    return line;
+        return fmt::format("{} {} {}\n", iso_time(now_ms(), ts), event, message);
+    return json_line().str("ts", iso_time(now_ms(), ts)).str("event", event).str("message", message).finish();
 }
 
 void write_line(const std::string& line) noexcept {
