@@ -69,7 +69,7 @@ void proxy_server::do_accept() {
     // Round robin over the threads: each connection lives on one thread for its whole life.
     auto& state = *states_[next_];
     next_ = (next_ + 1) % states_.size();
-    acceptor_->async_accept(state.ioc, [this, &state](boost::system::error_code ec, tcp::socket socket) {
+    acceptor_->async_accept(state.ioc, [this, &state](boost::system::error_code ec, tcp_socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_->is_open())
             return;
         if (!ec) {

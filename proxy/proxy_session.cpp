@@ -50,7 +50,7 @@ bool is_timeout(const boost::system::error_code& ec) {
 
 }  // namespace
 
-proxy_session::proxy_session(net::ip::tcp::socket&& socket, proxy_shared& shared, thread_state& thread)
+proxy_session::proxy_session(tcp_socket&& socket, proxy_shared& shared, thread_state& thread)
     : shared_(shared), thread_(thread), client_(std::move(socket)) {
     ++shared_.open_sessions;
 }
@@ -365,7 +365,7 @@ void proxy_session::on_watch_due() {
         watch_client();
 }
 
-void proxy_session::arm(beast::tcp_stream& stream, lazy_deadline& d, std::chrono::milliseconds timeout) {
+void proxy_session::arm(tcp_stream& stream, lazy_deadline& d, std::chrono::milliseconds timeout) {
     // Re-arming a timer per read and write costs a system call each time; a deadline that
     // moves in steps of at most a second is as good for timeouts counted in seconds.
     const auto now = clock_type::now();

@@ -3,7 +3,6 @@
 // thread's pool, relays the response back piece by piece while the metering tap reads a
 // copy, and reports the finished call. Lives as long as an operation is pending on it.
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <array>
@@ -18,6 +17,7 @@
 #include "metering/response_tap.hpp"
 #include "metering/usage_record.hpp"
 #include "proxy/body_framer.hpp"
+#include "proxy/io_types.hpp"
 #include "proxy/proxy_shared.hpp"
 #include "proxy/upstream_stream.hpp"
 
@@ -25,7 +25,7 @@ namespace gm::proxy {
 
 class proxy_session : public std::enable_shared_from_this<proxy_session> {
 public:
-    proxy_session(boost::asio::ip::tcp::socket&& socket, proxy_shared& shared, thread_state& thread);
+    proxy_session(tcp_socket&& socket, proxy_shared& shared, thread_state& thread);
     ~proxy_session();
     void start();
     // Shutdown: closes the connection now if it is between requests.
@@ -72,11 +72,11 @@ private:
         std::chrono::steady_clock::time_point armed_at{};
         std::chrono::milliseconds armed_for{0};
     };
-    void arm(boost::beast::tcp_stream& stream, lazy_deadline& d, std::chrono::milliseconds timeout);
+    void arm(tcp_stream& stream, lazy_deadline& d, std::chrono::milliseconds timeout);
 
     proxy_shared& shared_;
     thread_state& thread_;
-    boost::beast::tcp_stream client_;
+    tcp_stream client_;
     boost::beast::flat_buffer client_buffer_;
     std::unique_ptr<upstream_stream> upstream_;
     std::optional<request_parser> request_;

@@ -8,9 +8,9 @@ namespace gm::proxy {
 
 upstream_stream::upstream_stream(boost::asio::io_context& ioc, boost::asio::ssl::context* tls) {
     if (tls)
-        tls_ = std::make_unique<boost::beast::ssl_stream<boost::beast::tcp_stream>>(ioc, *tls);
+        tls_ = std::make_unique<boost::beast::ssl_stream<tcp_stream>>(ioc.get_executor(), *tls);
     else
-        plain_.emplace(ioc);
+        plain_.emplace(ioc.get_executor());
     buffer.reserve(16 * 1024);
 }
 

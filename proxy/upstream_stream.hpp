@@ -3,23 +3,24 @@
 // that the relay code is written once.
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <memory>
 #include <optional>
+
+#include "proxy/io_types.hpp"
 
 namespace gm::proxy {
 
 class upstream_stream {
 public:
-    using executor_type = boost::beast::tcp_stream::executor_type;
+    using executor_type = io_executor;
 
     // tls: null for plain http.
     upstream_stream(boost::asio::io_context& ioc, boost::asio::ssl::context* tls);
 
     executor_type get_executor() noexcept { return tcp().get_executor(); }
-    boost::beast::tcp_stream& tcp() noexcept { return tls_ ? tls_->next_layer() : *plain_; }
-    boost::beast::ssl_stream<boost::beast::tcp_stream>* tls() noexcept { return tls_.get(); }
+    tcp_stream& tcp() noexcept { return tls_ ? tls_->next_layer() : *plain_; }
+    boost::beast::ssl_stream<tcp_stream>* tls() noexcept { return tls_.get(); }
 
     template <class MutableBufferSequence, class ReadHandler>
     void async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
@@ -51,8 +52,8 @@ public:
     std::chrono::steady_clock::time_point idle_since{};
 
 private:
-    std::optional<boost::beast::tcp_stream> plain_;
-    std::unique_ptr<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls_;
+    std::optional<tcp_stream> plain_;
+    std::unique_ptr<boost::beast::ssl_stream<tcp_stream>> tls_;
 };
 
 }  // namespace gm::proxy
