@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
-#include <iterator>
 
 #include "storage/utc_time.hpp"
 
@@ -22,11 +22,15 @@ std::int64_t now_ms() {
         .count();
 }
 
-// A flat JSON object written straight into a stack buffer: one line per call is on every
-// call's path, and a DOM or a general writer cost several times the relay's own work.
+// A flat JSON object appended to one string: a line per call is on every call's path, and a
+// general JSON writer cost as much as the relay's own work. Keys are literals of ours and
+// need no escaping.
 class json_line {
 public:
-    json_line() { out_.push_back('{'); }
+    json_line() {
+        out_.reserve(512);
+        out_.push_back('{');
+    }
     json_line& str(std::string_view key, std::string_view value) {
         name(key);
         quoted(value);
@@ -34,20 +38,23 @@ public:
     }
     json_line& num(std::string_view key, std::int64_t value) {
         name(key);
-        fmt::format_to(std::back_inserter(out_), "{}", value);
+        char digits[24];
+        const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+        out_.append(digits, end);
         return *this;
     }
     std::string finish() {
-        out_.append(std::string_view("}\n"));
-        return fmt::to_string(out_);
+        out_.append("}\n");
+        return std::move(out_);
     }
 
 private:
     void name(std::string_view key) {
         if (out_.size() > 1)
             out_.push_back(',');
-        quoted(key);
-        out_.push_back(':');
+        out_.push_back('"');
+        out_.append(key);
+        out_.append("\":");
     }
     // RFC 8259 section 7: quote, backslash and control characters are escaped; other bytes
     // pass as they are.
@@ -61,19 +68,23 @@ private:
             out_.append(s.substr(plain, i - plain));
             plain = i + 1;
             switch (c) {
-                case '"': out_.append(std::string_view("\\\"")); break;
-                case '\\': out_.append(std::string_view("\\\\")); break;
-                case '\n': out_.append(std::string_view("\\n")); break;
-                case '\r': out_.append(std::string_view("\\r")); break;
-                case '\t': out_.append(std::string_view("\\t")); break;
-                default: fmt::format_to(std::back_inserter(out_), "\\u{:04x}", c);
+                case '"': out_.append("\\\""); break;
+                case '\\': out_.append("\\\\"); break;
+                case '\n': out_.append("\\n"); break;
+                case '\r': out_.append("\\r"); break;
+                case '\t': out_.append("\\t"); break;
+                default: {
+                    static constexpr char hex[] = "0123456789abcdef";
+                    const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                    out_.append(esc, sizeof esc);
+                }
             }
         }
         out_.append(s.substr(plain));
         out_.push_back('"');
     }
 
-    fmt::memory_buffer out_;
+    std::string out_;
 };
 
 }  // namespace
