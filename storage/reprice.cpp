@@ -56,7 +56,7 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
         "WHERE day = ? AND dim = ? AND key = ?");
     auto update_user = conn.prepare(
         "UPDATE UsageDailyUser SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
-        "WHERE day = ? AND userId = ?");
+        "WHERE day = ? AND userId = ? AND model = ? AND endpoint = ? AND botId = ? AND isGuest = ?");
 
     // Keyset cursor over (createdAtMs, id), starting before every row of the range.
     std::int64_t cur_ms = since_ms - 1;
@@ -67,7 +67,9 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
         std::map<group_key, delta> daily, hourly;
         std::map<tag_key, delta> daily_tags, hourly_tags;
         std::map<std::tuple<std::int64_t, std::string, std::string>, delta> dims;
-        std::map<std::pair<std::int64_t, std::string>, delta> users;
+        using user_key = std::tuple<std::int64_t, std::string, std::string, std::string, std::string, int>;
+        std::map<user_key, delta> users;
+        std::map<std::pair<std::int64_t, std::string>, delta> user_months;
         std::size_t seen = 0;
         conn.exec("BEGIN IMMEDIATE");
         try {
@@ -109,7 +111,10 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
                 dims[{day, "endpoint", r.endpoint}].add(dc, du);
                 dims[{day, "bot", r.bot_id}].add(dc, du);
                 dims[{day, "guest", r.is_guest ? "1" : "0"}].add(dc, du);
-                if (!r.user_id.empty()) users[{day, r.user_id}].add(dc, du);
+                if (!r.user_id.empty()) {
+                    users[{day, r.user_id, r.model, r.endpoint, r.bot_id, guest}].add(dc, du);
+                    user_months[{utc_month(day), r.user_id}].add(dc, du);
+                }
             }
             select.reset();
             for (auto [map, st] : {std::pair{&daily, &update_daily}, std::pair{&hourly, &update_hourly}}) {
@@ -137,12 +142,16 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
                 update_dim.run();
             }
             for (const auto& [k, d] : users) {
-                update_user_month.reset();
-                update_user_month.bind(1, d.cost).bind(2, utc_month(k.first)).bind(3, k.second);
-                update_user_month.run();
                 update_user.reset();
-                update_user.bind(1, d.cost).bind(2, d.unpriced).bind(3, k.first).bind(4, k.second);
+                update_user.bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
+                update_user.bind(5, std::get<2>(k)).bind(6, std::get<3>(k)).bind(7, std::get<4>(k));
+                update_user.bind(8, std::get<5>(k));
                 update_user.run();
+            }
+            for (const auto& [k, d] : user_months) {
+                update_user_month.reset();
+                update_user_month.bind(1, d.cost).bind(2, k.first).bind(3, k.second);
+                update_user_month.run();
             }
             conn.exec("COMMIT");
         } catch (...) {

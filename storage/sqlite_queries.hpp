@@ -2,7 +2,7 @@
 // usage_queries over SQLite, on a connection of its own (query_only), one per admin worker
 // thread. Whole UTC days in a range are answered from the daily rollups, whole hours of a
 // partial first or last day from the hourly ones, and only the partial hours at the ends
-// (and filter combinations no rollup holds, e.g. user and model together) from raw rows,
+// (and filter combinations no rollup holds, e.g. user and tag together) from raw rows,
 // through the createdAtMs or (userId, createdAtMs) index. Every value is a bound parameter.
 #include <map>
 #include <memory>

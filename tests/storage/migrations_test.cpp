@@ -1,6 +1,7 @@
 #include "storage/migrations.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <fstream>
 #include <sstream>
@@ -229,4 +230,81 @@ INSERT INTO UsageDailyUser (day, userId, calls, costPicoUsd)
     CHECK(s.totals.failed_calls == 1);
     REQUIRE(s.by_endpoint.size() == 2);
     CHECK(s.by_endpoint[0].key == "analyze");
+}
+
+TEST_CASE("migrations: a version 4 database upgrades with the per-day user rollup split by model, endpoint and bot",
+          "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("v4.db");
+    migrate_to(db, 4);
+    REQUIRE(migration_state(db).current == 4);
+    const std::int64_t nov6 = gm::test::at("2024-11-06T10:00:00Z");
+    const std::int64_t day6 = nov6 / 86'400'000;
+    {
+        // Rows as version 4 stored them, and its per-day user rollup built from them; then,
+        // as retention would leave it, user u1's rollup of 2024-10-01 without its rows and a
+        // removed call of u2 still counted on 2024-11-06.
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec(fmt::format(R"sql(
+INSERT INTO ApiUsage (id, userId, isGuest, endpoint, model, botId, inputTokens, outputTokens, totalTokens,
+  estimatedCostUSD, durationMs, success, createdAt, costPicoUsd, createdAtMs) VALUES
+ ('a', 'u1', 0, 'chat', 'flash', NULL, 10, 5, 15, 0, 100, 1, '', 1000, {0}),
+ ('b', 'u1', 0, 'chat', 'pro', 'b1', 20, 5, 25, 0, 50, 1, '', 2000, {0} + 1000),
+ ('c', 'u1', 0, 'chat', 'flash', NULL, 1, 1, 2, 0, 10, 0, '', 4000, {0} + 2000),
+ ('d', 'u2', 1, 'analyze', 'flash', NULL, 1, 1, 2, 0, 10, 1, '', 8000, {0} + 3000),
+ ('e', NULL, 1, 'analyze', 'flash', NULL, 1, 1, 2, 0, 10, 1, '', 16000, {0} + 4000);
+INSERT INTO UsageDailyUser (day, userId, calls, successfulCalls, guestCalls, inputTokens, outputTokens, totalTokens,
+  costPicoUsd, durationMsSum, durationCount)
+  SELECT createdAtMs / 86400000, userId, COUNT(*), SUM(success), SUM(isGuest), SUM(inputTokens), SUM(outputTokens),
+         SUM(totalTokens), SUM(costPicoUsd), SUM(durationMs), COUNT(durationMs)
+  FROM ApiUsage WHERE userId IS NOT NULL GROUP BY 1, 2;
+INSERT INTO UsageDailyUser (day, userId, calls, successfulCalls, totalTokens, costPicoUsd)
+  VALUES ({1} - 36, 'u1', 7, 7, 70, 700);
+UPDATE UsageDailyUser SET calls = calls + 1, successfulCalls = successfulCalls + 1, costPicoUsd = costPicoUsd + 50
+  WHERE day = {1} AND userId = 'u2';
+)sql",
+                           nov6, day6));
+    }
+    const auto st = migration_state(db);
+    REQUIRE(st.pending.size() == static_cast<std::size_t>(latest_schema_version() - 4));
+    CHECK(st.pending[0].rfind("5:", 0) == 0);
+    migrate(db);
+    CHECK(migration_state(db).current == latest_schema_version());
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 5);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM UsageDailyUser") == 5);
+    CHECK(query_int(db, fmt::format("SELECT calls FROM UsageDailyUser WHERE day = {} AND userId = 'u1' AND "
+                                    "model = 'flash' AND endpoint = 'chat' AND botId = '' AND isGuest = 0",
+                                    day6)) == 2);
+    CHECK(query_int(db, fmt::format("SELECT costPicoUsd FROM UsageDailyUser WHERE day = {} AND userId = 'u1' AND "
+                                    "model = 'pro' AND botId = 'b1'",
+                                    day6)) == 2000);
+    CHECK(query_int(db, fmt::format("SELECT isGuest FROM UsageDailyUser WHERE day = {} AND userId = 'u2' AND "
+                                    "model = 'flash'",
+                                    day6)) == 1);
+    // What the old rollup held beyond the rows present stays, under empty keys.
+    CHECK(query_int(db, fmt::format("SELECT calls FROM UsageDailyUser WHERE day = {} AND userId = 'u1' AND "
+                                    "model = '' AND endpoint = '' AND botId = ''",
+                                    day6 - 36)) == 7);
+    CHECK(query_int(db, fmt::format("SELECT costPicoUsd FROM UsageDailyUser WHERE day = {} AND userId = 'u2' AND "
+                                    "model = ''",
+                                    day6)) == 50);
+    CHECK(query_int(db, "SELECT SUM(calls) FROM UsageDailyUser") == 4 + 7 + 1);
+
+    // A user's totals and breakdowns come from the new rollup.
+    sqlite_queries q(db);
+    usage_filter u1;
+    u1.user_id = "u1";
+    const auto s = q.stats({gm::test::at("2024-11-06"), gm::test::at("2024-11-07")}, u1);
+    CHECK(s.totals.calls == 3);
+    CHECK(s.totals.failed_calls == 1);
+    CHECK(s.totals.cost_pico_usd == 7000);
+    REQUIRE(s.by_model.size() == 2);
+    CHECK(s.by_model[0].key == "flash");
+    CHECK(s.by_model[0].totals.calls == 2);
+    CHECK(s.by_model[1].totals.cost_pico_usd == 2000);
+    REQUIRE(s.by_bot.size() == 2);
+    CHECK(s.by_bot[1].key == "b1");
+    const auto old = q.stats({gm::test::at("2024-10-01"), gm::test::at("2024-10-02")}, u1);
+    CHECK(old.totals.calls == 7);
+    CHECK(old.totals.cost_pico_usd == 700);
 }
