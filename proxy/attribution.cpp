@@ -1,6 +1,7 @@
 #include "proxy/attribution.hpp"
 
 #include <boost/beast/core/string.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,16 +25,14 @@ std::string bounded(std::string_view v) {
 
 }  // namespace
 
-void take_attribution(beast::http::fields& fields, metering::usage_record& record) {
+void take_attribution(header_fields& fields, metering::usage_record& record) {
     std::optional<bool> guest;
-    for (auto it = fields.begin(); it != fields.end();) {
-        const std::string_view name = it->name_string();
-        if (!starts_with_icase(name, prefix)) {
-            ++it;
-            continue;
-        }
+    fields.erase_if([&](const header_fields::field_view& f) {
+        const std::string_view name = f.name_string;
+        if (!starts_with_icase(name, prefix))
+            return false;
         const std::string_view key = name.substr(prefix.size());
-        const std::string_view value = it->value();
+        const std::string_view value = f.value;
         if (beast::iequals(key, "user-id"))
             record.user_id = bounded(value);
         else if (beast::iequals(key, "user-email"))
@@ -50,8 +49,8 @@ void take_attribution(beast::http::fields& fields, metering::usage_record& recor
                 c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             record.tags.emplace_back(std::move(tag_name), bounded(value));
         }
-        it = fields.erase(it);
-    }
+        return true;
+    });
     record.is_guest = guest.value_or(record.user_id.empty());
 }
 

@@ -1,5 +1,6 @@
 #include "proxy/hop_by_hop.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <string>
 #include <vector>
@@ -8,23 +9,33 @@ namespace gm::proxy {
 
 namespace http = boost::beast::http;
 
-void strip_hop_by_hop(http::fields& fields) {
+void strip_hop_by_hop(header_fields& fields) {
     // Fields listed in Connection are hop-by-hop too (RFC 9110 7.6.1).
     std::vector<std::string> named;
-    for (auto it = fields.find(http::field::connection); it != fields.end() && it->name() == http::field::connection;
-         ++it) {
-        for (auto token : http::token_list{it->value()})
-            named.emplace_back(token);
-    }
-    for (const auto& name : named)
-        fields.erase(name);
-    static constexpr http::field fixed[] = {
-        http::field::connection, http::field::keep_alive, http::field::proxy_connection, http::field::te,
-        http::field::trailer,    http::field::transfer_encoding, http::field::upgrade,
-        http::field::proxy_authorization, http::field::proxy_authenticate,
-    };
-    for (auto f : fixed)
-        fields.erase(f);
+    for (const auto f : fields)
+        if (f.id == http::field::connection)
+            for (auto token : http::token_list{f.value})
+                named.emplace_back(token);
+    fields.erase_if([&named](const header_fields::field_view& f) {
+        switch (f.id) {
+            case http::field::connection:
+            case http::field::keep_alive:
+            case http::field::proxy_connection:
+            case http::field::te:
+            case http::field::trailer:
+            case http::field::transfer_encoding:
+            case http::field::upgrade:
+            case http::field::proxy_authorization:
+            case http::field::proxy_authenticate:
+                return true;
+            default:
+                break;
+        }
+        for (const auto& name : named)
+            if (boost::beast::iequals(f.name_string, name))
+                return true;
+        return false;
+    });
 }
 
 }  // namespace gm::proxy

@@ -34,16 +34,6 @@ std::int64_t wall_ms() {
         .count();
 }
 
-// Header fields as they go on the wire, in their order and spelling.
-void append_fields(std::string& out, const http::fields& fields) {
-    for (const auto& field : fields) {
-        out += std::string_view(field.name_string());
-        out += ": ";
-        out += std::string_view(field.value());
-        out += "\r\n";
-    }
-}
-
 bool is_timeout(const boost::system::error_code& ec) {
     return ec == beast::error::timeout;
 }
@@ -104,10 +94,8 @@ void proxy_session::on_first_bytes(error_code ec, std::size_t n) {
 
 void proxy_session::read_request_header() {
     idle_ = false;
-    request_.emplace();
+    request_.emplace(request_in_);
     request_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit));
-    // The body is relayed raw, never held: no limit (Beast checks Content-Length against it).
-    request_->body_limit(boost::none);
     arm(client_, client_deadline_, shared_.options.header_timeout);
     http::async_read_header(client_, client_buffer_, *request_,
                             beast::bind_front_handler(&proxy_session::on_request_header, shared_from_this()));
@@ -130,18 +118,18 @@ void proxy_session::on_request_header(error_code ec, std::size_t) {
         reject(400, "INVALID_ARGUMENT", "malformed request: " + ec.message());
         return;
     }
-    auto& req = request_->get();
+    auto& req = request_in_;
     // Beast accepts a Transfer-Encoding without a final "chunked" and then reads no body;
     // RFC 9112 6.1 says such a request must be refused (it is how smuggling starts).
-    if (req.count(http::field::transfer_encoding) > 0 && !request_->chunked()) {
+    if (req.fields.count(http::field::transfer_encoding) > 0 && !request_->chunked()) {
         reject(400, "INVALID_ARGUMENT", "Transfer-Encoding must end in chunked");
         return;
     }
-    if (req.target().empty() || req.target()[0] != '/') {
+    if (req.target.empty() || req.target[0] != '/') {
         reject(400, "INVALID_ARGUMENT", "request target must be an origin-form path");
         return;
     }
-    if (req.method() == http::verb::connect || req.count(http::field::upgrade) > 0) {
+    if (req.method == http::verb::connect || req.fields.count(http::field::upgrade) > 0) {
         reject(501, "UNIMPLEMENTED", "protocol upgrades and CONNECT are not supported by gemini-meter");
         return;
     }
@@ -149,7 +137,7 @@ void proxy_session::on_request_header(error_code ec, std::size_t) {
     call_open_ = true;
     reported_ = false;
     ++shared_.in_flight;
-    client_keep_alive_ = req.keep_alive();
+    client_keep_alive_ = request_->keep_alive();
     upstream_reused_ = false;
     retried_ = false;
 
@@ -157,12 +145,12 @@ void proxy_session::on_request_header(error_code ec, std::size_t) {
     const std::int64_t created_at = record_.created_at_ms ? record_.created_at_ms : wall_ms();
     record_ = metering::usage_record{};
     record_.created_at_ms = created_at;
-    record_.http_method = std::string(req.method_string());
-    const std::string_view target = req.target();
+    record_.http_method = req.method_string;
+    const std::string_view target = req.target;
     record_.path = std::string(target.substr(0, target.find('?')));
-    take_attribution(req, record_);
+    take_attribution(req.fields, record_);
     if (shared_.options.metering) {
-        identity_ = metering::identify_call(req.method_string(), target);
+        identity_ = metering::identify_call(req.method_string, target);
         record_.gemini_method = identity_.gemini_method;
         record_.model = identity_.model;
         record_.streamed = identity_.streamed;
@@ -172,24 +160,25 @@ void proxy_session::on_request_header(error_code ec, std::size_t) {
             model_tap_.reset();
     }
 
-    expect_continue_ = beast::iequals(req[http::field::expect], "100-continue");
+    expect_continue_ = beast::iequals(req.fields.value(http::field::expect), "100-continue");
     if (request_->chunked())
         request_framer_.emplace(body_framer::chunked());
     else
         request_framer_.emplace(body_framer::with_length(request_->content_length().value_or(0)));
-    strip_hop_by_hop(req);
-    req.set(http::field::host, shared_.target.host_header);
+    strip_hop_by_hop(req.fields);
+    req.fields.erase(http::field::host);
+    req.fields.insert(http::field::host, "Host", shared_.target.host_header);
 
     // The header goes upstream as received minus hop-by-hop fields; the body keeps the
     // client's framing and is relayed raw, like the response.
     request_head_.clear();
     request_head_.reserve(1024);
-    request_head_ += std::string_view(req.method_string());
+    request_head_ += req.method_string;
     request_head_ += ' ';
     request_head_ += shared_.target.base_path;
     request_head_ += target;
     request_head_ += " HTTP/1.1\r\n";
-    append_fields(request_head_, req);
+    req.fields.append_to(request_head_);
     if (request_framer_->framing() == body_framer::mode::chunked)
         request_head_ += "Transfer-Encoding: chunked\r\n";
     request_head_ += "\r\n";
@@ -345,9 +334,8 @@ void proxy_session::on_request_piece(error_code ec, std::size_t n) {
 }
 
 void proxy_session::read_response_header() {
-    response_.emplace();
+    response_.emplace(response_in_);
     response_->header_limit(256 * 1024);
-    response_->body_limit(boost::none);
     arm(upstream_->tcp(), upstream_deadline_, shared_.options.upstream_first_byte_timeout);
     http::async_read_header(*upstream_, upstream_->buffer, *response_,
                             beast::bind_front_handler(&proxy_session::on_response_header, shared_from_this()));
@@ -427,8 +415,8 @@ void proxy_session::on_response_header(error_code ec, std::size_t) {
                     call_ending::upstream_broken, true);
         return;
     }
-    auto& res = response_->get();
-    const unsigned status = res.result_int();
+    auto& res = response_in_;
+    const unsigned status = res.status;
     if (status >= 100 && status < 200) {
         // Interim answers (100 Continue, 103 Early Hints) are not relayed: read the final one.
         read_response_header();
@@ -438,16 +426,16 @@ void proxy_session::on_response_header(error_code ec, std::size_t) {
     record_.http_status = static_cast<int>(status);
     if (shared_.options.metering) {
         metering::response_tap_options tap_options;
-        tap_options.content_type = res[http::field::content_type];
-        tap_options.content_encoding = res[http::field::content_encoding];
+        tap_options.content_type = res.fields.value(http::field::content_type);
+        tap_options.content_encoding = res.fields.value(http::field::content_encoding);
         tap_options.http_status = record_.http_status;
         tap_options.openai_compat = identity_.openai_compat;
         tap_options.gemini_method = identity_.gemini_method;
         tap_.emplace(tap_options);
     }
-    upstream_keep_alive_ = res.keep_alive();
-    const bool head = request_->get().method() == http::verb::head;
-    const bool client_http10 = request_->get().version() < 11;
+    upstream_keep_alive_ = response_->keep_alive();
+    const bool head = request_in_.method == http::verb::head;
+    const bool client_http10 = request_in_.version < 11;
     dechunk_ = false;
     if (head || status == 204 || status == 304)
         framer_.emplace(body_framer::with_length(0));
@@ -467,15 +455,15 @@ void proxy_session::on_response_header(error_code ec, std::size_t) {
 
     // The header is written as the upstream sent it, minus hop-by-hop fields; the body
     // keeps the upstream's own framing, so its bytes are relayed untouched.
-    strip_hop_by_hop(res);
+    strip_hop_by_hop(res.fields);
     response_head_.clear();
     response_head_.reserve(1024);
     response_head_ += "HTTP/1.1 ";
     response_head_ += std::to_string(status);
     response_head_ += ' ';
-    response_head_ += std::string_view(res.reason());
+    response_head_ += res.reason;
     response_head_ += "\r\n";
-    append_fields(response_head_, res);
+    res.fields.append_to(response_head_);
     if (framer_->framing() == body_framer::mode::chunked && !dechunk_)
         response_head_ += "Transfer-Encoding: chunked\r\n";
     if (!client_keep_alive_)
@@ -594,7 +582,7 @@ void proxy_session::reply_error(unsigned code, const char* status, std::string m
     record_.error_message = message;
     const bool keep = client_keep_alive_ && !close_after && !thread_.stopping;
     error_reply_ = std::make_unique<http::response<http::string_body>>(
-        make_error_response(code, status, message, request_->get().version(), keep));
+        make_error_response(code, status, message, request_in_.version, keep));
     arm(client_, client_deadline_, shared_.options.idle_timeout);
     http::async_write(client_, *error_reply_, [self = shared_from_this(), ending, keep](error_code ec, std::size_t) {
         self->client_keep_alive_ = keep && !ec;

@@ -3,20 +3,19 @@
 // thread's pool, relays the response back piece by piece while the metering tap reads a
 // copy, and reports the finished call. Lives as long as an operation is pending on it.
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
 
-#include <boost/beast/http/empty_body.hpp>
-
 #include "metering/call_identity.hpp"
 #include "metering/request_model_tap.hpp"
 #include "metering/response_tap.hpp"
 #include "metering/usage_record.hpp"
 #include "proxy/body_framer.hpp"
+#include "proxy/header_parser.hpp"
 #include "proxy/io_types.hpp"
 #include "proxy/proxy_shared.hpp"
 #include "proxy/upstream_stream.hpp"
@@ -34,9 +33,10 @@ public:
     void on_watch_due();
 
 private:
-    using request_parser = boost::beast::http::request_parser<boost::beast::http::empty_body>;
-    // The response header is parsed by Beast; its body is relayed raw (see body_framer).
-    using response_parser = boost::beast::http::response_parser<boost::beast::http::empty_body>;
+    // Headers are parsed by Beast into message_heads the session reuses; bodies are
+    // relayed raw (see body_framer).
+    using request_parser = header_parser<true>;
+    using response_parser = header_parser<false>;
     using error_code = boost::system::error_code;
 
     void do_read_request();
@@ -79,6 +79,8 @@ private:
     tcp_stream client_;
     boost::beast::flat_buffer client_buffer_;
     std::unique_ptr<upstream_stream> upstream_;
+    message_head request_in_;   // the request header as received
+    message_head response_in_;  // the response header as received
     std::optional<request_parser> request_;
     std::optional<body_framer> request_framer_;
     std::string request_head_;       // the request header as written upstream
