@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <chrono>
 
 #include "storage/utc_time.hpp"
@@ -61,7 +63,15 @@ private:
     void quoted(std::string_view s) {
         out_.push_back('"');
         std::size_t plain = 0;
-        for (std::size_t i = 0; i < s.size(); ++i) {
+        std::size_t i = 0;
+        // Eight bytes at a time while none needs escaping: most values are plain ASCII.
+        for (; i + 8 <= s.size(); i += 8) {
+            std::uint64_t w;
+            std::memcpy(&w, s.data() + i, 8);
+            if (needs_escape(w))
+                break;
+        }
+        for (; i < s.size(); ++i) {
             const auto c = static_cast<unsigned char>(s[i]);
             if (c >= 0x20 && c != '"' && c != '\\')
                 continue;
@@ -82,6 +92,16 @@ private:
         }
         out_.append(s.substr(plain));
         out_.push_back('"');
+    }
+
+    // True when one of the eight bytes is below 0x20, a quote or a backslash (the SWAR
+    // tests of "Bit Twiddling Hacks": has-less-than and has-zero-byte after an xor).
+    static bool needs_escape(std::uint64_t w) noexcept {
+        constexpr std::uint64_t ones = 0x0101010101010101ULL;
+        constexpr std::uint64_t highs = 0x8080808080808080ULL;
+        const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+        const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+        return (below_space | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'))) != 0;
     }
 
     std::string out_;

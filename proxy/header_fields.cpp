@@ -1,5 +1,7 @@
 #include "proxy/header_fields.hpp"
 
+#include <cstring>
+
 
 namespace gm::proxy {
 
@@ -42,12 +44,22 @@ void header_fields::erase(http::field id) {
 }
 
 void header_fields::append_to(std::string& out) const {
-    for (std::size_t i = 0; i < entries_.size(); ++i) {
-        const auto f = view(i);
-        out += f.name_string;
-        out += ": ";
-        out += f.value;
-        out += "\r\n";
+    // One resize, then plain copies: this runs twice per relayed call.
+    std::size_t size = 0;
+    for (const auto& e : entries_)
+        size += e.name_len + e.value_len + 4;
+    std::size_t at = out.size();
+    out.resize(at + size);
+    char* p = out.data();
+    for (const auto& e : entries_) {
+        std::memcpy(p + at, text_.data() + e.name_at, e.name_len);
+        at += e.name_len;
+        std::memcpy(p + at, ": ", 2);
+        at += 2;
+        std::memcpy(p + at, text_.data() + e.value_at, e.value_len);
+        at += e.value_len;
+        std::memcpy(p + at, "\r\n", 2);
+        at += 2;
     }
 }
 
