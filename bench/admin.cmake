@@ -1,8 +1,11 @@
 # Admin API benchmark (included from bench/CMakeLists.txt): a program to run by hand or
-# from bench/run.sh, not a test.
+# from bench/admin_run.sh, not a test.
 #   storage_fill --db bench-usage.db --rows 10000000   (fill once)
-#   admin_bench  --db bench-usage.db                   (p50/p99 of every endpoint)
+#   admin_bench  --db bench-usage.db                   (p50/p99 of every endpoint, server in process)
+#   admin_bench  --port 9090 --token T                 (the same against a running gemini-meter)
 #   admin_bench  --port 9090 --token T --rate 20 --duration 60   (admin load beside the proxy)
+# bench/admin_run.sh runs the whole issue-5 benchmark: endpoint latency while the proxy
+# carries load, and the proxy's CPU and p99 with and without 20 admin queries per second.
 add_executable(admin_bench ${CMAKE_CURRENT_LIST_DIR}/admin_bench.cpp)
 target_link_libraries(admin_bench PRIVATE gm_admin_api gm_storage gm_metering)
 target_compile_options(admin_bench PRIVATE ${GM_WARNINGS})

@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# Admin API benchmark (issue 5): the admin endpoints on a big database while the proxy
+# carries load, and the proxy with and without admin queries beside it. One run:
+#
+#   setup  the database: $DB, filled with build/bench/storage_fill ($ROWS rows, 90 days) when
+#          it does not exist; copied first (gemini-meter writes the proxied calls into it).
+#          The fake upstream (fake-gemini) and gemini-meter (--database sqlite:<copy>,
+#          metering on, an admin token, $METER_ARGS) on loopback ports.
+#   (A0)   admin_bench asks every admin endpoint in turn with the proxy idle: stats with and
+#          without userId/model/tag filters, daily, top-users, recent incl. a deep keyset
+#          page, projections, compare, a 15-minute CSV export, /metrics. p50/p99 per
+#          endpoint, goal p99 < 20 ms: what each query costs by itself.
+#   (B)    $ROUNDS alternating rounds of the proxy alone ("off") and the proxy with
+#          $ADMIN_QPS admin queries per second beside it ("on", round-robin over the same
+#          endpoints), each an open loop at a fixed $RATE req/s for $DUR s (+$WARM s
+#          warm-up): the proxy's CPU µs per request, for the whole process and split by
+#          thread name (/proc/PID/task/*/comm: "gm-io" the I/O threads, "gm-reader" the
+#          admin query pool, "gm-writer" the storage writer, "gemini-meter" any unnamed
+#          thread), and its p50/p99 latency. Medians over the rounds of the per-round
+#          differences and ratios; goals: CPU per request +<5%, p99 +<1 ms.
+#   (A)    the endpoints of (A0) again while gm-loadgen drives the proxy in a closed loop
+#          ($CONNS connections, unary generateContent): admin latency while the proxy
+#          carries all the load it can. Run last, because it writes thousands of rows per
+#          second into the database (all in the current hour, one model).
+#
+# CPU time comes from /proc/PID/task/*/schedstat (nanoseconds on the CPU) when the kernel
+# has it, else from utime+stime in /proc/PID/task/*/stat (clock ticks, 10 ms each).
+#
+# Usage: bench/admin_run.sh   (environment: BUILD DB ROWS OUT COPY_DIR KEEP_COPY ROUNDS DUR
+#        WARM RATE ADMIN_QPS CONNS REQUESTS MAX_SECONDS FAKE_THREADS METER_ARGS SKIP_IDLE
+#        SKIP_B SKIP_A)
+#   REQUESTS, MAX_SECONDS  per endpoint in (A0) and (A): up to REQUESTS requests (default
+#             200), stopping after MAX_SECONDS (default 10) once 10 are done
+#   DB        the big database (default $OUT/usage-$ROWS.db; filled when missing)
+#   ROWS      rows to fill (default 10,000,000; ~10+ minutes on 2 cores)
+#   COPY_DIR  where the working copy goes (default $OUT); KEEP_COPY=1 keeps it afterwards
+#   METER_ARGS  default "--io-threads 1" (as bench/run.sh: one I/O thread)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+OUT=${OUT:-$ROOT/bench/out}
+ROWS=${ROWS:-10000000}
+DB=${DB:-$OUT/usage-$ROWS.db}
+COPY_DIR=${COPY_DIR:-$OUT}
+KEEP_COPY=${KEEP_COPY:-0}
+ROUNDS=${ROUNDS:-5}
+DUR=${DUR:-10}
+WARM=${WARM:-1}
+RATE=${RATE:-1000}
+ADMIN_QPS=${ADMIN_QPS:-20}
+CONNS=${CONNS:-16}
+REQUESTS=${REQUESTS:-200}
+MAX_SECONDS=${MAX_SECONDS:-10}
+FAKE_THREADS=${FAKE_THREADS:-2}
+METER_ARGS=${METER_ARGS---io-threads 1}
+SKIP_A=${SKIP_A:-0}
+SKIP_B=${SKIP_B:-0}
+SKIP_IDLE=${SKIP_IDLE:-0}
+METER=${METER:-$BUILD/app/gemini-meter}
+FAKE=${FAKE:-$BUILD/tests/fake_gemini/fake-gemini}
+LOADGEN=${LOADGEN:-$BUILD/bench/gm-loadgen}
+ADMIN_BENCH=${ADMIN_BENCH:-$BUILD/bench/admin_bench}
+FILL=${FILL:-$BUILD/bench/storage_fill}
+
+mkdir -p "$OUT" "$COPY_DIR"
+T=$(mktemp -d /tmp/gm-admin-bench-XXXXXX)
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RESULTS=$OUT/admin-results-$STAMP.tsv
+REPORT=$OUT/admin-report-$STAMP.txt
+ADMIN_LOG=$OUT/admin-rate-$STAMP.log   # admin_bench's own output in the "on" rounds
+COPY=$COPY_DIR/admin-run-$STAMP.db
+: > "$RESULTS"
+CLK_TCK=$(getconf CLK_TCK)
+declare -A PIDS=()   # name -> pid (only processes this script started)
+
+log() { printf '%s\n' "$*" >&2; }
+say() { printf '%s\n' "$*" | tee -a "$REPORT"; }
+
+cleanup() {
+  for name in "${!PIDS[@]}"; do kill "${PIDS[$name]}" 2>/dev/null || true; done
+  for name in "${!PIDS[@]}"; do wait "${PIDS[$name]}" 2>/dev/null || true; done
+  if [[ $KEEP_COPY != 1 ]]; then rm -f "$COPY" "$COPY-wal" "$COPY-shm" "$COPY".journal* 2>/dev/null || true; fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+# --- binaries ---------------------------------------------------------------------------
+need=()
+for b in "$METER" "$FAKE" "$LOADGEN" "$ADMIN_BENCH" "$FILL"; do [[ -x $b ]] || need+=("$(basename "$b")"); done
+if [[ ${#need[@]} -gt 0 ]]; then
+  log "building ${need[*]} in $BUILD"
+  cmake --build "$BUILD" -j2 --target "${need[@]}" >&2
+fi
+
+# --- the database -----------------------------------------------------------------------
+if [[ ! -e $DB ]]; then
+  log "$DB does not exist: filling it with $ROWS rows (storage_fill; this takes a while)"
+  mkdir -p "$(dirname "$DB")"
+  "$FILL" --db "$DB" --rows "$ROWS" | tee "$OUT/admin-fill-$STAMP.log" >&2
+fi
+db_rows() { sqlite3 -readonly "$1" 'SELECT count(*) FROM ApiUsage' 2>/dev/null || echo "?"; }
+db_version() { sqlite3 -readonly "$1" 'PRAGMA user_version' 2>/dev/null || echo "?"; }
+log "copying $DB to $COPY (gemini-meter writes into the copy)"
+for suffix in "" -wal; do [[ -e $DB$suffix ]] && cp "$DB$suffix" "$COPY$suffix"; done
+if command -v sqlite3 >/dev/null; then
+  DB_ROWS=$(db_rows "$COPY"); DB_VERSION=$(db_version "$COPY")
+else
+  DB_ROWS="?"; DB_VERSION="?"
+fi
+DB_MIB=$(( $(stat -c %s "$COPY") / 1048576 ))
+
+# --- helpers ----------------------------------------------------------------------------
+port_in_use() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+NEXT_PORT=${BASE_PORT:-20300}
+next_port() {
+  while port_in_use "$NEXT_PORT"; do NEXT_PORT=$((NEXT_PORT + 1)); done
+  PORT_OUT=$NEXT_PORT
+  NEXT_PORT=$((NEXT_PORT + 1))
+}
+wait_port() {
+  local p=$1 i
+  for i in $(seq 1 600); do port_in_use "$p" && return 0; sleep 0.05; done
+  return 1
+}
+SCHEDSTAT=0
+[[ -r /proc/self/schedstat ]] && SCHEDSTAT=1
+# One line per thread of $1: "tid name cpu_ns" (name from comm, spaces replaced).
+thread_cpu() {
+  local pid=$1 task comm ns stat rest
+  for task in /proc/"$pid"/task/*; do
+    comm=$(cat "$task/comm" 2>/dev/null) || continue
+    if [[ $SCHEDSTAT == 1 ]]; then
+      read -r ns _ < "$task/schedstat" 2>/dev/null || continue
+    else
+      stat=$(cat "$task/stat" 2>/dev/null) || continue
+      rest=${stat##*) }
+      set -- $rest
+      ns=$(( (${12} + ${13}) * 1000000000 / CLK_TCK ))
+    fi
+    echo "${task##*/} ${comm// /_} $ns"
+  done
+}
+# The whole process: utime+stime of /proc/PID/stat (counts threads that have exited) in ns,
+# or, with schedstat, the sum over the live threads (the meter's threads live for the run).
+process_cpu() {
+  local pid=$1
+  if [[ $SCHEDSTAT == 1 ]]; then
+    thread_cpu "$pid" | awk '{ s += $3 } END { printf "%.0f\n", s }'
+  else
+    local stat rest
+    stat=$(cat /proc/"$pid"/stat)
+    rest=${stat##*) }
+    set -- $rest
+    echo $(( (${12} + ${13}) * 1000000000 / CLK_TCK ))
+  fi
+}
+kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
+record() { printf '%s\t%s\t%s\t%s\n' "$@" >> "$RESULTS"; }  # round mode metric value
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# --- start the fake and gemini-meter ------------------------------------------------------
+"$FAKE" --listen 127.0.0.1:0 --threads "$FAKE_THREADS" > "$T/fake.log" 2>&1 &
+PIDS[fake]=$!
+for i in $(seq 1 100); do grep -q '^listening' "$T/fake.log" 2>/dev/null && break; sleep 0.05; done
+FAKE_PORT=$(sed -n 's/^listening http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/fake.log")
+[[ -n $FAKE_PORT ]] || { log "fake-gemini did not start"; cat "$T/fake.log" >&2; exit 1; }
+
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '%s\n' "$TOKEN" > "$T/token"
+chmod 600 "$T/token"
+next_port; PROXY_PORT=$PORT_OUT
+next_port; ADMIN_PORT=$PORT_OUT
+# shellcheck disable=SC2086
+"$METER" --listen 127.0.0.1:"$PROXY_PORT" --upstream http://127.0.0.1:"$FAKE_PORT" \
+  --admin-listen 127.0.0.1:"$ADMIN_PORT" --admin-token-file "$T/token" --database sqlite:"$COPY" \
+  --metering on --log-format json $METER_ARGS > "$T/meter.log" 2>&1 &
+PIDS[meter]=$!
+MPID=${PIDS[meter]}
+for p in "$PROXY_PORT" "$ADMIN_PORT"; do
+  wait_port "$p" || { log "gemini-meter did not start listening on $p"; tail -20 "$T/meter.log" >&2; exit 1; }
+done
+alive() { kill -0 "$MPID" 2>/dev/null || { log "gemini-meter has exited:"; tail -20 "$T/meter.log" >&2; exit 1; }; }
+
+say "gemini-meter admin benchmark, $STAMP, $(nproc) cores, load average at start $(loadavg)"
+say "database: $DB ($DB_ROWS rows, schema version $DB_VERSION, $DB_MIB MiB), working copy $COPY"
+say "gemini-meter $METER_ARGS, metering on; fake upstream $FAKE_THREADS threads; CPU from $([[ $SCHEDSTAT == 1 ]] && echo schedstat || echo "stat ticks (1/$CLK_TCK s)")"
+say "raw figures: $RESULTS"
+
+# --- (A0) endpoint latency with the proxy idle: what each query costs by itself -------------
+measure_endpoints() {  # tag label
+  local tag=$1
+  set +e
+  "$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --requests "$REQUESTS" --max-seconds "$MAX_SECONDS" \
+    > "$T/$tag-admin.out" 2> "$T/$tag-admin.err"
+  local rc=$?
+  set -e
+  alive
+  tee -a "$REPORT" < "$T/$tag-admin.out"
+  [[ -s $T/$tag-admin.err ]] && { log "admin_bench errors:"; head -20 "$T/$tag-admin.err" >&2; }
+  record "$tag" - admin_bench_rc "$rc"
+  awk -v OFS='\t' -v tag="$tag" '$NF == "ok" || $NF == "SLOW" || $NF == "FAILED" {
+      name = $1; for (i = 2; i <= NF - 6; i++) name = name "_" $i
+      print tag, name, "p50_ms", $(NF-4); print tag, name, "p99_ms", $(NF-3) }' "$T/$tag-admin.out" >> "$RESULTS"
+}
+# Warm the admin readers and the page cache once, unmeasured: the first query after start
+# opens the read connections and reads the database's pages from disk.
+"$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --requests 1 --max-seconds 0 > "$T/warm.out" 2>&1 || true
+if [[ $SKIP_IDLE != 1 ]]; then
+  say ""
+  say "(A0) admin endpoints with the proxy idle (the cost of each query by itself); load average $(loadavg)"
+  measure_endpoints A0
+fi
+
+# --- (B) the proxy alone vs. with admin queries beside it -----------------------------------
+if [[ $SKIP_B != 1 ]]; then
+  say ""
+  say "(B) proxy at a fixed $RATE req/s (open loop, unary, ${DUR}s + ${WARM}s warm-up), alone (off) vs. with $ADMIN_QPS admin queries/s (on), $ROUNDS rounds"
+  # Readers opened and pages warm before the first "on" round, as in a server that has run a while.
+  "$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --duration 3 > /dev/null 2>&1 || true
+  run_mode() {  # round mode
+    local round=$1 mode=$2 apid="" out c0 c1 total
+    if [[ $mode == on ]]; then
+      "$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --duration 100000 \
+        > "$T/b-admin-$round-$mode.out" 2>&1 &
+      apid=$!
+      PIDS[b-admin]=$apid
+      sleep 1
+    fi
+    thread_cpu "$MPID" > "$T/t0"
+    c0=$(process_cpu "$MPID")
+    out=$("$LOADGEN" --port "$PROXY_PORT" --mode open --shape unary --rate "$RATE" --duration "$DUR" --warmup "$WARM")
+    c1=$(process_cpu "$MPID")
+    thread_cpu "$MPID" > "$T/t1"
+    if [[ -n $apid ]]; then
+      kill -TERM "$apid" 2>/dev/null || true
+      wait "$apid" 2>/dev/null || true
+      unset 'PIDS[b-admin]'
+      local line
+      line=$(grep '^admin_bench:.*queries/s asked' "$T/b-admin-$round-$mode.out" || true)
+      { echo "round $round:"; cat "$T/b-admin-$round-$mode.out"; } >> "$ADMIN_LOG"
+      record "$round" on admin_sent_qps "$(sed -n 's/.* \([0-9.]*\) sent over.*/\1/p' <<<"$line")"
+      record "$round" on admin_p50_ms "$(sed -n 's/.*p50 \([0-9.]*\) ms.*/\1/p' <<<"$line")"
+      record "$round" on admin_p99_ms "$(sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' <<<"$line")"
+      record "$round" on admin_failed "$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")"
+    fi
+    alive
+    total=$(kv total "$out")
+    record "$round" "$mode" requests "$total"
+    record "$round" "$mode" errors "$(kv errors "$out")"
+    record "$round" "$mode" p50_us "$(kv p50_us "$out")"
+    record "$round" "$mode" p99_us "$(kv p99_us "$out")"
+    record "$round" "$mode" cpu_us_per_req "$(awk -v d=$((c1 - c0)) -v n="$total" 'BEGIN { printf "%.2f", (n > 0) ? d / 1000 / n : 0 }')"
+    # Per thread name: the difference over the threads alive at both snapshots.
+    awk -v n="$total" -v r="$round" -v m="$mode" -v OFS='\t' '
+      FNR == NR { b[$1] = $3; next }
+      $1 in b { d[$2] += $3 - b[$1] }
+      END { for (k in d) print r, m, "cpu_us_per_req:" k, sprintf("%.2f", (n > 0) ? d[k] / 1000 / n : 0) }' \
+      "$T/t0" "$T/t1" >> "$RESULTS"
+    log "round $round $mode: $(awk -F'\t' -v r="$round" -v m="$mode" '$1 == r && $2 == m { printf "%s=%s ", $3, $4 }' "$RESULTS")"
+  }
+  for round in $(seq 1 "$ROUNDS"); do
+    # Alternate which goes first, so that a drift of the machine's load cancels out.
+    if (( round % 2 )); then run_mode "$round" off; run_mode "$round" on
+    else run_mode "$round" on; run_mode "$round" off; fi
+  done
+
+  median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+  values() { awk -F'\t' -v m="$1" -v k="$2" '$1 ~ /^[0-9]+$/ && $2 == m && $3 == k { print $4 }' "$RESULTS"; }
+  # on - off and on / off within each round, then the median over rounds.
+  paired() {  # metric diff|ratio
+    awk -F'\t' -v k="$1" -v how="$2" '
+      $1 ~ /^[0-9]+$/ && $3 == k && $2 == "off" { off[$1] = $4 }
+      $1 ~ /^[0-9]+$/ && $3 == k && $2 == "on" { on[$1] = $4 }
+      END { for (r in on) if (r in off) { if (how == "diff") print on[r] - off[r]; else if (off[r] > 0) print on[r] / off[r] } }' \
+      "$RESULTS" | median
+  }
+  say ""
+  say "$(printf '%-28s %10s %10s %12s %14s' "medians over $ROUNDS rounds" off on "on - off" "on / off")"
+  metrics="p50_us p99_us cpu_us_per_req"
+  for k in $(awk -F'\t' '$1 ~ /^[0-9]+$/ && $3 ~ /^cpu_us_per_req:/ { print $3 }' "$RESULTS" | sort -u); do metrics="$metrics $k"; done
+  for k in $metrics; do
+    label=$k
+    [[ $k == cpu_us_per_req ]] && label="cpu_us/req (whole process)"
+    [[ $k == cpu_us_per_req:* ]] && label="cpu_us/req ${k#cpu_us_per_req:} threads"
+    say "$(printf '%-28s %10s %10s %12s %14s' "$label" "$(values off "$k" | median)" "$(values on "$k" | median)" \
+      "$(paired "$k" diff)" "$(paired "$k" ratio)")"
+  done
+  say "admin queries beside it: $(values on admin_sent_qps | median) queries/s sent, p50 $(values on admin_p50_ms | median) ms, p99 $(values on admin_p99_ms | median) ms (medians over rounds), failed $(values on admin_failed | awk '{ s += $1 } END { print s + 0 }'); per endpoint: $ADMIN_LOG"
+  errs=$(awk -F'\t' '$3 == "errors" && $4 > 0' "$RESULTS" | wc -l)
+  [[ $errs -gt 0 ]] && say "WARNING: $errs proxy runs had errors; see $RESULTS"
+
+  # Goals of issue 5: CPU per request +<5%, p99 +<1 ms.
+  goal() {  # label value op limit
+    awk -v l="$1" -v v="$2" -v lim="$4" -v op="$3" 'BEGIN {
+      if (v == "-" || v == "") { printf "%-44s %s\n", l, "no figure"; exit }
+      ok = (op == "<") ? (v < lim) : 0
+      printf "%-44s %10s  goal < %s  %s\n", l, v, lim, ok ? "MET" : "NOT MET" }'
+  }
+  say ""
+  say "$(goal "CPU/req on/off, whole process" "$(paired cpu_us_per_req ratio)" "<" 1.05)"
+  say "$(goal "CPU/req on/off, gm-io threads" "$(paired cpu_us_per_req:gm-io ratio)" "<" 1.05)"
+  say "$(goal "p99 on - off (us)" "$(paired p99_us diff)" "<" 1000)"
+fi
+
+# --- (A) endpoint latency while the proxy carries load ------------------------------------
+if [[ $SKIP_A != 1 ]]; then
+  say ""
+  say "(A) admin endpoints while gm-loadgen drives the proxy as fast as it goes (closed loop, $CONNS connections, unary; run last: it writes many rows)"
+  touch "$T/a.running"
+  (
+    while [[ -e $T/a.running ]]; do
+      "$LOADGEN" --port "$PROXY_PORT" --mode closed --shape unary --connections "$CONNS" --duration 5 --warmup 0 \
+        >> "$T/a-load.out" 2>>"$T/a-load.err" || break
+    done
+  ) &
+  PIDS[a-load]=$!
+  sleep 2
+  measure_endpoints A
+  rm -f "$T/a.running"
+  wait "${PIDS[a-load]}" 2>/dev/null || true
+  unset 'PIDS[a-load]'
+  load_total=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^total=/) { split($i, a, "="); s += a[2] } } END { print s + 0 }' "$T/a-load.out")
+  load_errors=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^errors=/) { split($i, a, "="); s += a[2] } } END { print s + 0 }' "$T/a-load.out")
+  load_secs=$(awk '/^mode=/ { n++ } END { print n * 5 }' "$T/a-load.out")
+  say "proxy load beside it: $load_total requests in ~${load_secs} s ($(awk -v n="$load_total" -v s="$load_secs" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "-" }') req/s), $load_errors errors; load average now $(loadavg)"
+fi
+
+say ""
+say "load average at the end $(loadavg); report: $REPORT"
