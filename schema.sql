@@ -11,9 +11,9 @@
 --   version 3: hourly rollups (unaligned range edges), tag rollups (tag filter), and the
 --              userId index widened to (userId, createdAtMs, id); backfilled likewise.
 --   version 4: monthly cost per user (top users), backfilled from UsageDailyUser.
---   version 5: UsageDailyUser keyed also by model, endpoint, bot and guest (a user's stats
---              with breakdowns from rollups); rebuilt from the rows, and what the old rollup
---              held beyond them (rows removed by retention) kept under empty keys.
+--   version 5: per day x user x model x endpoint x bot x guest (a user's stats with
+--              breakdowns from rollups); backfilled from the rows, and what UsageDailyUser
+--              holds beyond them (rows removed by retention) kept under empty keys.
 --
 -- Conventions: times are UTC. createdAt is ISO-8601 text with milliseconds
 -- ("2024-11-06T10:30:00.123Z", fixed width, so text order is time order); createdAtMs is
@@ -110,11 +110,22 @@ CREATE TABLE UsageDailyDim (
   PRIMARY KEY (day, dim, key)
 ) WITHOUT ROWID;
 
--- Per UTC day x user (rows with a userId) x UsageDaily's dimensions: top users, and a user
--- filter (alone or with model, endpoint, bot) for totals, breakdowns and daily series. Days
--- whose rows retention removed before version 5 keep their per-user sums under model,
--- endpoint and bot '' and isGuest 0.
+-- Per UTC day x user (rows with a userId): top users and per-user series.
 CREATE TABLE UsageDailyUser (
+  day INTEGER NOT NULL, userId TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, userId)
+) WITHOUT ROWID;
+
+-- Per UTC day x user x UsageDaily's dimensions (version 5): a user filter, alone or with
+-- model, endpoint or bot, with breakdowns. Days whose rows retention removed before version
+-- 5 keep the user's sums under model, endpoint and bot '' (isGuest 0).
+CREATE TABLE UsageDailyUserDim (
   day INTEGER NOT NULL, userId TEXT NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL,
   botId TEXT NOT NULL, isGuest INTEGER NOT NULL,
   calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,

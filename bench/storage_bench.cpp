@@ -41,10 +41,17 @@ timing measure(int runs, const std::function<void()>& f) {
     return {ms[ms.size() / 2], ms.back()};
 }
 
-void raw(sqlite_conn& c, const std::string& sql, std::int64_t a, std::int64_t b, const std::string& text = {}) {
+// Runs a raw query; a filter (" AND ...") appended after " GROUP BY 1" is moved in front of it.
+void raw(sqlite_conn& c, std::string sql, std::int64_t a, std::int64_t b, const std::string& text = {},
+         const std::string& text2 = {}) {
+    if (const auto g = sql.find(" GROUP BY 1"); g != std::string::npos && sql.compare(g + 11, 5, " AND ") == 0) {
+        const std::string tail = sql.substr(g + 11);
+        sql = sql.substr(0, g) + tail + " GROUP BY 1";
+    }
     auto st = c.prepare(sql);
     st.bind(1, a).bind(2, b);
     if (!text.empty()) st.bind(3, text);
+    if (!text2.empty()) st.bind(4, text2);
     std::int64_t sink = 0;
     while (st.step()) sink += st.col_int(1);
     if (sink == -1) std::puts("");
@@ -85,6 +92,8 @@ int main(int argc, char** argv) {
     by_model.model = top_model;
     usage_filter by_user;
     by_user.user_id = top_user;
+    usage_filter by_user_model = by_user;
+    by_user_model.model = top_model;
     usage_filter by_tag;
     by_tag.tag = "team=team-1";
     std::optional<recent_cursor> deep;
@@ -104,6 +113,10 @@ int main(int argc, char** argv) {
         "SELECT a.endpoint, " + sums + where + " GROUP BY 1",
         "SELECT COALESCE(a.botId, ''), " + sums + where + " GROUP BY 1",
     };
+    // Filters appended to a raw_stats query before its GROUP BY (raw() moves it there).
+    const std::string user_where = " AND a.userId = ?3";
+    const std::string tag_where =
+        " AND EXISTS (SELECT 1 FROM json_each(a.metadata, '$.tags') WHERE key = 'team' AND value = 'team-1')";
     const int raw_runs = std::max(1, runs / 10);
 
     struct row {
@@ -118,16 +131,26 @@ int main(int argc, char** argv) {
          [&] { for (const auto& s : raw_stats) raw(c, s, days30.start_ms, days30.end_ms); }},
         {"stats, 30 whole days, model filter", [&] { q.stats(days30, by_model); },
          [&] { raw(c, "SELECT a.endpoint, " + sums + where + " AND a.model = ? GROUP BY 1", days30.start_ms, days30.end_ms, top_model); }},
-        {"stats, 30 whole days, busiest user (raw rows)", [&] { q.stats(days30, by_user); }, nullptr},
-        {"stats, 30 whole days, tag filter", [&] { q.stats(days30, by_tag); }, nullptr},
-        {"stats, last 30 days (unaligned), tag filter", [&] { q.stats(last30, by_tag); }, nullptr},
-        {"stats, last 30 days (unaligned), model filter", [&] { q.stats(last30, by_model); }, nullptr},
+        {"stats, 30 whole days, busiest user", [&] { q.stats(days30, by_user); },
+         [&] { for (const auto& s : raw_stats) raw(c, s + user_where, days30.start_ms, days30.end_ms, top_user); }},
+        {"stats, last 30 days (unaligned), busiest user", [&] { q.stats(last30, by_user); },
+         [&] { for (const auto& s : raw_stats) raw(c, s + user_where, last30.start_ms, last30.end_ms, top_user); }},
+        {"stats, last 30 days (unaligned), busiest user + model", [&] { q.stats(last30, by_user_model); },
+         [&] { for (const auto& s : raw_stats) raw(c, s + user_where + " AND a.model = ?4", last30.start_ms, last30.end_ms, top_user, top_model); }},
+        {"stats, 30 whole days, tag filter", [&] { q.stats(days30, by_tag); },
+         [&] { for (const auto& s : raw_stats) raw(c, s + tag_where, days30.start_ms, days30.end_ms); }},
+        {"stats, last 30 days (unaligned), tag filter", [&] { q.stats(last30, by_tag); },
+         [&] { for (const auto& s : raw_stats) raw(c, s + tag_where, last30.start_ms, last30.end_ms); }},
+        {"stats, last 30 days (unaligned), model filter", [&] { q.stats(last30, by_model); },
+         [&] { for (const auto& s : raw_stats) raw(c, s + " AND a.model = ?3", last30.start_ms, last30.end_ms, top_model); }},
         {"daily, last 30 days (unaligned)", [&] { q.daily(last30, {}); },
          [&] { raw(c, "SELECT a.createdAtMs / 86400000, " + sums + where + " GROUP BY 1", last30.start_ms, last30.end_ms); }},
         {"daily, 30 whole days", [&] { q.daily(days30, {}); },
          [&] { raw(c, "SELECT a.createdAtMs / 86400000, " + sums + where + " GROUP BY 1", days30.start_ms, days30.end_ms); }},
-        {"daily, 30 whole days, busiest user", [&] { q.daily(days30, by_user); }, nullptr},
-        {"daily, last 30 days (unaligned), busiest user", [&] { q.daily(last30, by_user); }, nullptr},
+        {"daily, 30 whole days, busiest user", [&] { q.daily(days30, by_user); },
+         [&] { raw(c, "SELECT a.createdAtMs / 86400000, " + sums + where + " AND a.userId = ?3 GROUP BY 1", days30.start_ms, days30.end_ms, top_user); }},
+        {"daily, last 30 days (unaligned), busiest user", [&] { q.daily(last30, by_user); },
+         [&] { raw(c, "SELECT a.createdAtMs / 86400000, " + sums + where + " AND a.userId = ?3 GROUP BY 1", last30.start_ms, last30.end_ms, top_user); }},
         {"top_users 10, last 30 days (unaligned)", [&] { q.top_users(last30, {}, 10); },
          [&] { raw(c, "SELECT a.userId, SUM(a.costPicoUsd) " + where + " AND a.userId IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 10", last30.start_ms, last30.end_ms); }},
         {"top_users 10, 30 whole days", [&] { q.top_users(days30, {}, 10); },
@@ -135,8 +158,10 @@ int main(int argc, char** argv) {
         {"recent 50, first page", [&] { q.recent({}, 50, std::nullopt); }, nullptr},
         {"recent 50, page 200 (keyset; raw: OFFSET)", [&] { q.recent({}, 50, deep); },
          [&] { raw(c, "SELECT a.id, a.createdAtMs" + where + " ORDER BY a.createdAtMs DESC, a.id DESC LIMIT 50 OFFSET 10000", 0, INT64_MAX); }},
-        {"recent 50, model filter", [&] { q.recent(by_model, 50, std::nullopt); }, nullptr},
-        {"recent 50, user filter", [&] { q.recent(by_user, 50, std::nullopt); }, nullptr},
+        {"recent 50, model filter", [&] { q.recent(by_model, 50, std::nullopt); },
+         [&] { raw(c, "SELECT a.id, a.createdAtMs" + where + " AND a.model = ?3 ORDER BY a.createdAtMs DESC, a.id DESC LIMIT 50", 0, INT64_MAX, top_model); }},
+        {"recent 50, user filter", [&] { q.recent(by_user, 50, std::nullopt); },
+         [&] { raw(c, "SELECT a.id, a.createdAtMs" + where + " AND a.userId = ?3 ORDER BY a.createdAtMs DESC, a.id DESC LIMIT 50", 0, INT64_MAX, top_user); }},
         {"projections", [&] { q.projections(now, {}); },
          [&] {
              const auto s = day_start_ms(utc_day(now) - 7), e = day_start_ms(utc_day(now));

@@ -179,13 +179,13 @@ INSERT INTO UsageMonthlyUser (month, userId, costPicoUsd)
 )sql";
 }
 
-// Version 5: the per-day user rollup gains the day rollup's dimensions (model, endpoint, bot,
-// guest), so that a user filter with breakdowns (stats of one user by model, endpoint and
-// bot) reads a few rollup rows per day instead of every raw row of a busy user. Same number
-// of upserts per batch for the writer as before (one per distinct group). Rebuilt from the
-// rows present; where the old per-day rollup holds more than the rows present (rows removed
-// by retention), the remainder is kept under empty model, endpoint and bot keys, so that a
-// user's totals for old days stay right.
+// Version 5: a user's calls per UTC day by the day rollup's dimensions (model, endpoint,
+// bot, guest), so that a user filter with breakdowns (one user's stats by model, endpoint and
+// bot) reads a few rollup rows per day instead of every raw row of a busy user. A separate
+// table: UsageDailyUser stays one row per user and day, which top users needs to read a
+// candidate's totals in one seek per day. Built from the rows present; where UsageDailyUser
+// holds more than those rows (rows removed by retention), the remainder is kept under empty
+// model, endpoint and bot keys, so that a user's totals for old days stay right.
 std::string v5_sql() {
     std::string sums_as;  // SUM(calls) AS calls, ...
     for (std::string_view cols = rollup_sum_columns; !cols.empty();) {
@@ -195,15 +195,15 @@ std::string v5_sql() {
         cols = comma == std::string_view::npos ? std::string_view() : cols.substr(comma + 2);
     }
     return fmt::format(R"sql(
-CREATE TABLE UsageDailyUser5 (
+CREATE TABLE UsageDailyUserDim (
   day INTEGER NOT NULL, userId TEXT NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, botId TEXT NOT NULL,
   isGuest INTEGER NOT NULL, {0},
   PRIMARY KEY (day, userId, model, endpoint, botId, isGuest)
 ) WITHOUT ROWID;
-INSERT INTO UsageDailyUser5 (day, userId, model, endpoint, botId, isGuest, {1})
+INSERT INTO UsageDailyUserDim (day, userId, model, endpoint, botId, isGuest, {1})
   SELECT createdAtMs / 86400000, userId, model, endpoint, COALESCE(botId, ''), isGuest <> 0, {2}
   FROM ApiUsage WHERE userId IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6;
-INSERT INTO UsageDailyUser5 (day, userId, model, endpoint, botId, isGuest, {1})
+INSERT INTO UsageDailyUserDim (day, userId, model, endpoint, botId, isGuest, {1})
   SELECT o.day, o.userId, '', '', '', 0,
          o.calls - IFNULL(n.calls, 0), o.successfulCalls - IFNULL(n.successfulCalls, 0),
          o.guestCalls - IFNULL(n.guestCalls, 0), o.inputTokens - IFNULL(n.inputTokens, 0),
@@ -212,13 +212,11 @@ INSERT INTO UsageDailyUser5 (day, userId, model, endpoint, botId, isGuest, {1})
          o.costPicoUsd - IFNULL(n.costPicoUsd, 0), o.durationMsSum - IFNULL(n.durationMsSum, 0),
          o.durationCount - IFNULL(n.durationCount, 0), o.unpricedCalls - IFNULL(n.unpricedCalls, 0)
   FROM UsageDailyUser o LEFT JOIN
-       (SELECT day, userId, {3} FROM UsageDailyUser5 GROUP BY day, userId) n
+       (SELECT day, userId, {3} FROM UsageDailyUserDim GROUP BY day, userId) n
     ON n.day = o.day AND n.userId = o.userId
   WHERE n.calls IS NULL OR o.calls <> n.calls OR o.costPicoUsd <> n.costPicoUsd OR o.totalTokens <> n.totalTokens
      OR o.durationMsSum <> n.durationMsSum OR o.unpricedCalls <> n.unpricedCalls
   ON CONFLICT DO UPDATE SET {4};
-DROP TABLE UsageDailyUser;
-ALTER TABLE UsageDailyUser5 RENAME TO UsageDailyUser;
 )sql",
                        rollup_sum_defs, rollup_sum_columns, raw_sum_select, sums_as, rollup_sum_upsert);
 }
@@ -229,7 +227,7 @@ const std::vector<migration_step>& steps() {
         {2, "exact cost, token detail, call columns, users, daily rollups (backfilled)", v2_sql()},
         {3, "hourly and tag rollups, userId index by time (backfilled)", v3_sql()},
         {4, "monthly cost per user, for top users (backfilled)", v4_sql()},
-        {5, "per-day user rollup by model, endpoint, bot and guest (rebuilt)", v5_sql()},
+        {5, "per-day user rollup by model, endpoint, bot and guest (backfilled)", v5_sql()},
     };
     return all;
 }

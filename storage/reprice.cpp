@@ -56,6 +56,9 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
         "WHERE day = ? AND dim = ? AND key = ?");
     auto update_user = conn.prepare(
         "UPDATE UsageDailyUser SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE day = ? AND userId = ?");
+    auto update_user_dim = conn.prepare(
+        "UPDATE UsageDailyUserDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
         "WHERE day = ? AND userId = ? AND model = ? AND endpoint = ? AND botId = ? AND isGuest = ?");
 
     // Keyset cursor over (createdAtMs, id), starting before every row of the range.
@@ -68,8 +71,8 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
         std::map<tag_key, delta> daily_tags, hourly_tags;
         std::map<std::tuple<std::int64_t, std::string, std::string>, delta> dims;
         using user_key = std::tuple<std::int64_t, std::string, std::string, std::string, std::string, int>;
-        std::map<user_key, delta> users;
-        std::map<std::pair<std::int64_t, std::string>, delta> user_months;
+        std::map<user_key, delta> user_dims;
+        std::map<std::pair<std::int64_t, std::string>, delta> users, user_months;
         std::size_t seen = 0;
         conn.exec("BEGIN IMMEDIATE");
         try {
@@ -112,7 +115,8 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
                 dims[{day, "bot", r.bot_id}].add(dc, du);
                 dims[{day, "guest", r.is_guest ? "1" : "0"}].add(dc, du);
                 if (!r.user_id.empty()) {
-                    users[{day, r.user_id, r.model, r.endpoint, r.bot_id, guest}].add(dc, du);
+                    users[{day, r.user_id}].add(dc, du);
+                    user_dims[{day, r.user_id, r.model, r.endpoint, r.bot_id, guest}].add(dc, du);
                     user_months[{utc_month(day), r.user_id}].add(dc, du);
                 }
             }
@@ -143,10 +147,15 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
             }
             for (const auto& [k, d] : users) {
                 update_user.reset();
-                update_user.bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
-                update_user.bind(5, std::get<2>(k)).bind(6, std::get<3>(k)).bind(7, std::get<4>(k));
-                update_user.bind(8, std::get<5>(k));
+                update_user.bind(1, d.cost).bind(2, d.unpriced).bind(3, k.first).bind(4, k.second);
                 update_user.run();
+            }
+            for (const auto& [k, d] : user_dims) {
+                update_user_dim.reset();
+                update_user_dim.bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
+                update_user_dim.bind(5, std::get<2>(k)).bind(6, std::get<3>(k)).bind(7, std::get<4>(k));
+                update_user_dim.bind(8, std::get<5>(k));
+                update_user_dim.run();
             }
             for (const auto& [k, d] : user_months) {
                 update_user_month.reset();

@@ -67,13 +67,21 @@ struct dim_key {
         return std::tie(a.day, dim_names[a.dim], a.key) < std::tie(b.day, dim_names[b.dim], b.key);
     }
 };
-// UsageDailyUser's key: (day, userId) and the day rollup's dimensions.
 struct user_day_key {
+    std::int64_t day;
+    std::string_view user;
+    friend bool operator==(const user_day_key&, const user_day_key&) = default;
+    friend bool operator<(const user_day_key& a, const user_day_key& b) {
+        return std::tie(a.day, a.user) < std::tie(b.day, b.user);
+    }
+};
+// UsageDailyUserDim's key: (day, userId) and the day rollup's dimensions.
+struct user_dim_key {
     std::int64_t day;
     std::string_view user, model, endpoint, bot;
     int guest;
-    friend bool operator==(const user_day_key&, const user_day_key&) = default;
-    friend bool operator<(const user_day_key& a, const user_day_key& b) {
+    friend bool operator==(const user_dim_key&, const user_dim_key&) = default;
+    friend bool operator<(const user_dim_key& a, const user_dim_key& b) {
         return std::tie(a.day, a.user, a.model, a.endpoint, a.bot, a.guest) <
                std::tie(b.day, b.user, b.model, b.endpoint, b.bot, b.guest);
     }
@@ -106,6 +114,9 @@ struct key_hash {
         return mix(mix(std::hash<std::int64_t>()(k.day), static_cast<std::size_t>(k.dim)), sv_hash()(k.key));
     }
     std::size_t operator()(const user_day_key& k) const {
+        return mix(std::hash<std::int64_t>()(k.day), sv_hash()(k.user));
+    }
+    std::size_t operator()(const user_dim_key& k) const {
         std::size_t h = std::hash<std::int64_t>()(k.day);
         for (auto v : {k.user, k.model, k.endpoint, k.bot}) h = mix(h, sv_hash()(v));
         return mix(h, static_cast<std::size_t>(k.guest));
@@ -153,8 +164,9 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
     upsert_hourly_tag_ =
         conn_.prepare(upsert_sql("UsageHourlyTag", "hour, name, value, model, endpoint, botId, isGuest", 7));
     upsert_dim_ = conn_.prepare(upsert_sql("UsageDailyDim", "day, dim, key", 3));
-    upsert_user_day_ =
-        conn_.prepare(upsert_sql("UsageDailyUser", "day, userId, model, endpoint, botId, isGuest", 6));
+    upsert_user_day_ = conn_.prepare(upsert_sql("UsageDailyUser", "day, userId", 2));
+    upsert_user_dim_ =
+        conn_.prepare(upsert_sql("UsageDailyUserDim", "day, userId, model, endpoint, botId, isGuest", 6));
     upsert_user_month_ = conn_.prepare(
         "INSERT INTO UsageMonthlyUser (month, userId, costPicoUsd) VALUES (?,?,?) "
         "ON CONFLICT DO UPDATE SET costPicoUsd = costPicoUsd + excluded.costPicoUsd");
@@ -176,6 +188,7 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
     std::vector<std::pair<std::string_view, std::string_view>> row_tags;
     std::unordered_map<dim_key, usage_totals, key_hash> dims;
     std::unordered_map<user_day_key, usage_totals, key_hash> user_days;
+    std::unordered_map<user_dim_key, usage_totals, key_hash> user_dims;
     std::unordered_map<user_month_key, std::int64_t, key_hash> user_months;
     std::unordered_map<std::string_view, user_seen> users;
     std::size_t inserted = 0;
@@ -225,7 +238,8 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
             add_record(dims[{day, 2, r.bot_id}], r);
             add_record(dims[{day, 3, r.is_guest ? "1" : "0"}], r);
             if (!r.user_id.empty()) {
-                add_record(user_days[{day, r.user_id, r.model, r.endpoint, r.bot_id, guest}], r);
+                add_record(user_days[{day, r.user_id}], r);
+                add_record(user_dims[{day, r.user_id, r.model, r.endpoint, r.bot_id, guest}], r);
                 user_months[{utc_month(day), r.user_id}] += r.cost_pico_usd;
                 auto [it, fresh] = users.try_emplace(r.user_id);
                 auto& u = it->second;
@@ -269,6 +283,14 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
         for (const auto* e : sorted(user_days)) {
             const auto& [k, t] = *e;
             auto& st = upsert_user_day_;
+            st.rewind();
+            st.bind(1, k.day).bind_static(2, k.user);
+            bind_sums(st, 3, t);
+            st.run();
+        }
+        for (const auto* e : sorted(user_dims)) {
+            const auto& [k, t] = *e;
+            auto& st = upsert_user_dim_;
             st.rewind();
             st.bind(1, k.day).bind_static(2, k.user).bind_static(3, k.model).bind_static(4, k.endpoint);
             st.bind_static(5, k.bot).bind(6, k.guest);

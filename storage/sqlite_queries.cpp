@@ -149,11 +149,13 @@ void sqlite_queries::raw_part(std::int64_t start_ms, std::int64_t end_ms, const 
 
 sqlite_queries::rollups sqlite_queries::rollups_for(const usage_filter& f, group g) {
     const bool dims_filter_only = !f.user_id && !f.tag;
-    // The per-day user rollup carries model, endpoint and bot (and guest, which it does not
-    // filter on: rows removed by retention before schema 5 are kept there with guest 0).
-    const bool user_rollup = !f.guest && !f.tag;
-    if (g == group::user) return user_rollup && (f.empty() || f.user_id) ? rollups::user : rollups::none;
-    if (f.user_id) return user_rollup ? rollups::user : rollups::none;
+    const bool user_only = f.user_id && !f.model && !f.endpoint && !f.bot_id && !f.guest && !f.tag;
+    if (g == group::user) return f.empty() || user_only ? rollups::user : rollups::none;
+    if (user_only && (g == group::none || g == group::day)) return rollups::user;
+    // The per-day user rollup by dimensions carries model, endpoint and bot (and guest, which
+    // it does not filter on: sums of rows removed by retention before schema 5 are kept there
+    // with guest 0).
+    if (f.user_id) return !f.guest && !f.tag ? rollups::user_dims : rollups::none;
     if (dims_filter_only) return rollups::dims;
     // "name=value" only: a bare tag name would count a call with two values of it twice.
     if (f.tag && !f.user_id && f.tag->find('=') != std::string::npos) return rollups::tag;
@@ -166,15 +168,8 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
     std::string sql;
     const char* bucket = hourly ? "hour" : "day";
     if (r == rollups::user) {
-        // Per user per day and (model, endpoint, bot, guest), never hourly: top users, and a
-        // user filter for totals, breakdowns and daily series.
-        const char* key = g == group::user        ? "userId"
-                          : g == group::day       ? "day"
-                          : g == group::model     ? "model"
-                          : g == group::endpoint  ? "endpoint"
-                          : g == group::bot       ? "botId"
-                          : g == group::breakdown ? "model || char(31) || endpoint || char(31) || botId"
-                                                  : "''";
+        // Per user per day (never hourly); also answers a user filter for totals and daily series.
+        const char* key = g == group::user ? "userId" : g == group::day ? "day" : "''";
         if (f.user_id) {
             // One seek per day on the (day, userId) key instead of reading every user's row
             // of every day in the range.
@@ -184,6 +179,18 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
         } else {
             sql = fmt::format("SELECT {}, {} FROM UsageDailyUser WHERE day >= ? AND day < ?", key, rollup_sum_select);
         }
+    } else if (r == rollups::user_dims) {
+        // One user per day by model, endpoint, bot and guest (never hourly): one seek per day
+        // to the user's rows of that day.
+        const char* key = g == group::day         ? "day"
+                          : g == group::model     ? "model"
+                          : g == group::endpoint  ? "endpoint"
+                          : g == group::bot       ? "botId"
+                          : g == group::breakdown ? "model || char(31) || endpoint || char(31) || botId"
+                                                  : "''";
+        sql = fmt::format("{} SELECT {}, {} FROM d JOIN UsageDailyUserDim ON day = d.x AND userId = ?", day_series,
+                          key, rollup_sum_select);
+        params.emplace_back(*f.user_id);
         if (f.model) { sql += " AND model = ?"; params.emplace_back(*f.model); }
         if (f.endpoint) { sql += " AND endpoint = ?"; params.emplace_back(*f.endpoint); }
         if (f.bot_id) { sql += " AND botId = ?"; params.emplace_back(*f.bot_id); }

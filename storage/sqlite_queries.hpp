@@ -42,7 +42,7 @@ private:
     void raw_part(std::int64_t start_ms, std::int64_t end_ms, const usage_filter& f, group g,
                   std::map<std::string, usage_totals>& out);
     // The rollup family that can answer a filter and grouping, if any.
-    enum class rollups { none, dims, user, tag };
+    enum class rollups { none, dims, user, user_dims, tag };
     static rollups rollups_for(const usage_filter& f, group g);
     // [first, end) in days, or in hours when hourly.
     void rollup_part(std::int64_t first, std::int64_t end, bool hourly, rollups r, const usage_filter& f, group g,

@@ -232,7 +232,7 @@ INSERT INTO UsageDailyUser (day, userId, calls, costPicoUsd)
     CHECK(s.by_endpoint[0].key == "analyze");
 }
 
-TEST_CASE("migrations: a version 4 database upgrades with the per-day user rollup split by model, endpoint and bot",
+TEST_CASE("migrations: a version 4 database gains a per-day user rollup by model, endpoint and bot",
           "[migrations]") {
     gm::test::temp_dir dir;
     const std::string db = dir.file("v4.db");
@@ -271,26 +271,29 @@ UPDATE UsageDailyUser SET calls = calls + 1, successfulCalls = successfulCalls +
     migrate(db);
     CHECK(migration_state(db).current == latest_schema_version());
     CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 5);
-    CHECK(query_int(db, "SELECT COUNT(*) FROM UsageDailyUser") == 5);
-    CHECK(query_int(db, fmt::format("SELECT calls FROM UsageDailyUser WHERE day = {} AND userId = 'u1' AND "
+    CHECK(query_int(db, "SELECT COUNT(*) FROM UsageDailyUser") == 3);  // unchanged
+    CHECK(query_int(db, "SELECT COUNT(*) FROM UsageDailyUserDim") == 5);
+    CHECK(query_int(db, fmt::format("SELECT calls FROM UsageDailyUserDim WHERE day = {} AND userId = 'u1' AND "
                                     "model = 'flash' AND endpoint = 'chat' AND botId = '' AND isGuest = 0",
                                     day6)) == 2);
-    CHECK(query_int(db, fmt::format("SELECT costPicoUsd FROM UsageDailyUser WHERE day = {} AND userId = 'u1' AND "
+    CHECK(query_int(db, fmt::format("SELECT costPicoUsd FROM UsageDailyUserDim WHERE day = {} AND userId = 'u1' AND "
                                     "model = 'pro' AND botId = 'b1'",
                                     day6)) == 2000);
-    CHECK(query_int(db, fmt::format("SELECT isGuest FROM UsageDailyUser WHERE day = {} AND userId = 'u2' AND "
+    CHECK(query_int(db, fmt::format("SELECT isGuest FROM UsageDailyUserDim WHERE day = {} AND userId = 'u2' AND "
                                     "model = 'flash'",
                                     day6)) == 1);
     // What the old rollup held beyond the rows present stays, under empty keys.
-    CHECK(query_int(db, fmt::format("SELECT calls FROM UsageDailyUser WHERE day = {} AND userId = 'u1' AND "
+    CHECK(query_int(db, fmt::format("SELECT calls FROM UsageDailyUserDim WHERE day = {} AND userId = 'u1' AND "
                                     "model = '' AND endpoint = '' AND botId = ''",
                                     day6 - 36)) == 7);
-    CHECK(query_int(db, fmt::format("SELECT costPicoUsd FROM UsageDailyUser WHERE day = {} AND userId = 'u2' AND "
+    CHECK(query_int(db, fmt::format("SELECT costPicoUsd FROM UsageDailyUserDim WHERE day = {} AND userId = 'u2' AND "
                                     "model = ''",
                                     day6)) == 50);
-    CHECK(query_int(db, "SELECT SUM(calls) FROM UsageDailyUser") == 4 + 7 + 1);
+    CHECK(query_int(db, "SELECT SUM(calls) FROM UsageDailyUserDim") == 4 + 7 + 1);
+    CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyUserDim") ==
+          query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyUser"));
 
-    // A user's totals and breakdowns come from the new rollup.
+    // A user's totals and breakdowns come from the new rollup (the old day keeps its totals).
     sqlite_queries q(db);
     usage_filter u1;
     u1.user_id = "u1";

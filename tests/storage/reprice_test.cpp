@@ -71,6 +71,9 @@ TEST_CASE("reprice: costs and rollups move together, outside the range untouched
     CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDaily") == query_int(db, "SELECT SUM(costPicoUsd) FROM ApiUsage"));
     CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyDim WHERE dim = 'bot'") == 8190);
     CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyUser") == 8000);
+    CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyUserDim") == 8000);
+    CHECK(query_int(db, "SELECT SUM(unpricedCalls) FROM UsageDailyUserDim") ==
+          query_int(db, "SELECT SUM(unpricedCalls) FROM UsageDailyUser"));
 
     // Idempotent: the same table changes nothing the second time.
     const auto again = reprice(db, at("2024-11-06"), at("2024-11-07"), record_pricer(new_table), 1);
