@@ -2,7 +2,6 @@
 
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <sys/socket.h>
 
@@ -12,6 +11,7 @@
 #include "proxy/body_framer.hpp"
 #include "proxy/call_observer.hpp"
 #include "proxy/error_response.hpp"
+#include "proxy/header_reader.hpp"
 #include "proxy/hop_by_hop.hpp"
 
 namespace gm::proxy {
@@ -97,11 +97,16 @@ void proxy_session::read_request_header() {
     request_.emplace(request_in_);
     request_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit));
     arm(client_, client_deadline_, shared_.options.header_timeout);
-    http::async_read_header(client_, client_buffer_, *request_,
-                            beast::bind_front_handler(&proxy_session::on_request_header, shared_from_this()));
+    error_code ec;
+    if (parse_buffered_header(client_buffer_, *request_, ec)) {
+        on_request_header(ec);  // the usual case: the whole header came with the first bytes
+        return;
+    }
+    async_read_header_into(client_, client_buffer_, 4096, *request_,
+                           [self = shared_from_this()](error_code e) { self->on_request_header(e); });
 }
 
-void proxy_session::on_request_header(error_code ec, std::size_t) {
+void proxy_session::on_request_header(error_code ec) {
     if (ec == http::error::end_of_stream) {
         close_client();
         return;
@@ -337,12 +342,17 @@ void proxy_session::read_response_header() {
     response_.emplace(response_in_);
     response_->header_limit(256 * 1024);
     arm(upstream_->tcp(), upstream_deadline_, shared_.options.upstream_first_byte_timeout);
-    http::async_read_header(*upstream_, upstream_->buffer, *response_,
-                            beast::bind_front_handler(&proxy_session::on_response_header, shared_from_this()));
     if (!watching_client_ && !watch_enlisted_) {
         watch_enlisted_ = true;
         thread_.watcher.enlist(weak_from_this());
     }
+    error_code ec;
+    if (parse_buffered_header(upstream_->buffer, *response_, ec)) {
+        on_response_header(ec);  // a final header right behind an interim one
+        return;
+    }
+    async_read_header_into(*upstream_, upstream_->buffer, piece_size, *response_,
+                           [self = shared_from_this()](error_code e) { self->on_response_header(e); });
 }
 
 void proxy_session::on_watch_due() {
@@ -389,7 +399,7 @@ void proxy_session::on_client_readable(error_code ec) {
     finish_call(call_ending::client_gone, false);
 }
 
-void proxy_session::on_response_header(error_code ec, std::size_t) {
+void proxy_session::on_response_header(error_code ec) {
     if (!call_open_)
         return;  // the client went away meanwhile
     if (ec) {

@@ -42,7 +42,7 @@ private:
     void do_read_request();
     void on_first_bytes(error_code ec, std::size_t n);
     void read_request_header();
-    void on_request_header(error_code ec, std::size_t);
+    void on_request_header(error_code ec);
     void acquire_upstream();
     void on_upstream_connected(error_code ec, std::unique_ptr<upstream_stream> conn, const char* stage);
     void write_request_piece();
@@ -51,7 +51,7 @@ private:
     void read_request_piece();
     void on_request_piece(error_code ec, std::size_t);
     void read_response_header();
-    void on_response_header(error_code ec, std::size_t);
+    void on_response_header(error_code ec);
     void relay_available();
     void read_response_piece();
     void on_response_piece(error_code ec, std::size_t);

@@ -1,0 +1,66 @@
+#pragma once
+// Reads a message header into a parser: what the buffer already holds first, then socket
+// reads until the header is whole. Beast's async_read_header does the same through two
+// nested composed operations; this costs one plain handler per socket read, and nothing
+// asynchronous at all when the header is already in the buffer.
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <utility>
+
+namespace gm::proxy {
+
+// Feeds the buffered bytes to the parser and drops those it used. True when the header is
+// complete (ec clear) or malformed (ec set); false when more bytes are needed.
+template <bool isRequest>
+bool parse_buffered_header(boost::beast::flat_buffer& buffer, boost::beast::http::basic_parser<isRequest>& parser,
+                           boost::beast::error_code& ec) {
+    ec = {};
+    if (buffer.size() == 0)
+        return false;
+    buffer.consume(parser.put(buffer.data(), ec));
+    if (ec == boost::beast::http::error::need_more) {
+        ec = {};
+        return false;
+    }
+    return true;
+}
+
+// What a failed read means for the header being read, as Beast reports it: the peer
+// closing before the first byte is end_of_stream, in the middle partial_message.
+template <bool isRequest>
+boost::beast::error_code header_read_error(boost::beast::http::basic_parser<isRequest>& parser,
+                                           boost::beast::error_code ec) {
+    if (ec != boost::asio::error::eof)
+        return ec;
+    if (!parser.got_some())
+        return boost::beast::http::error::end_of_stream;
+    boost::beast::error_code eof_ec;
+    parser.put_eof(eof_ec);
+    return eof_ec ? eof_ec : boost::beast::error_code(boost::beast::http::error::partial_message);
+}
+
+// Reads until the parser holds a whole header, then calls handler(error_code). The stream,
+// buffer and parser must outlive the operation (the handler owns their owner).
+template <class Stream, bool isRequest, class Handler>
+void async_read_header_into(Stream& stream, boost::beast::flat_buffer& buffer, std::size_t read_size,
+                            boost::beast::http::basic_parser<isRequest>& parser, Handler handler) {
+    stream.async_read_some(buffer.prepare(read_size), [&stream, &buffer, read_size, &parser,
+                                                       handler = std::move(handler)](boost::beast::error_code ec,
+                                                                                     std::size_t n) mutable {
+        buffer.commit(n);
+        if (ec) {
+            handler(header_read_error(parser, ec));
+            return;
+        }
+        boost::beast::error_code parse_ec;
+        if (parse_buffered_header(buffer, parser, parse_ec)) {
+            handler(parse_ec);
+            return;
+        }
+        async_read_header_into(stream, buffer, read_size, parser, std::move(handler));
+    });
+}
+
+}  // namespace gm::proxy
