@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -52,11 +53,18 @@ public:
 
 private:
     void name(std::string_view key) {
+        // ,"key": in one copy; the reserve above makes room for every key of a call line.
+        char text[40];
+        std::size_t n = 0;
         if (out_.size() > 1)
-            out_.push_back(',');
-        out_.push_back('"');
-        out_.append(key);
-        out_.append("\":");
+            text[n++] = ',';
+        text[n++] = '"';
+        const std::size_t len = std::min(key.size(), sizeof text - 4);
+        std::memcpy(text + n, key.data(), len);
+        n += len;
+        text[n++] = '"';
+        text[n++] = ':';
+        out_.append(text, n);
     }
     // RFC 8259 section 7: quote, backslash and control characters are escaped; other bytes
     // pass as they are.

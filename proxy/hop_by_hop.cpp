@@ -2,8 +2,8 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
-#include <string>
-#include <vector>
+#include <boost/container/small_vector.hpp>
+#include <string_view>
 
 namespace gm::proxy {
 
@@ -11,7 +11,8 @@ namespace http = boost::beast::http;
 
 void strip_hop_by_hop(header_fields& fields) {
     // Fields listed in Connection are hop-by-hop too (RFC 9110 7.6.1).
-    std::vector<std::string> named;
+    // The names point into `fields`' own text, which erase_if does not move.
+    boost::container::small_vector<std::string_view, 4> named;
     for (const auto f : fields)
         if (f.id == http::field::connection)
             for (auto token : http::token_list{f.value})
