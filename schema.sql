@@ -1,4 +1,4 @@
--- gemini-meter SQLite schema, version 5 (PRAGMA user_version = 5).
+-- gemini-meter SQLite schema, version 6 (PRAGMA user_version = 6).
 --
 -- This file documents the full schema. The binary does not read it: it applies the same
 -- schema as versioned migration steps compiled in (storage/migrations.cpp), so that an
@@ -14,6 +14,9 @@
 --   version 5: per day x user x model x endpoint x bot x guest (a user's stats with
 --              breakdowns from rollups); backfilled from the rows, and what UsageDailyUser
 --              holds beyond them (rows removed by retention) kept under empty keys.
+--   version 6: no change for databases made by the final version 5; repairs one made by its
+--              first form (commit 0b42c9b), which had replaced UsageDailyUser by the
+--              per-dimension table.
 --
 -- Conventions: times are UTC. createdAt is ISO-8601 text with milliseconds
 -- ("2024-11-06T10:30:00.123Z", fixed width, so text order is time order); createdAtMs is
@@ -187,4 +190,4 @@ CREATE TABLE UsageMonthlyUser (
 ) WITHOUT ROWID;
 CREATE INDEX UsageMonthlyUser_cost_idx ON UsageMonthlyUser(month, costPicoUsd DESC, userId);
 
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;

@@ -15,6 +15,7 @@ struct migration_step {
     int version;
     const char* description;
     std::string sql;
+    void (*run)(sqlite_conn&) = nullptr;  // instead of sql, for a step that inspects the file
 };
 
 // Version 1 is the specification's table exactly (Prisma's model and its four indexes).
@@ -221,6 +222,36 @@ INSERT INTO UsageDailyUserDim (day, userId, model, endpoint, botId, isGuest, {1}
                        rollup_sum_defs, rollup_sum_columns, raw_sum_select, sums_as, rollup_sum_upsert);
 }
 
+// Version 6: for a short while (commit 0b42c9b) version 5 replaced UsageDailyUser by the
+// per-dimension table instead of adding UsageDailyUserDim beside it. A database made then
+// has the per-dimension rows under the old name: they move to UsageDailyUserDim and
+// UsageDailyUser is summed back from them. Any other database is already right.
+void v6_run(sqlite_conn& conn) {
+    {
+        // Finalized before the DROP below: an open statement on the schema locks it.
+        auto has_dim =
+            conn.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'UsageDailyUserDim'");
+        if (has_dim.step() && has_dim.col_int(0) > 0) return;
+    }
+    conn.exec(fmt::format(R"sql(
+CREATE TABLE UsageDailyUserDim (
+  day INTEGER NOT NULL, userId TEXT NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, botId TEXT NOT NULL,
+  isGuest INTEGER NOT NULL, {0},
+  PRIMARY KEY (day, userId, model, endpoint, botId, isGuest)
+) WITHOUT ROWID;
+INSERT INTO UsageDailyUserDim (day, userId, model, endpoint, botId, isGuest, {1})
+  SELECT day, userId, model, endpoint, botId, isGuest, {1} FROM UsageDailyUser;
+DROP TABLE UsageDailyUser;
+CREATE TABLE UsageDailyUser (
+  day INTEGER NOT NULL, userId TEXT NOT NULL, {0},
+  PRIMARY KEY (day, userId)
+) WITHOUT ROWID;
+INSERT INTO UsageDailyUser (day, userId, {1})
+  SELECT day, userId, {2} FROM UsageDailyUserDim GROUP BY day, userId;
+)sql",
+                          rollup_sum_defs, rollup_sum_columns, rollup_sum_select));
+}
+
 const std::vector<migration_step>& steps() {
     static const std::vector<migration_step> all = {
         {1, "ApiUsage table and the specification's four indexes", v1_sql()},
@@ -228,6 +259,7 @@ const std::vector<migration_step>& steps() {
         {3, "hourly and tag rollups, userId index by time (backfilled)", v3_sql()},
         {4, "monthly cost per user, for top users (backfilled)", v4_sql()},
         {5, "per-day user rollup by model, endpoint, bot and guest (backfilled)", v5_sql()},
+        {6, "per-day user rollups as version 5 meant them (repairs the first form of version 5)", "", v6_run},
     };
     return all;
 }
@@ -272,7 +304,10 @@ void migrate_conn(sqlite_conn& conn, int target) {
         try {
             // Re-read inside the write lock: another process may have migrated meanwhile.
             if (read_version(conn) < s.version) {
-                conn.exec(s.sql);
+                if (s.run)
+                    s.run(conn);
+                else
+                    conn.exec(s.sql);
                 conn.exec(fmt::format("PRAGMA user_version = {}", s.version));
             }
             conn.exec("COMMIT");

@@ -106,6 +106,10 @@ sqlite_queries::sqlite_queries(const std::string& db_path) : conn_(db_path, sqli
     // Opened read-write so that SQLite can use the WAL index like any other connection,
     // then forbidden to write: a reader can never take the writer's lock.
     conn_.exec("PRAGMA query_only=1");
+    // Read pages through a shared mapping instead of pread into a private 2 MiB cache: a
+    // user-filtered range edge reads a few thousand rows scattered over a multi-GB table
+    // (10M rows: busiest user's unaligned 30 days 58 -> 30 ms).
+    conn_.exec("PRAGMA mmap_size=17179869184");
 }
 
 sqlite_stmt& sqlite_queries::prepared(const std::string& sql, const std::vector<param>& params) {

@@ -311,3 +311,71 @@ UPDATE UsageDailyUser SET calls = calls + 1, successfulCalls = successfulCalls +
     CHECK(old.totals.calls == 7);
     CHECK(old.totals.cost_pico_usd == 700);
 }
+
+TEST_CASE("migrations: a database made by the first form of version 5 is repaired by version 6", "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("v5a.db");
+    const std::string fresh = dir.file("fresh.db");
+    migrate_to(db, 4);
+    const std::int64_t nov6 = gm::test::at("2024-11-06T10:00:00Z");
+    {
+        // Version 4 rows and rollup, then what commit 0b42c9b's version 5 did: UsageDailyUser
+        // replaced by a table keyed also by model, endpoint, bot and guest.
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec(fmt::format(R"sql(
+INSERT INTO ApiUsage (id, userId, isGuest, endpoint, model, botId, inputTokens, outputTokens, totalTokens,
+  estimatedCostUSD, durationMs, success, createdAt, costPicoUsd, createdAtMs) VALUES
+ ('a', 'u1', 0, 'chat', 'flash', NULL, 10, 5, 15, 0, 100, 1, '', 1000, {0}),
+ ('b', 'u1', 0, 'chat', 'pro', 'b1', 20, 5, 25, 0, 50, 1, '', 2000, {0} + 1000),
+ ('c', 'u2', 1, 'analyze', 'flash', NULL, 1, 1, 2, 0, 10, 0, '', 4000, {0} + 2000);
+INSERT INTO UsageMonthlyUser (month, userId, costPicoUsd)
+  SELECT 658, userId, SUM(costPicoUsd) FROM ApiUsage WHERE userId IS NOT NULL GROUP BY userId;
+CREATE TABLE UsageDailyUser5 (
+  day INTEGER NOT NULL, userId TEXT NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, botId TEXT NOT NULL,
+  isGuest INTEGER NOT NULL, calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, userId, model, endpoint, botId, isGuest)
+) WITHOUT ROWID;
+INSERT INTO UsageDailyUser5 (day, userId, model, endpoint, botId, isGuest, calls, successfulCalls, guestCalls,
+  inputTokens, outputTokens, totalTokens, costPicoUsd, durationMsSum, durationCount)
+  SELECT createdAtMs / 86400000, userId, model, endpoint, COALESCE(botId, ''), isGuest, COUNT(*), SUM(success),
+         SUM(isGuest), SUM(inputTokens), SUM(outputTokens), SUM(totalTokens), SUM(costPicoUsd), SUM(durationMs),
+         COUNT(durationMs)
+  FROM ApiUsage WHERE userId IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6;
+DROP TABLE UsageDailyUser;
+ALTER TABLE UsageDailyUser5 RENAME TO UsageDailyUser;
+PRAGMA user_version = 5;
+)sql",
+                           nov6));
+    }
+    migrate(db);
+    migrate(fresh);
+    CHECK(describe_schema(db) == describe_schema(fresh));
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 3);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM UsageDailyUserDim") == 3);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM UsageDailyUser") == 2);
+    CHECK(query_int(db, "SELECT calls FROM UsageDailyUser WHERE userId = 'u1'") == 2);
+    CHECK(query_int(db, "SELECT costPicoUsd FROM UsageDailyUser WHERE userId = 'u1'") == 3000);
+
+    sqlite_queries q(db);
+    const time_range day{gm::test::at("2024-11-06"), gm::test::at("2024-11-07")};
+    const auto top = q.top_users(day, {}, 10);
+    REQUIRE(top.size() == 2);
+    CHECK(top[0].user_id == "u2");
+    CHECK(top[1].totals.cost_pico_usd == 3000);
+    usage_filter u1;
+    u1.user_id = "u1";
+    const auto s = q.stats(day, u1);
+    CHECK(s.totals.calls == 2);
+    REQUIRE(s.by_model.size() == 2);
+    CHECK(s.by_model[1].key == "pro");
+    CHECK(s.by_model[1].totals.cost_pico_usd == 2000);
+    // Applying it again to a right database changes nothing.
+    const auto before = describe_schema(fresh);
+    migrate(fresh);
+    CHECK(describe_schema(fresh) == before);
+}
