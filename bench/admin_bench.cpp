@@ -7,10 +7,10 @@
 //   admin_bench --port P --token T [--requests N] [--clients C] [--max-seconds S]
 //       The same measurement against a running gemini-meter's admin listener (for example
 //       while the proxy carries load: bench/admin_run.sh).
-//   admin_bench --port P --token T --rate QPS [--duration S]
-//       Sends QPS admin queries per second (round-robin over the endpoints, on one
-//       keep-alive connection, on a fixed schedule) to a running admin listener for S
-//       seconds or until SIGTERM/SIGINT, for measuring the proxy with admin load beside it.
+//   admin_bench --port P --token T --rate QPS [--duration S] [--clients C]
+//       Sends QPS admin queries per second (round-robin over the endpoints, on a fixed
+//       schedule, over C keep-alive connections, default 1) to a running admin listener for
+//       S seconds or until SIGTERM/SIGINT, for measuring the proxy with admin load beside it.
 //       Prints the admin latencies (all, and per endpoint) at the end.
 //
 // Each endpoint gets N requests (default 200) after 3 warm-up requests, but no more than S
@@ -68,7 +68,7 @@ struct args {
     std::fprintf(stderr,
                  "usage: admin_bench --db PATH [--requests N] [--clients C] [--max-seconds S]\n"
                  "       admin_bench --port P --token T [--requests N] [--clients C] [--max-seconds S]\n"
-                 "       admin_bench --port P --token T --rate QPS [--duration S]\n");
+                 "       admin_bench --port P --token T --rate QPS [--duration S] [--clients C]\n");
     std::exit(2);
 }
 
@@ -307,27 +307,47 @@ int run_rate(const args& a) {
     sa.sa_flags = SA_RESTART;  // a query in progress finishes; the loop then stops
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
-    client cl(a.port, a.token);
-    const auto interval = std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(1.0 / a.rate));
+    const auto interval = std::chrono::duration<double>(1.0 / a.rate);
     const auto t0 = clock_type::now();
     const auto end = t0 + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(a.duration_s));
-    auto next = t0;
+    // One schedule shared by C connections: query k is due at t0 + k/rate and goes out on
+    // whichever connection is free, so that a slow query does not lower the rate (as long
+    // as fewer than C are slow at once).
+    std::atomic<std::size_t> seq{0};
+    std::mutex m;
     std::vector<double> lat;
     std::map<std::string, std::vector<double>> per_endpoint;
-    std::size_t failed = 0, i = 0;
-    std::printf("admin_bench: sending %.1f queries/s to 127.0.0.1:%u\n", a.rate, a.port);
+    std::size_t failed = 0;
+    std::printf("admin_bench: sending %.1f queries/s to 127.0.0.1:%u on %d connection(s)\n", a.rate, a.port, a.clients);
     std::fflush(stdout);
-    while (!stop_requested && clock_type::now() < end) {
-        // Short sleeps, so that a stop signal is seen within 10 ms.
-        while (!stop_requested && clock_type::now() < next)
-            std::this_thread::sleep_until(std::min(next, clock_type::now() + std::chrono::milliseconds(10)));
-        if (stop_requested) break;
-        next += interval;
-        const auto& [name, raw] = endpoints[i++ % endpoints.size()];
-        double ms = cl.get(expand(raw));
-        if (ms < 0) ++failed;
-        else lat.push_back(ms), per_endpoint[name].push_back(ms);
-    }
+    std::vector<std::thread> threads;
+    for (int c = 0; c < a.clients; ++c)
+        threads.emplace_back([&] {
+            client cl(a.port, a.token);
+            while (!stop_requested) {
+                const std::size_t k = seq++;
+                const auto due = t0 + std::chrono::duration_cast<clock_type::duration>(interval * static_cast<double>(k));
+                if (due >= end) break;
+                // Short sleeps, so that a stop signal is seen within 10 ms.
+                while (!stop_requested && clock_type::now() < due)
+                    std::this_thread::sleep_until(std::min(due, clock_type::now() + std::chrono::milliseconds(10)));
+                if (stop_requested) break;
+                const auto& [name, raw] = endpoints[k % endpoints.size()];
+                double ms = -1;
+                try {
+                    ms = cl.get(expand(raw));
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "%s: %s\n", raw.c_str(), e.what());
+                    std::lock_guard lock(m);
+                    ++failed;
+                    break;
+                }
+                std::lock_guard lock(m);
+                if (ms < 0) ++failed;
+                else lat.push_back(ms), per_endpoint[name].push_back(ms);
+            }
+        });
+    for (auto& t : threads) t.join();
     const double seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
     auto s = summarize(std::move(lat), failed);
     std::printf("admin_bench: %.1f queries/s asked, %.1f sent over %.1f s: %zu ok, %zu failed, p50 %.2f ms, "

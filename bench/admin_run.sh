@@ -27,7 +27,7 @@
 # has it, else from utime+stime in /proc/PID/task/*/stat (clock ticks, 10 ms each).
 #
 # Usage: bench/admin_run.sh   (environment: BUILD DB ROWS OUT COPY_DIR KEEP_COPY ROUNDS DUR
-#        WARM RATE ADMIN_QPS CONNS REQUESTS MAX_SECONDS FAKE_THREADS METER_ARGS SKIP_IDLE
+#        WARM RATE ADMIN_QPS ADMIN_CONNS CONNS REQUESTS MAX_SECONDS FAKE_THREADS METER_ARGS SKIP_IDLE
 #        SKIP_B SKIP_A)
 #   REQUESTS, MAX_SECONDS  per endpoint in (A0) and (A): up to REQUESTS requests (default
 #             200), stopping after MAX_SECONDS (default 10) once 10 are done
@@ -49,6 +49,7 @@ DUR=${DUR:-10}
 WARM=${WARM:-1}
 RATE=${RATE:-1000}
 ADMIN_QPS=${ADMIN_QPS:-20}
+ADMIN_CONNS=${ADMIN_CONNS:-4}   # connections the admin queries of (B) share, so that a slow one does not lower the rate
 CONNS=${CONNS:-16}
 REQUESTS=${REQUESTS:-200}
 MAX_SECONDS=${MAX_SECONDS:-10}
@@ -215,13 +216,13 @@ fi
 # --- (B) the proxy alone vs. with admin queries beside it -----------------------------------
 if [[ $SKIP_B != 1 ]]; then
   say ""
-  say "(B) proxy at a fixed $RATE req/s (open loop, unary, ${DUR}s + ${WARM}s warm-up), alone (off) vs. with $ADMIN_QPS admin queries/s (on), $ROUNDS rounds"
+  say "(B) proxy at a fixed $RATE req/s (open loop, unary, ${DUR}s + ${WARM}s warm-up), alone (off) vs. with $ADMIN_QPS admin queries/s on $ADMIN_CONNS connections (on), $ROUNDS rounds"
   # Readers opened and pages warm before the first "on" round, as in a server that has run a while.
   "$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --duration 3 > /dev/null 2>&1 || true
   run_mode() {  # round mode
     local round=$1 mode=$2 apid="" out c0 c1 total
     if [[ $mode == on ]]; then
-      "$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --duration 100000 \
+      "$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --clients "$ADMIN_CONNS" --duration 100000 \
         > "$T/b-admin-$round-$mode.out" 2>&1 &
       apid=$!
       PIDS[b-admin]=$apid
