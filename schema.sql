@@ -1,4 +1,4 @@
--- gemini-meter SQLite schema, version 6 (PRAGMA user_version = 6).
+-- gemini-meter SQLite schema, version 7 (PRAGMA user_version = 7).
 --
 -- This file documents the full schema. The binary does not read it: it applies the same
 -- schema as versioned migration steps compiled in (storage/migrations.cpp), so that an
@@ -17,6 +17,8 @@
 --   version 6: no change for databases made by the final version 5; repairs one made by its
 --              first form (commit 0b42c9b), which had replaced UsageDailyUser by the
 --              per-dimension table.
+--   version 7: hourly and tag rollups by one dimension (UsageHourlyDim, UsageDailyTagDim,
+--              UsageHourlyTagDim), backfilled from the rollups they fold.
 --
 -- Conventions: times are UTC. createdAt is ISO-8601 text with milliseconds
 -- ("2024-11-06T10:30:00.123Z", fixed width, so text order is time order); createdAtMs is
@@ -181,6 +183,42 @@ CREATE TABLE UsageHourlyTag (
   PRIMARY KEY (name, value, hour, model, endpoint, botId, isGuest)
 ) WITHOUT ROWID;
 
+-- Per UTC hour x one dimension (as UsageDailyDim per day; version 7): the whole hours of a
+-- range's partial days for an unfiltered breakdown.
+CREATE TABLE UsageHourlyDim (
+  hour INTEGER NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour, dim, key)
+) WITHOUT ROWID;
+
+-- Per tag name x value x UTC day / hour x one dimension (version 7): the tag filter alone,
+-- with breakdowns.
+CREATE TABLE UsageDailyTagDim (
+  day INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (name, value, day, dim, key)
+) WITHOUT ROWID;
+CREATE TABLE UsageHourlyTagDim (
+  hour INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (name, value, hour, dim, key)
+) WITHOUT ROWID;
+
 -- Per UTC month (months since 1970-01) x user: cost only. Top users reads each month of a
 -- range in cost order and stops once no unread user can still reach the top (an upper bound:
 -- a user's cost in the months covering the range is at least their cost in the range).
@@ -190,4 +228,4 @@ CREATE TABLE UsageMonthlyUser (
 ) WITHOUT ROWID;
 CREATE INDEX UsageMonthlyUser_cost_idx ON UsageMonthlyUser(month, costPicoUsd DESC, userId);
 
-PRAGMA user_version = 6;
+PRAGMA user_version = 7;

@@ -51,6 +51,15 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
         "WHERE hour = ? AND name = ? AND value = ? AND model = ? AND endpoint = ? AND botId = ? AND isGuest = ?");
     auto update_user_month = conn.prepare(
         "UPDATE UsageMonthlyUser SET costPicoUsd = costPicoUsd + ? WHERE month = ? AND userId = ?");
+    auto update_hourly_dim = conn.prepare(
+        "UPDATE UsageHourlyDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE hour = ? AND dim = ? AND key = ?");
+    auto update_daily_tag_dim = conn.prepare(
+        "UPDATE UsageDailyTagDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE day = ? AND name = ? AND value = ? AND dim = ? AND key = ?");
+    auto update_hourly_tag_dim = conn.prepare(
+        "UPDATE UsageHourlyTagDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE hour = ? AND name = ? AND value = ? AND dim = ? AND key = ?");
     auto update_dim = conn.prepare(
         "UPDATE UsageDailyDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
         "WHERE day = ? AND dim = ? AND key = ?");
@@ -69,7 +78,9 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
         using tag_key = std::tuple<std::int64_t, std::string, std::string, std::string, std::string, std::string, int>;
         std::map<group_key, delta> daily, hourly;
         std::map<tag_key, delta> daily_tags, hourly_tags;
-        std::map<std::tuple<std::int64_t, std::string, std::string>, delta> dims;
+        std::map<std::tuple<std::int64_t, std::string, std::string>, delta> dims, hourly_dims;
+        using tag_dim_key = std::tuple<std::int64_t, std::string, std::string, std::string, std::string>;
+        std::map<tag_dim_key, delta> daily_tag_dims, hourly_tag_dims;
         using user_key = std::tuple<std::int64_t, std::string, std::string, std::string, std::string, int>;
         std::map<user_key, delta> user_dims;
         std::map<std::pair<std::int64_t, std::string>, delta> users, user_months;
@@ -106,10 +117,20 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
                 auto tags = r.tags;
                 std::sort(tags.begin(), tags.end());
                 tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+                const std::string guest_key = r.is_guest ? "1" : "0";
                 for (const auto& [name, value] : tags) {
                     daily_tags[{day, name, value, r.model, r.endpoint, r.bot_id, guest}].add(dc, du);
                     hourly_tags[{hour, name, value, r.model, r.endpoint, r.bot_id, guest}].add(dc, du);
+                    for (auto [dim, key] : {std::pair<const char*, const std::string*>{"model", &r.model},
+                                            {"endpoint", &r.endpoint}, {"bot", &r.bot_id}, {"guest", &guest_key}}) {
+                        daily_tag_dims[{day, name, value, dim, *key}].add(dc, du);
+                        hourly_tag_dims[{hour, name, value, dim, *key}].add(dc, du);
+                    }
                 }
+                hourly_dims[{hour, "model", r.model}].add(dc, du);
+                hourly_dims[{hour, "endpoint", r.endpoint}].add(dc, du);
+                hourly_dims[{hour, "bot", r.bot_id}].add(dc, du);
+                hourly_dims[{hour, "guest", guest_key}].add(dc, du);
                 dims[{day, "model", r.model}].add(dc, du);
                 dims[{day, "endpoint", r.endpoint}].add(dc, du);
                 dims[{day, "bot", r.bot_id}].add(dc, du);
@@ -139,11 +160,22 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
                     st->run();
                 }
             }
-            for (const auto& [k, d] : dims) {
-                update_dim.reset();
-                update_dim.bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
-                update_dim.bind(5, std::get<2>(k));
-                update_dim.run();
+            for (auto [map, st] : {std::pair{&dims, &update_dim}, std::pair{&hourly_dims, &update_hourly_dim}}) {
+                for (const auto& [k, d] : *map) {
+                    st->reset();
+                    st->bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
+                    st->bind(5, std::get<2>(k));
+                    st->run();
+                }
+            }
+            for (auto [map, st] : {std::pair{&daily_tag_dims, &update_daily_tag_dim},
+                                   std::pair{&hourly_tag_dims, &update_hourly_tag_dim}}) {
+                for (const auto& [k, d] : *map) {
+                    st->reset();
+                    st->bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
+                    st->bind(5, std::get<2>(k)).bind(6, std::get<3>(k)).bind(7, std::get<4>(k));
+                    st->run();
+                }
             }
             for (const auto& [k, d] : users) {
                 update_user.reset();

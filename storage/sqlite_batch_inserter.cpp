@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -96,6 +97,29 @@ struct user_month_key {
     }
 };
 
+// A key of the one-dimension tables (UsageHourlyDim, UsageDailyTagDim, UsageHourlyTagDim),
+// folded from the batch's per-combination groups; name and value are empty for
+// UsageHourlyDim. Ordered as the tables' keys.
+struct fold_key {
+    std::string_view name, value;
+    std::int64_t bucket;
+    int dim;  // index into dim_names
+    std::string_view key;
+    friend bool operator<(const fold_key& a, const fold_key& b) {
+        return std::tie(a.name, a.value, a.bucket, dim_names[a.dim], a.key) <
+               std::tie(b.name, b.value, b.bucket, dim_names[b.dim], b.key);
+    }
+};
+using fold_map = std::map<fold_key, usage_totals>;
+
+void fold(fold_map& out, std::string_view name, std::string_view value, std::int64_t bucket, std::string_view model,
+          std::string_view endpoint, std::string_view bot, int guest, const usage_totals& t) {
+    add_totals(out[{name, value, bucket, 0, model}], t);
+    add_totals(out[{name, value, bucket, 1, endpoint}], t);
+    add_totals(out[{name, value, bucket, 2, bot}], t);
+    add_totals(out[{name, value, bucket, 3, guest ? "1" : "0"}], t);
+}
+
 std::size_t mix(std::size_t h, std::size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
 
 struct key_hash {
@@ -164,6 +188,9 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
     upsert_hourly_tag_ =
         conn_.prepare(upsert_sql("UsageHourlyTag", "hour, name, value, model, endpoint, botId, isGuest", 7));
     upsert_dim_ = conn_.prepare(upsert_sql("UsageDailyDim", "day, dim, key", 3));
+    upsert_hourly_dim_ = conn_.prepare(upsert_sql("UsageHourlyDim", "hour, dim, key", 3));
+    upsert_daily_tag_dim_ = conn_.prepare(upsert_sql("UsageDailyTagDim", "day, name, value, dim, key", 5));
+    upsert_hourly_tag_dim_ = conn_.prepare(upsert_sql("UsageHourlyTagDim", "hour, name, value, dim, key", 5));
     upsert_user_day_ = conn_.prepare(upsert_sql("UsageDailyUser", "day, userId", 2));
     upsert_user_dim_ =
         conn_.prepare(upsert_sql("UsageDailyUserDim", "day, userId, model, endpoint, botId, isGuest", 6));
@@ -270,6 +297,32 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
                 st->bind_static(5, k.endpoint).bind_static(6, k.bot).bind(7, k.guest);
                 bind_sums(*st, 8, t);
                 st->run();
+            }
+        }
+        // The one-dimension tables, folded from the groups above: a few hundred rows a batch.
+        {
+            fold_map hourly_dims, daily_tag_dims, hourly_tag_dims;
+            for (const auto& [k, t] : hourly) fold(hourly_dims, {}, {}, k.day, k.model, k.endpoint, k.bot, k.guest, t);
+            for (const auto& [k, t] : daily_tags)
+                fold(daily_tag_dims, k.name, k.value, k.bucket, k.model, k.endpoint, k.bot, k.guest, t);
+            for (const auto& [k, t] : hourly_tags)
+                fold(hourly_tag_dims, k.name, k.value, k.bucket, k.model, k.endpoint, k.bot, k.guest, t);
+            for (const auto& [k, t] : hourly_dims) {
+                auto& st = upsert_hourly_dim_;
+                st.rewind();
+                st.bind(1, k.bucket).bind_static(2, dim_names[k.dim]).bind_static(3, k.key);
+                bind_sums(st, 4, t);
+                st.run();
+            }
+            for (auto [map, st] : {std::pair{&daily_tag_dims, &upsert_daily_tag_dim_},
+                                   std::pair{&hourly_tag_dims, &upsert_hourly_tag_dim_}}) {
+                for (const auto& [k, t] : *map) {
+                    st->rewind();
+                    st->bind(1, k.bucket).bind_static(2, k.name).bind_static(3, k.value);
+                    st->bind_static(4, dim_names[k.dim]).bind_static(5, k.key);
+                    bind_sums(*st, 6, t);
+                    st->run();
+                }
             }
         }
         for (const auto* e : sorted(dims)) {

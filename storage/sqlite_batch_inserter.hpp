@@ -28,6 +28,7 @@ private:
     sqlite_stmt begin_, commit_, rollback_;
     std::string meta_;  // the row's metadata JSON, reused from row to row
     sqlite_stmt insert_row_, upsert_daily_, upsert_hourly_, upsert_daily_tag_, upsert_hourly_tag_, upsert_dim_,
+        upsert_hourly_dim_, upsert_daily_tag_dim_, upsert_hourly_tag_dim_,
         upsert_user_day_, upsert_user_dim_, upsert_user_month_, upsert_user_;
 };
 

@@ -198,21 +198,31 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
         if (f.model) { sql += " AND model = ?"; params.emplace_back(*f.model); }
         if (f.endpoint) { sql += " AND endpoint = ?"; params.emplace_back(*f.endpoint); }
         if (f.bot_id) { sql += " AND botId = ?"; params.emplace_back(*f.bot_id); }
-    } else if (r == rollups::dims && f.empty() && !hourly) {
-        // One row per day per dimension value: the smallest table that answers an unfiltered
-        // breakdown. The "guest" dimension's two rows per day sum to the day's totals.
+    } else if ((r == rollups::dims && f.empty()) ||
+               (r == rollups::tag && !f.model && !f.endpoint && !f.bot_id && !f.guest)) {
+        // One row per day or hour per dimension value (and per tag for the tag tables): the
+        // smallest tables that answer a breakdown with no filter but the tag. The "guest"
+        // dimension's two rows per bucket sum to the bucket's totals.
+        const char* table = r == rollups::tag ? (hourly ? "UsageHourlyTagDim" : "UsageDailyTagDim")
+                                              : (hourly ? "UsageHourlyDim" : "UsageDailyDim");
         if (g == group::breakdown) {
-            sql = fmt::format("SELECT dim || char(31) || key, {} FROM UsageDailyDim WHERE day >= ? AND day < ?",
-                              rollup_sum_select);
+            sql = fmt::format("SELECT dim || char(31) || key, {} FROM {} WHERE {} >= ? AND {} < ?", rollup_sum_select,
+                              table, bucket, bucket);
         } else {
             const char* dim = g == group::model      ? "model"
                               : g == group::endpoint ? "endpoint"
                               : g == group::bot      ? "bot"
                                                      : "guest";
-            const char* key = g == group::day ? "day" : g == group::none ? "''" : "key";
-            sql = fmt::format("SELECT {}, {} FROM UsageDailyDim WHERE day >= ? AND day < ? AND dim = ?", key,
-                              rollup_sum_select);
+            const char* key = g == group::day ? (hourly ? "hour / 24" : "day") : g == group::none ? "''" : "key";
+            sql = fmt::format("SELECT {}, {} FROM {} WHERE {} >= ? AND {} < ? AND dim = ?", key, rollup_sum_select,
+                              table, bucket, bucket);
             params.emplace_back(std::string(dim));
+        }
+        if (r == rollups::tag) {
+            auto [name, value] = split_tag(*f.tag);
+            sql += " AND name = ? AND value = ?";
+            params.emplace_back(std::move(name));
+            params.emplace_back(std::move(*value));
         }
     } else {
         const char* table = r == rollups::tag ? (hourly ? "UsageHourlyTag" : "UsageDailyTag")

@@ -379,3 +379,64 @@ PRAGMA user_version = 5;
     migrate(fresh);
     CHECK(describe_schema(fresh) == before);
 }
+
+TEST_CASE("migrations: version 7 builds the one-dimension hourly and tag rollups as the writer keeps them",
+          "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    {
+        auto store = sqlite_store::open(db);
+        const std::int64_t base = gm::test::at("2024-11-06T00:00:00Z");
+        for (int i = 0; i < 200; ++i) {
+            gm::test::record_spec r;
+            r.id = fmt::format("m{:04}", i);
+            r.ms = base + i * 1'234'567;  // about 2.9 days
+            if (i % 3) r.user = fmt::format("u{}", i % 5);
+            r.model = i % 2 ? "flash" : "pro";
+            r.endpoint = i % 3 ? "chat" : "analyze";
+            if (i % 4 == 0) r.bot = "b1";
+            r.cost = i * 10;
+            r.priced = i % 7 != 0;
+            r.duration = i;
+            if (i % 2 == 0) r.tags.emplace_back("team", i % 4 ? "red" : "blue");
+            if (i % 10 == 0) r.tags.emplace_back("team", "red");
+            store->sink().submit(gm::test::make_record(r));
+        }
+        REQUIRE(store->flush(std::chrono::seconds(30)));
+    }
+    auto dump = [&](const char* table, const char* order, int columns) {
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        auto st = c.prepare(fmt::format("SELECT * FROM {} ORDER BY {}", table, order));
+        std::ostringstream out;
+        while (st.step()) {
+            for (int i = 0; i < columns; ++i) out << (st.col_null(i) ? std::string("-") : st.col_text(i)) << ",";
+            out << "\n";
+        }
+        return out.str();
+    };
+    struct table {
+        const char* name;
+        const char* order;
+        int columns;
+    };
+    const table tables[] = {{"UsageHourlyDim", "1, 2, 3", 15},
+                            {"UsageDailyTagDim", "1, 2, 3, 4, 5", 17},
+                            {"UsageHourlyTagDim", "1, 2, 3, 4, 5", 17}};
+    std::vector<std::string> kept;
+    for (const auto& t : tables) kept.push_back(dump(t.name, t.order, t.columns));
+    CHECK(query_int(db, "SELECT SUM(calls) FROM UsageHourlyDim WHERE dim = 'model'") == 200);
+    CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageHourlyTagDim WHERE dim = 'bot' AND value = 'red'") ==
+          query_int(db, "SELECT SUM(costPicoUsd) FROM UsageHourlyTag WHERE value = 'red'"));
+    {
+        // Back to version 6, then the migration rebuilds the three tables from the rollups.
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec("DROP TABLE UsageHourlyDim; DROP TABLE UsageDailyTagDim; DROP TABLE UsageHourlyTagDim; "
+               "PRAGMA user_version = 6;");
+    }
+    migrate(db);
+    CHECK(migration_state(db).current == latest_schema_version());
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+        INFO(tables[i].name);
+        CHECK(dump(tables[i].name, tables[i].order, tables[i].columns) == kept[i]);
+    }
+}

@@ -1,6 +1,7 @@
 #include "storage/reprice.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include "storage/retention.hpp"
 #include "storage/sqlite_queries.hpp"
@@ -72,6 +73,14 @@ TEST_CASE("reprice: costs and rollups move together, outside the range untouched
     CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyDim WHERE dim = 'bot'") == 8190);
     CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyUser") == 8000);
     CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyUserDim") == 8000);
+    for (const char* dim : {"model", "endpoint", "bot", "guest"}) {
+        INFO(dim);
+        CHECK(query_int(db, fmt::format("SELECT SUM(costPicoUsd) FROM UsageHourlyDim WHERE dim = '{}'", dim)) == 8190);
+        CHECK(query_int(db, fmt::format("SELECT SUM(costPicoUsd) FROM UsageDailyTagDim WHERE dim = '{}'", dim)) ==
+              query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyTag"));
+        CHECK(query_int(db, fmt::format("SELECT SUM(unpricedCalls) FROM UsageHourlyTagDim WHERE dim = '{}'", dim)) ==
+              query_int(db, "SELECT SUM(unpricedCalls) FROM UsageHourlyTag"));
+    }
     CHECK(query_int(db, "SELECT SUM(unpricedCalls) FROM UsageDailyUserDim") ==
           query_int(db, "SELECT SUM(unpricedCalls) FROM UsageDailyUser"));
 
