@@ -52,7 +52,13 @@ void admin_listener::do_accept() {
 
 void admin_listener::on_accept(boost::beast::error_code ec, net::ip::tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;  // stop()
-    if (!ec) std::make_shared<admin_session>(std::move(socket), ctx_)->run();
+    if (!ec) {
+        // Streamed answers (CSV export) are written in pieces: without TCP_NODELAY each small
+        // piece waits for the client's delayed ACK, about 40 ms a time.
+        boost::beast::error_code ignored;
+        socket.set_option(net::ip::tcp::no_delay(true), ignored);
+        std::make_shared<admin_session>(std::move(socket), ctx_)->run();
+    }
     // Other errors (e.g. out of descriptors) affect one connection; keep accepting.
     do_accept();
 }
