@@ -68,7 +68,11 @@ std::string format_fixed(std::int64_t v, int places) {
     for (int k = 0; k < places; ++k) scale *= 10;
     const bool neg = v < 0;
     const std::uint64_t a = neg ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
-    std::string out = (neg ? "-" : "") + std::to_string(a / static_cast<std::uint64_t>(scale));
+    // Built by appending: GCC 12 at -O3 warns (-Wrestrict, a false positive) on
+    // "literal" + std::string, and the build treats warnings as errors.
+    std::string out;
+    if (neg) out.push_back('-');
+    out += std::to_string(a / static_cast<std::uint64_t>(scale));
     std::uint64_t f = a % static_cast<std::uint64_t>(scale);
     if (f == 0) return out;
     std::string digits(static_cast<std::size_t>(places), '0');
@@ -77,7 +81,9 @@ std::string format_fixed(std::int64_t v, int places) {
         f /= 10;
     }
     while (!digits.empty() && digits.back() == '0') digits.pop_back();
-    return out + "." + digits;
+    out.push_back('.');
+    out += digits;
+    return out;
 }
 }  // namespace
 
