@@ -105,30 +105,15 @@ TEST_CASE("client gone mid-stream: the upstream call is cancelled within a secon
     CHECK(counters.last_peer_close - closed_at < std::chrono::seconds(1));
 }
 
-TEST_CASE("client gone while the upstream is still thinking: the upstream call is cancelled") {
+namespace {
+// The client sends a call the fake answers only after 5 s, hangs up after `wait`, and the
+// proxy must cancel the upstream call within a second of the hang-up.
+void client_gone_while_upstream_thinks(std::chrono::milliseconds wait) {
     proxy_fixture f;
     auto c = f.client();
     c.send(raw_http_client::make_request("POST", "/v1beta/models/gemini-2.5-flash:generateContent",
                                          {{"Content-Type", "application/json"}, {"x-fake-delay-ms", "5000"}}, body));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    const auto closed_at = std::chrono::steady_clock::now();
-    c.close();
-    auto calls = f.observer.wait_for(1, std::chrono::seconds(3));
-    REQUIRE(calls.size() == 1);
-    CHECK(calls[0].record.ending == call_ending::client_gone);
-    for (int i = 0; i < 50 && f.fake->counters().peer_closes == 0; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    CHECK(f.fake->counters().last_peer_close - closed_at < std::chrono::seconds(1));
-}
-
-TEST_CASE("client gone right after sending, before the proxy watches it: still noticed within a second") {
-    // The proxy starts watching a waiting call's client on a periodic tick (client_watch);
-    // a hang-up before that tick must be seen at the tick.
-    proxy_fixture f;
-    auto c = f.client();
-    c.send(raw_http_client::make_request("POST", "/v1beta/models/gemini-2.5-flash:generateContent",
-                                         {{"Content-Type", "application/json"}, {"x-fake-delay-ms", "5000"}}, body));
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(wait);
     const auto closed_at = std::chrono::steady_clock::now();
     c.close();
     auto calls = f.observer.wait_for(1, std::chrono::seconds(3));
@@ -138,4 +123,15 @@ TEST_CASE("client gone right after sending, before the proxy watches it: still n
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     CHECK(f.fake->counters().peer_closes == 1);
     CHECK(f.fake->counters().last_peer_close - closed_at < std::chrono::seconds(1));
+}
+}  // namespace
+
+TEST_CASE("client gone while the upstream is still thinking: the upstream call is cancelled") {
+    client_gone_while_upstream_thinks(std::chrono::milliseconds(200));
+}
+
+TEST_CASE("client gone right after sending, before the proxy watches it: still noticed within a second") {
+    // The proxy starts watching a waiting call's client on a periodic tick (client_watch);
+    // a hang-up before that tick must be seen at the tick.
+    client_gone_while_upstream_thinks(std::chrono::milliseconds(10));
 }
