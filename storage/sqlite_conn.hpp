@@ -43,6 +43,24 @@ private:
     sqlite3* db_ = nullptr;
 };
 
+// BEGIN on construction, COMMIT at the end of the scope: the reads in between all see one
+// snapshot of the database, whatever the writer commits meanwhile (WAL mode).
+class read_transaction {
+public:
+    explicit read_transaction(sqlite_conn& conn) : conn_(conn) { conn_.exec("BEGIN"); }
+    ~read_transaction() {
+        try {
+            conn_.exec("COMMIT");  // nothing was written: the same as a rollback
+        } catch (...) {
+        }
+    }
+    read_transaction(const read_transaction&) = delete;
+    read_transaction& operator=(const read_transaction&) = delete;
+
+private:
+    sqlite_conn& conn_;
+};
+
 class sqlite_stmt {
 public:
     sqlite_stmt() = default;

@@ -257,6 +257,13 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
     run_grouped(sql, params, out);
 }
 
+bool sqlite_queries::no_rows_between(std::int64_t start_ms, std::int64_t end_ms) {
+    auto& st = prepared("SELECT 1 FROM ApiUsage WHERE createdAtMs >= ? AND createdAtMs < ? LIMIT 1", {start_ms, end_ms});
+    const bool found = st.step();
+    st.reset();
+    return !found;
+}
+
 void sqlite_queries::edge_part(std::int64_t start_ms, std::int64_t end_ms, rollups r, const usage_filter& f, group g,
                                std::map<std::string, usage_totals>& out) {
     if (end_ms <= start_ms) return;
@@ -265,7 +272,15 @@ void sqlite_queries::edge_part(std::int64_t start_ms, std::int64_t end_ms, rollu
     const bool has_hourly = r == rollups::dims || r == rollups::tag;
     std::int64_t first_hour = utc_hour(start_ms);
     if (first_hour * ms_per_hour < start_ms) ++first_hour;
-    const std::int64_t end_hour = utc_hour(end_ms);
+    std::int64_t end_hour = utc_hour(end_ms);
+    // A partial hour whose rows all lie inside the range is its hourly rollup row. This is
+    // the hour being written when a range ends now (the dashboard's default): read raw,
+    // it costs as many rows as the proxy carried since the hour began.
+    if (has_hourly && end_hour * ms_per_hour < end_ms && first_hour <= end_hour &&
+        no_rows_between(end_ms, (end_hour + 1) * ms_per_hour)) {
+        ++end_hour;
+        end_ms = end_hour * ms_per_hour;
+    }
     if (!has_hourly || first_hour >= end_hour) {
         raw_part(start_ms, end_ms, f, g, out);
         return;
@@ -278,6 +293,9 @@ void sqlite_queries::edge_part(std::int64_t start_ms, std::int64_t end_ms, rollu
 std::map<std::string, usage_totals> sqlite_queries::grouped(const time_range& range, const usage_filter& f, group g) {
     std::map<std::string, usage_totals> out;
     if (range.end_ms <= range.start_ms) return out;
+    // One snapshot for every part: rollups and raw rows then agree with each other (and
+    // with no_rows_between) however the writer commits meanwhile.
+    read_transaction snapshot(conn_);
     const rollups r = rollups_for(f, g);
     if (r == rollups::none) {
         raw_part(range.start_ms, range.end_ms, f, g, out);

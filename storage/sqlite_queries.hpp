@@ -41,6 +41,7 @@ private:
                      std::map<std::string, usage_totals>& out);
     void raw_part(std::int64_t start_ms, std::int64_t end_ms, const usage_filter& f, group g,
                   std::map<std::string, usage_totals>& out);
+    bool no_rows_between(std::int64_t start_ms, std::int64_t end_ms);
     // The rollup family that can answer a filter and grouping, if any.
     enum class rollups { none, dims, user, user_dims, tag };
     static rollups rollups_for(const usage_filter& f, group g);

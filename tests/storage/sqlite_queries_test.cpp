@@ -485,3 +485,41 @@ TEST_CASE("sqlite_queries: top users across a month boundary reads past users wh
     CHECK(one[0].user_id == "whale-oct");
     CHECK(one[0].totals.cost_pico_usd == 1);
 }
+
+TEST_CASE("sqlite_queries: a range ending inside an hour reads that hour's rollup only when no later row of it exists",
+          "[sqlite_queries]") {
+    // Three calls in the 10:00 hour of 2024-11-06; the ranges end at various points of it.
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    {
+        auto store = sqlite_store::open(db);
+        record_spec s;
+        s = {}; s.id = "h1"; s.ms = at("2024-11-06T10:10:00.000Z"); s.cost = 1; s.prompt = 1; store->sink().submit(gm::test::make_record(s));
+        s = {}; s.id = "h2"; s.ms = at("2024-11-06T10:20:00.000Z"); s.cost = 10; s.prompt = 2; store->sink().submit(gm::test::make_record(s));
+        s = {}; s.id = "h3"; s.ms = at("2024-11-06T10:40:00.000Z"); s.cost = 100; s.prompt = 4; s.model = "gemini-2.5-pro";
+        store->sink().submit(gm::test::make_record(s));
+        REQUIRE(store->flush(std::chrono::seconds(30)));
+    }
+    auto store = sqlite_store::open(db);
+    auto q = store->open_reader();
+    const auto day = at("2024-11-06T00:00:00.000Z");
+    // h3 lies after the end: raw rows, h1 + h2.
+    CHECK(q->stats({day, at("2024-11-06T10:30:00.000Z")}, {}).totals.cost_pico_usd == 11);
+    CHECK(q->stats({day, at("2024-11-06T10:40:00.000Z")}, {}).totals.cost_pico_usd == 11);  // end is exclusive
+    // Nothing of the hour after the end: the hour's rollup, all three.
+    CHECK(q->stats({day, at("2024-11-06T10:40:00.001Z")}, {}).totals.cost_pico_usd == 111);
+    const auto now_like = q->stats({day, at("2024-11-06T10:50:00.000Z")}, {});
+    CHECK(now_like.totals.calls == 3);
+    CHECK(now_like.totals.input_tokens == 7);
+    CHECK(find(now_like.by_model, "gemini-2.5-pro")->totals.calls == 1);
+    // A filter applies to the rollup row as to raw rows.
+    usage_filter flash;
+    flash.model = "gemini-2.5-flash";
+    CHECK(q->stats({day, at("2024-11-06T10:50:00.000Z")}, flash).totals.cost_pico_usd == 11);
+    // A range inside the hour itself never takes the hour's rollup.
+    CHECK(q->stats({at("2024-11-06T10:15:00.000Z"), at("2024-11-06T10:50:00.000Z")}, {}).totals.cost_pico_usd == 110);
+    // Daily series agree.
+    const auto days = q->daily({day, at("2024-11-06T10:50:00.000Z")}, {});
+    REQUIRE(days.size() == 1);
+    CHECK(days[0].totals.cost_pico_usd == 111);
+}
