@@ -1,4 +1,4 @@
--- gemini-meter SQLite schema, version 7 (PRAGMA user_version = 7).
+-- gemini-meter SQLite schema, version 8 (PRAGMA user_version = 8).
 --
 -- This file documents the full schema. The binary does not read it: it applies the same
 -- schema as versioned migration steps compiled in (storage/migrations.cpp), so that an
@@ -19,6 +19,8 @@
 --              per-dimension table.
 --   version 7: hourly and tag rollups by one dimension (UsageHourlyDim, UsageDailyTagDim,
 --              UsageHourlyTagDim), backfilled from the rollups they fold.
+--   version 8: the model and endpoint indexes widened to (model|endpoint, createdAtMs, id),
+--              rebuilt (a filtered recent page and filtered range edges by time).
 --
 -- Conventions: times are UTC. createdAt is ISO-8601 text with milliseconds
 -- ("2024-11-06T10:30:00.123Z", fixed width, so text order is time order); createdAtMs is
@@ -65,12 +67,14 @@ CREATE TABLE ApiUsage (
 -- requestBytes, responseBytes, httpMethod, path, promptAudioTokens, cachedAudioTokens.
 
 -- The specification's four indexes (Prisma's names). Since version 3 the userId index also
--- orders a user's calls by time (user filter, a user's recent calls): it still serves every
--- lookup by userId, and one wider index costs the writer less than two.
+-- orders a user's calls by time (user filter, a user's recent calls), and since version 8
+-- the model and endpoint indexes too (filtered recent pages and range edges): each still
+-- serves every lookup by its leading column, and one wider index costs the writer less
+-- than two.
 CREATE INDEX ApiUsage_userId_idx ON ApiUsage(userId, createdAtMs, id);
 CREATE INDEX ApiUsage_createdAt_idx ON ApiUsage(createdAt);
-CREATE INDEX ApiUsage_model_idx ON ApiUsage(model);
-CREATE INDEX ApiUsage_endpoint_idx ON ApiUsage(endpoint);
+CREATE INDEX ApiUsage_model_idx ON ApiUsage(model, createdAtMs, id);
+CREATE INDEX ApiUsage_endpoint_idx ON ApiUsage(endpoint, createdAtMs, id);
 -- Time ranges, retention and keyset pagination of recent calls.
 CREATE INDEX ApiUsage_createdAtMs_id_idx ON ApiUsage(createdAtMs, id);
 
@@ -228,4 +232,4 @@ CREATE TABLE UsageMonthlyUser (
 ) WITHOUT ROWID;
 CREATE INDEX UsageMonthlyUser_cost_idx ON UsageMonthlyUser(month, costPicoUsd DESC, userId);
 
-PRAGMA user_version = 7;
+PRAGMA user_version = 8;

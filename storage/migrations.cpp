@@ -293,6 +293,19 @@ INSERT INTO UsageHourlyTagDim (hour, name, value, dim, key, {2})
                        rollup_sum_defs, dim_defs, rollup_sum_columns, rollup_sum_select);
 }
 
+// Version 8: the model and endpoint indexes also order by time, as the userId index does
+// since version 3. A model-filtered recent page then seeks that model's newest calls instead
+// of walking back over every newer call of every model, and a filtered range edge reads
+// only that model's rows. Same names, still led by model and endpoint; no more B-trees.
+std::string v8_sql() {
+    return R"sql(
+DROP INDEX IF EXISTS ApiUsage_model_idx;
+CREATE INDEX ApiUsage_model_idx ON ApiUsage(model, createdAtMs, id);
+DROP INDEX IF EXISTS ApiUsage_endpoint_idx;
+CREATE INDEX ApiUsage_endpoint_idx ON ApiUsage(endpoint, createdAtMs, id);
+)sql";
+}
+
 const std::vector<migration_step>& steps() {
     static const std::vector<migration_step> all = {
         {1, "ApiUsage table and the specification's four indexes", v1_sql()},
@@ -302,6 +315,7 @@ const std::vector<migration_step>& steps() {
         {5, "per-day user rollup by model, endpoint, bot and guest (backfilled)", v5_sql()},
         {6, "per-day user rollups as version 5 meant them (repairs the first form of version 5)", "", v6_run},
         {7, "hourly and tag rollups by one dimension (backfilled)", v7_sql()},
+        {8, "model and endpoint indexes by time (rebuilt)", v8_sql()},
     };
     return all;
 }

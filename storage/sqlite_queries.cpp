@@ -41,14 +41,13 @@ std::pair<std::string, std::optional<std::string>> split_tag(const std::string& 
     return {tag.substr(0, eq), tag.substr(eq + 1)};
 }
 
-// WHERE fragments on raw ApiUsage rows (alias a), appending bound values.
-// time_ordered: a unary + keeps SQLite from using the model or endpoint index (and then
-// sorting every row of a popular model) so that it walks the time index instead.
+// WHERE fragments on raw ApiUsage rows (alias a), appending bound values. The model,
+// endpoint and userId indexes order each value's rows by (createdAtMs, id), so a filter
+// and a time range or a newest-first page use one of them as well as the time index.
 template <class Param>
-void raw_filter(const usage_filter& f, std::string& sql, std::vector<Param>& params, bool time_ordered = false) {
-    const char* plus = time_ordered ? "+" : "";
-    if (f.model) { sql += fmt::format(" AND {}a.model = ?", plus); params.emplace_back(*f.model); }
-    if (f.endpoint) { sql += fmt::format(" AND {}a.endpoint = ?", plus); params.emplace_back(*f.endpoint); }
+void raw_filter(const usage_filter& f, std::string& sql, std::vector<Param>& params) {
+    if (f.model) { sql += " AND a.model = ?"; params.emplace_back(*f.model); }
+    if (f.endpoint) { sql += " AND a.endpoint = ?"; params.emplace_back(*f.endpoint); }
     if (f.bot_id) { sql += " AND COALESCE(a.botId, '') = ?"; params.emplace_back(*f.bot_id); }
     if (f.guest) { sql += " AND (a.isGuest <> 0) = ?"; params.emplace_back(std::int64_t{*f.guest ? 1 : 0}); }
     if (f.user_id) { sql += " AND a.userId = ?"; params.emplace_back(*f.user_id); }
@@ -143,9 +142,7 @@ void sqlite_queries::raw_part(std::int64_t start_ms, std::int64_t end_ms, const 
     std::vector<param> params{start_ms, end_ms};
     std::string sql = fmt::format("SELECT {}, {} FROM ApiUsage a WHERE a.createdAtMs >= ? AND a.createdAtMs < ?",
                                   raw_key(g), raw_sum_select);
-    // Time-ordered: raw parts are short (partial hours) or carry a user filter (its own
-    // index); the model or endpoint index would read every row of a popular model instead.
-    raw_filter(f, sql, params, true);
+    raw_filter(f, sql, params);
     if (g == group::user) sql += " AND a.userId IS NOT NULL";
     if (g != group::none) sql += " GROUP BY 1";
     run_grouped(sql, params, out);
@@ -455,8 +452,8 @@ recent_page sqlite_queries::recent(const usage_filter& filter, int limit, const 
         params.emplace_back(before->created_at_ms);
         params.emplace_back(before->id);
     }
-    // Walking the time index backwards finds a page quickly, also for a popular model.
-    raw_filter(filter, sql, params, true);
+    // Newest first: backwards along the time index, or along a filtered value's own index.
+    raw_filter(filter, sql, params);
     sql += " ORDER BY a.createdAtMs DESC, a.id DESC LIMIT ?";
     params.emplace_back(std::int64_t{limit} + 1);
     auto& st = prepared(sql, params);

@@ -440,3 +440,45 @@ TEST_CASE("migrations: version 7 builds the one-dimension hourly and tag rollups
         CHECK(dump(tables[i].name, tables[i].order, tables[i].columns) == kept[i]);
     }
 }
+
+TEST_CASE("migrations: version 8 orders the model and endpoint indexes by time, rows intact", "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    {
+        auto store = sqlite_store::open(db);
+        const std::int64_t base = gm::test::at("2024-11-06T00:00:00Z");
+        for (int i = 0; i < 50; ++i) {
+            gm::test::record_spec r;
+            r.id = fmt::format("v{:04}", i);
+            r.ms = base + i * 60'000;
+            r.model = i % 2 ? "flash" : "pro";
+            r.endpoint = i % 5 ? "chat" : "analyze";
+            r.cost = i;
+            store->sink().submit(gm::test::make_record(r));
+        }
+        REQUIRE(store->flush(std::chrono::seconds(30)));
+    }
+    {
+        // Back to version 7's single-column indexes.
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec("DROP INDEX ApiUsage_model_idx; CREATE INDEX ApiUsage_model_idx ON ApiUsage(model); "
+               "DROP INDEX ApiUsage_endpoint_idx; CREATE INDEX ApiUsage_endpoint_idx ON ApiUsage(endpoint); "
+               "PRAGMA user_version = 7;");
+    }
+    migrate(db);
+    CHECK(migration_state(db).current == latest_schema_version());
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 50);
+    CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM ApiUsage WHERE model = 'pro'") == 600);  // 0+2+...+48
+    CHECK(query_int(db, "SELECT COUNT(*) FROM pragma_index_info('ApiUsage_model_idx')") == 3);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM pragma_index_info('ApiUsage_endpoint_idx')") == 3);
+    // A model's newest calls come from its own index, in order, without a sort.
+    sqlite_conn c(db, sqlite_conn::mode::read_write);
+    auto plan = c.prepare(
+        "EXPLAIN QUERY PLAN SELECT id FROM ApiUsage a WHERE (a.createdAtMs, a.id) < (9e15, 'z') AND a.model = 'pro' "
+        "ORDER BY a.createdAtMs DESC, a.id DESC LIMIT 5");
+    std::string steps;
+    while (plan.step()) steps += plan.col_text(3) + "\n";
+    INFO(steps);
+    CHECK(steps.find("ApiUsage_model_idx") != std::string::npos);
+    CHECK(steps.find("TEMP B-TREE") == std::string::npos);
+}
