@@ -112,18 +112,10 @@ fi
 DB_MIB=$(( $(stat -c %s "$COPY") / 1048576 ))
 
 # --- helpers ----------------------------------------------------------------------------
-port_in_use() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-NEXT_PORT=${BASE_PORT:-20300}
-next_port() {
-  while port_in_use "$NEXT_PORT"; do NEXT_PORT=$((NEXT_PORT + 1)); done
-  PORT_OUT=$NEXT_PORT
-  NEXT_PORT=$((NEXT_PORT + 1))
-}
-wait_port() {
-  local p=$1 i
-  for i in $(seq 1 600); do port_in_use "$p" && return 0; sleep 0.05; done
-  return 1
-}
+BASE_PORT=${BASE_PORT:-20300}
+WAIT_PORT_TRIES=600
+# shellcheck source=bench/ports.sh
+. "$ROOT/bench/ports.sh"
 SCHEDSTAT=0
 [[ -r /proc/self/schedstat ]] && SCHEDSTAT=1
 # One line per thread of $1: "tid name cpu_ns" (name from comm, spaces replaced).

@@ -33,8 +33,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_listen() { for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+BASE_PORT=${BASE_PORT:-20500}
+WAIT_PORT_TRIES=600  # valgrind starts slowly
+# shellcheck source=bench/ports.sh
+. "$ROOT/bench/ports.sh"
 
 "$FAKE" --listen 127.0.0.1:0 --threads 2 > "$T/fake.log" 2>&1 &
 PIDS+=($!)
@@ -59,7 +61,7 @@ start_target() {  # target port -> command line under callgrind
       local extra=()
       [[ $t == meter-nometer ]] && extra=(--metering off)
       exec "${vg[@]}" "$METER" --listen 127.0.0.1:"$port" --upstream http://127.0.0.1:"$FAKE_PORT" \
-        --admin-listen 127.0.0.1:"$(free_port)" --database sqlite:"$T/$t.db" --log-format json \
+        --admin-listen 127.0.0.1:"$admin_port" --database sqlite:"$T/$t.db" --log-format json \
         --io-threads 1 "${extra[@]}" ;;
   esac
 }
@@ -68,12 +70,13 @@ printf '%-14s %-6s %8s %14s\n' target shape calls instr/call
 declare -A IR=()
 for shape in $SHAPES; do
   for t in $TARGETS; do
-    port=$(free_port)
+    next_port; port=$PORT_OUT
+    next_port; admin_port=$PORT_OUT
     out=$T/cg-$t-$shape.out
     start_target "$t" "$port" "$out" > "$T/$t-$shape.log" 2>&1 &
     pid=$!
     PIDS+=($pid)
-    wait_listen "$port" || { echo "$t did not start" >&2; cat "$T/$t-$shape.log" >&2; exit 1; }
+    wait_port "$port" || { echo "$t did not start" >&2; cat "$T/$t-$shape.log" >&2; exit 1; }
     sleep 1
     callgrind_control -z "$pid" >/dev/null 2>&1 || true
     line=$("$LOADGEN" --port "$port" --mode closed --shape "$shape" --connections "$CONNS" \

@@ -76,20 +76,9 @@ for tool in nginx haproxy; do
 done
 
 # --- helpers ----------------------------------------------------------------------------
-port_in_use() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-# Ports handed out move forward, so that two processes started before either listens never
-# get the same one.
-NEXT_PORT=${BASE_PORT:-20100}
-next_port() {
-  while port_in_use "$NEXT_PORT"; do NEXT_PORT=$((NEXT_PORT + 1)); done
-  PORT_OUT=$NEXT_PORT
-  NEXT_PORT=$((NEXT_PORT + 1))
-}
-wait_port() {
-  local p=$1 i
-  for i in $(seq 1 200); do port_in_use "$p" && return 0; sleep 0.05; done
-  return 1
-}
+BASE_PORT=${BASE_PORT:-20100}
+# shellcheck source=bench/ports.sh
+. "$ROOT/bench/ports.sh"
 # All processes of a target: the main pid and its children (nginx's worker).
 target_pids() {
   local pid=$1
