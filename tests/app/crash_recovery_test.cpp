@@ -137,15 +137,7 @@ public:
         return out;
     }
 
-    std::vector<usage_record> rows() const {
-        gm::storage::sqlite_queries q(db_path);
-        std::vector<usage_record> out;
-        q.export_rows({0, 4'000'000'000'000}, {}, [&](const usage_record& r) {
-            out.push_back(r);
-            return true;
-        });
-        return out;
-    }
+    std::vector<usage_record> rows() const { return stored_rows(db_path); }
 
     temp_dir dir;
     std::string db_path;

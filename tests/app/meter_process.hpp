@@ -18,6 +18,17 @@ namespace gm::test {
 
 inline const char* admin_token = "test-admin-token-0123456789";
 
+// Every call stored in the database, oldest first.
+inline std::vector<metering::usage_record> stored_rows(const std::string& db_path) {
+    storage::sqlite_queries q(db_path);
+    std::vector<metering::usage_record> out;
+    q.export_rows({0, 4'000'000'000'000}, {}, [&](const metering::usage_record& r) {
+        out.push_back(r);
+        return true;
+    });
+    return out;
+}
+
 struct meter_process {
     explicit meter_process(std::vector<std::string> extra = {}, std::string upstream = {}) {
         fake_options fo;
@@ -62,15 +73,7 @@ struct meter_process {
     }
 
     // Every stored call, oldest first.
-    std::vector<metering::usage_record> rows() const {
-        storage::sqlite_queries q(db_path);
-        std::vector<metering::usage_record> out;
-        q.export_rows({0, 4'000'000'000'000}, {}, [&](const metering::usage_record& r) {
-            out.push_back(r);
-            return true;
-        });
-        return out;
-    }
+    std::vector<metering::usage_record> rows() const { return stored_rows(db_path); }
 
     temp_dir dir;
     std::string db_path;
