@@ -1,8 +1,10 @@
 #include "metering/body_decoder.hpp"
 
 #include <catch2/catch.hpp>
+#include <zlib.h>
 
 #include <random>
+#include <stdexcept>
 #include <string>
 
 #include "tap_test_util.hpp"
@@ -36,6 +38,69 @@ decoded decode(std::string_view encoding, std::string_view body, std::size_t pie
     r.corrupt = d.corrupt();
     r.problem = d.problem();
     return r;
+}
+
+decoded decode_cut(std::string_view encoding, std::string_view body, std::size_t cut) {
+    body_decoder d(encoding);
+    decoded r;
+    body_decoder::sink sink = [&](std::string_view b) { r.out.append(b); };
+    d.feed(body.substr(0, cut), sink);
+    d.feed(body.substr(cut), sink);
+    d.finish(sink);
+    r.failed = d.failed();
+    r.corrupt = d.corrupt();
+    r.problem = d.problem();
+    return r;
+}
+
+// zlib as the reference encoder, with what the shared helpers do not offer: a compression
+// level (0 gives stored blocks) and a gzip header carrying every optional field.
+std::string zlib_encode(std::string_view data, int window_bits, int level, gz_header* header = nullptr) {
+    z_stream z{};
+    if (deflateInit2(&z, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        throw std::runtime_error("deflateInit2");
+    if (header != nullptr) deflateSetHeader(&z, header);
+    std::string out(deflateBound(&z, static_cast<uLong>(data.size())) + 256, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    z.avail_in = static_cast<uInt>(data.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("deflate");
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+std::string gzip_with_all_header_fields(std::string_view data) {
+    static unsigned char extra[] = {'A', 'B', 4, 0, 'x', 'y', 'z', 'w'};
+    static unsigned char name[] = "answer.json";
+    static unsigned char comment[] = "a comment";
+    gz_header h{};
+    h.text = 1;
+    h.os = 3;
+    h.extra = extra;
+    h.extra_len = sizeof extra;
+    h.name = name;
+    h.comment = comment;
+    h.hcrc = 1;
+    return zlib_encode(data, 15 + 16, 6, &h);
+}
+
+// Less compressible than sample_text and with matches reaching back across the whole
+// 32 KiB window, so the decoder's history is exercised over many calls.
+std::string large_text(std::size_t n) {
+    std::string s;
+    std::mt19937 rng(11);
+    while (s.size() < n) {
+        if (s.size() > 40000 && rng() % 3 == 0) {
+            const std::size_t back = 30000 + rng() % 2700;
+            s += s.substr(s.size() - back, 20 + rng() % 200);
+        } else {
+            for (int i = 0; i < 64; ++i) s += static_cast<char>('!' + rng() % 90);
+        }
+    }
+    s.resize(n);
+    return s;
 }
 
 }  // namespace
@@ -125,4 +190,111 @@ TEST_CASE("body_decoder refuses unknown codings and zstd windows beyond 8 MiB") 
     INFO(ok.problem);
     CHECK_FALSE(ok.failed);
     CHECK(ok.out == big);
+}
+
+TEST_CASE("body_decoder decodes gzip and deflate cut in two at every byte") {
+    const std::string text = sample_text().substr(0, 3000);
+    struct enc {
+        const char* name;
+        std::string body;
+    };
+    const enc cases[] = {
+        {"gzip", gzip(text)},
+        {"gzip", gzip_with_all_header_fields(text)},
+        {"gzip", gzip(text.substr(0, 1000)) + gzip_with_all_header_fields(text.substr(1000)) + gzip("")},
+        {"gzip", zlib_encode(text, 15 + 16, 0)},  // stored blocks
+        {"deflate", zlib_deflate(text)},
+        {"deflate", raw_deflate(text)},
+        {"deflate", zlib_encode(text, -15, 0)},
+    };
+    for (const auto& c : cases) {
+        for (std::size_t cut = 0; cut <= c.body.size(); ++cut) {
+            INFO(c.name << " of " << c.body.size() << " bytes cut at " << cut);
+            auto r = decode_cut(c.name, c.body, cut);
+            REQUIRE(r.problem.empty());
+            REQUIRE(r.out == text);
+        }
+    }
+}
+
+TEST_CASE("body_decoder keeps a long window across many small feeds") {
+    const std::string text = large_text(300'000);
+    const std::string bodies[] = {gzip(text), zlib_deflate(text), raw_deflate(text)};
+    const char* names[] = {"gzip", "deflate", "deflate"};
+    for (int i = 0; i < 3; ++i) {
+        for (std::size_t piece : {std::size_t{1}, std::size_t{1000}, std::size_t{16384}, std::size_t{65537}}) {
+            INFO(names[i] << " #" << i << " in pieces of " << piece);
+            auto r = decode(names[i], bodies[i], piece);
+            CHECK(r.problem.empty());
+            CHECK(r.out == text);
+        }
+    }
+}
+
+TEST_CASE("body_decoder checks the gzip and zlib check values") {
+    const std::string text = sample_text();
+    const std::string gz = gzip(text);
+    for (std::size_t at : {gz.size() - 8, gz.size() - 5, gz.size() - 4, gz.size() - 1}) {
+        std::string bad = gz;  // CRC-32 in the last 8 bytes, then the size
+        bad[at] = static_cast<char>(bad[at] ^ 0x01);
+        INFO("byte " << at);
+        auto r = decode("gzip", bad, 100);
+        CHECK(r.failed);
+        CHECK(r.corrupt);
+        CHECK(r.problem == "invalid gzip data: incorrect check value");
+    }
+    std::string bad_hcrc = gzip_with_all_header_fields(text);
+    const std::size_t hcrc_at = 10 + 2 + 8 + sizeof "answer.json" + sizeof "a comment";
+    bad_hcrc[hcrc_at] = static_cast<char>(bad_hcrc[hcrc_at] ^ 0x01);
+    auto h = decode("gzip", bad_hcrc, 3);
+    CHECK(h.corrupt);
+    CHECK(h.problem == "invalid gzip data: incorrect check value");
+    CHECK(h.out.empty());
+
+    std::string z = zlib_deflate(text);
+    z.back() = static_cast<char>(z.back() ^ 0x01);  // Adler-32
+    auto a = decode("deflate", z, 100);
+    CHECK(a.corrupt);
+    CHECK(a.problem == "invalid deflate data: incorrect check value");
+}
+
+TEST_CASE("body_decoder refuses a zlib stream that needs a preset dictionary") {
+    // CMF 0x78, FLG with FDICT set and a valid FCHECK: 0x78BB % 31 == 0.
+    const std::string body = std::string("\x78\xbb\x01\x02\x03\x04", 6) + "rest";
+    auto r = decode("deflate", body, 1);
+    CHECK(r.failed);
+    CHECK(r.corrupt);
+    CHECK(r.problem == "invalid deflate data: preset dictionary required");
+}
+
+TEST_CASE("body_decoder reports bytes after a deflate stream as trailing, after gzip as a bad member") {
+    for (const std::string& body : {zlib_deflate("abc"), raw_deflate("abc")}) {
+        for (std::size_t piece : {std::size_t{1}, std::size_t{64}}) {
+            auto r = decode("deflate", body + "garbage", piece);
+            CHECK(r.failed);
+            CHECK_FALSE(r.corrupt);
+            CHECK(r.problem == "trailing bytes after the deflate stream");
+            CHECK(r.out == "abc");
+        }
+    }
+    auto g = decode("gzip", gzip("abc") + "garbage", 4);
+    CHECK(g.failed);
+    CHECK(g.corrupt);
+    CHECK(g.problem == "invalid gzip data: incorrect header");
+    CHECK(g.out == "abc");
+}
+
+TEST_CASE("body_decoder after a corrupt body decodes the next body on the same thread") {
+    const std::string text = sample_text();
+    std::string bad = gzip(text);
+    for (std::size_t i = 20; i < bad.size(); i += 7) bad[i] = static_cast<char>(bad[i] ^ 0x33);
+    for (int round = 0; round < 3; ++round) {
+        auto b = decode("gzip", bad, 512);
+        CHECK(b.corrupt);
+        auto cut = decode("gzip", std::string_view(gzip(text)).substr(0, 700), 64);
+        CHECK(cut.problem == "truncated gzip stream");
+        auto g = decode("gzip", gzip(text), 512);
+        CHECK(g.problem.empty());
+        CHECK(g.out == text);
+    }
 }
