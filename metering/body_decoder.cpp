@@ -1,11 +1,14 @@
 #include "metering/body_decoder.hpp"
 
 #include <brotli/decode.h>
-#include <isa-l/igzip_lib.h>
+#include <libdeflate.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <memory>
 
 namespace gm::metering {
 
@@ -32,136 +35,142 @@ protected:
 
 namespace {
 
-// gzip and HTTP "deflate" through ISA-L's inflate, about a third cheaper per byte than
-// zlib's and a little cheaper to start. ISA-L keeps its history window inside its own
-// state (~87 KiB, no further allocation), so memory stays bounded whatever the body size.
-class inflate_stage final : public decode_stage {
+class zlib_stage final : public decode_stage {
 public:
-    explicit inflate_stage(bool gzip) : gzip_(gzip) {
-        isal_inflate_init(&st_);
-        isal_gzip_header_init(&gz_);
+    explicit zlib_stage(bool gzip) : gzip_(gzip) {}
+    ~zlib_stage() override {
+        if (inited_) inflateEnd(&z_);
     }
 
     void decode(std::string_view in, const stage_output& out) override {
         if (in.empty()) return;
+        const bool first_piece = !seen_input_;
         seen_input_ = true;
-        auto* d = reinterpret_cast<const std::uint8_t*>(in.data());
+        if (first_piece && gzip_ && inflate_whole_member(in, out)) return;
+        auto* d = reinterpret_cast<const unsigned char*>(in.data());
         std::size_t n = in.size();
-        if (!gzip_ && !wrapper_known_) {
-            // HTTP "deflate" is meant to be zlib-wrapped, but raw deflate is common
-            // too: the first two bytes tell them apart.
-            while (hdr_len_ < 2 && n > 0) {
-                hdr_[hdr_len_++] = *d++;
-                --n;
-            }
-            if (hdr_len_ < 2) return;
-            wrapper_known_ = true;
-            const bool zlib_header = (hdr_[0] & 0x0f) == 8 && ((hdr_[0] << 8) | hdr_[1]) % 31 == 0;
-            if (zlib_header) {
-                // The header is ours to check; ISA-L then checks the Adler-32 trailer.
-                if ((hdr_[0] >> 4) > 7) return fail_corrupt("invalid window size");
-                if ((hdr_[1] & 0x20) != 0) return fail_corrupt("preset dictionary required");
-                st_.crc_flag = ISAL_ZLIB_NO_HDR_VER;
+        if (!inited_) {
+            if (gzip_) {
+                init(15 + 16);
             } else {
-                st_.crc_flag = ISAL_DEFLATE;
-                inflate_some(hdr_, 2, out);
+                // HTTP "deflate" is meant to be zlib-wrapped, but raw deflate is common
+                // too: the first two bytes tell them apart.
+                while (hdr_len_ < 2 && n > 0) {
+                    hdr_[hdr_len_++] = *d++;
+                    --n;
+                }
+                if (hdr_len_ < 2) return;
+                const bool zlib_header =
+                    (hdr_[0] & 0x0f) == 8 && ((hdr_[0] << 8) | hdr_[1]) % 31 == 0;
+                init(zlib_header ? 15 : -15);
                 if (!error.empty()) return;
+                inflate_some(hdr_, 2, out);
             }
+            if (!error.empty()) return;
         }
         inflate_some(d, n, out);
     }
 
-    void finish(const stage_output&) override {
+    void finish(const stage_output& out) override {
         if (!error.empty() || !seen_input_) return;
         if (!ended_) error = gzip_ ? "truncated gzip stream" : "truncated deflate stream";
     }
 
 private:
-    void inflate_some(const std::uint8_t* d, std::size_t n, const stage_output& out) {
+    // Largest decoded size inflated in one call: the buffer is allocated for it.
+    static constexpr std::uint32_t one_shot_max = 256 * 1024;
+
+    // A unary answer mostly arrives as one piece holding one whole gzip member. libdeflate
+    // inflates that in one call for about half of zlib's instructions (it reads the whole
+    // input and writes straight into a buffer of the final size, with a PCLMUL CRC-32).
+    // The trailer's size field says how big that buffer must be; in a piece cut short it
+    // is noise, nearly always beyond one_shot_max (an SSE flush point ends in 00 00 ff ff).
+    // Anything libdeflate does not take whole, including a header CRC it would not check,
+    // goes to zlib from the start: nothing has been emitted by then.
+    bool inflate_whole_member(std::string_view in, const stage_output& out) {
+        const auto* d = reinterpret_cast<const unsigned char*>(in.data());
+        const std::size_t n = in.size();
+        constexpr unsigned char fhcrc = 0x02;
+        if (n < 18 || d[0] != 0x1f || d[1] != 0x8b || (d[3] & fhcrc) != 0) return false;
+        const std::uint32_t isize = d[n - 4] | (d[n - 3] << 8) | (d[n - 2] << 16) | (std::uint32_t{d[n - 1]} << 24);
+        if (isize > one_shot_max) return false;
+        // One per thread: allocating it (~30 KiB of tables) costs more than a small body.
+        thread_local const std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> ld(
+            libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+        if (ld == nullptr) return false;
+        auto decoded = std::make_unique_for_overwrite<char[]>(std::max<std::uint32_t>(isize, 1));
+        std::size_t in_used = 0;
+        std::size_t out_used = 0;
+        if (libdeflate_gzip_decompress_ex(ld.get(), d, n, decoded.get(), isize, &in_used, &out_used) !=
+                LIBDEFLATE_SUCCESS ||
+            in_used != n)
+            return false;
+        ended_ = true;
+        for (std::size_t pos = 0; pos < out_used; pos += block)
+            out(std::string_view(decoded.get() + pos, std::min(block, out_used - pos)));
+        return true;
+    }
+
+    void init(int window_bits) {
+        if (inflateInit2(&z_, window_bits) != Z_OK) {
+            error = "zlib initialisation failed";
+            return;
+        }
+        inited_ = true;
+    }
+
+    void inflate_some(const unsigned char* d, std::size_t n, const stage_output& out) {
         if (n == 0) return;
-        st_.next_in = const_cast<std::uint8_t*>(d);
-        st_.avail_in = static_cast<std::uint32_t>(n);
+        if (ended_) {
+            if (!gzip_) {
+                error = "trailing bytes after the deflate stream";
+                return;
+            }
+            inflateReset(&z_);  // another gzip member follows
+            ended_ = false;
+        }
+        z_.next_in = const_cast<unsigned char*>(d);
+        z_.avail_in = static_cast<uInt>(n);
         for (;;) {
-            if (ended_) {
-                // Input after the end of a stream: another gzip member, or junk.
-                if (!gzip_) {
-                    error = "trailing bytes after the deflate stream";
-                    return;
-                }
-                isal_inflate_reset(&st_);
-                isal_gzip_header_init(&gz_);
-                gz_header_done_ = false;
-                magic_seen_ = 0;
-                ended_ = false;
-            }
-            if (gzip_ && !gz_header_done_) {
-                // ISA-L reads the 10-byte fixed header only once it has all of it: look at
-                // the magic as it comes, so that a short junk tail is corrupt, not truncated.
-                for (std::uint32_t i = 0; magic_seen_ < 3 && i < st_.avail_in; ++i, ++magic_seen_) {
-                    static constexpr std::uint8_t magic[3] = {0x1f, 0x8b, 8};
-                    if (st_.next_in[i] != magic[magic_seen_])
-                        return fail_corrupt(isal_error(magic_seen_ < 2 ? ISAL_INVALID_WRAPPER : ISAL_UNSUPPORTED_METHOD));
-                }
-                // Read by us rather than by isal_inflate, which loses its place when a
-                // header with optional fields is split across calls; gz_ keeps it.
-                const int rc = isal_read_gzip_header(&st_, &gz_);
-                if (rc == ISAL_END_INPUT) return;
-                if (rc != ISAL_DECOMP_OK) return fail_corrupt(isal_error(rc));
-                gz_header_done_ = true;
-                st_.crc_flag = ISAL_GZIP_NO_HDR_VER;  // CRC-32 and size trailer checked
-            }
-            const std::uint32_t in_before = st_.avail_in;
-            st_.next_out = buf_;
-            st_.avail_out = sizeof buf_;
-            const int rc = isal_inflate(&st_);
-            const std::size_t produced = sizeof buf_ - st_.avail_out;
+            z_.next_out = buf_;
+            z_.avail_out = sizeof buf_;
+            const int rc = inflate(&z_, Z_NO_FLUSH);
+            const std::size_t produced = sizeof buf_ - z_.avail_out;
             if (produced > 0) out(std::string_view(reinterpret_cast<const char*>(buf_), produced));
-            if (!error.empty()) return;
-            if (rc != ISAL_DECOMP_OK) return fail_corrupt(isal_error(rc));
-            if (st_.block_state == ISAL_BLOCK_FINISH) {
-                ended_ = true;
-                // The raw and zlib ends may leave whole bytes in ISA-L's bit buffer.
-                if (st_.avail_in == 0 && st_.read_in_length < 8) return;
-                if (st_.read_in_length >= 8) {
+            if (rc == Z_STREAM_END) {
+                if (z_.avail_in == 0) {
+                    ended_ = true;
+                    return;
+                }
+                if (!gzip_) {
+                    ended_ = true;
                     error = "trailing bytes after the deflate stream";
                     return;
                 }
+                inflateReset(&z_);
                 continue;
             }
-            if (st_.avail_in == 0 && st_.avail_out != 0) return;
-            if (produced == 0 && st_.avail_in == in_before) return;  // no progress: wait for more
-        }
-    }
-
-    void fail_corrupt(const char* why) {
-        error = std::string(gzip_ ? "invalid gzip data: " : "invalid deflate data: ") + why;
-        corrupt = true;
-    }
-
-    static const char* isal_error(int rc) {
-        switch (rc) {
-            case ISAL_INVALID_BLOCK: return "invalid block";
-            case ISAL_INVALID_SYMBOL: return "invalid symbol";
-            case ISAL_INVALID_LOOKBACK: return "invalid distance too far back";
-            case ISAL_INVALID_WRAPPER: return "incorrect header";
-            case ISAL_UNSUPPORTED_METHOD: return "unknown compression method";
-            case ISAL_INCORRECT_CHECKSUM: return "incorrect check value";
-            case ISAL_NEED_DICT: return "preset dictionary required";
-            default: return "error";
+            if (rc == Z_BUF_ERROR) return;  // no progress possible: needs more input
+            if (rc != Z_OK) {
+                error = std::string(gzip_ ? "invalid gzip data: " : "invalid deflate data: ") +
+                        (z_.msg != nullptr        ? z_.msg
+                         : rc == Z_NEED_DICT      ? "preset dictionary required"
+                                                  : "error");
+                corrupt = true;
+                return;
+            }
+            if (z_.avail_in == 0 && z_.avail_out != 0) return;
         }
     }
 
     bool gzip_;
-    bool wrapper_known_ = false;   // deflate: zlib-wrapped or raw decided
-    bool gz_header_done_ = false;  // gzip: this member's header read
-    int magic_seen_ = 0;           // gzip: bytes of this member's magic checked
+    bool inited_ = false;
     bool ended_ = false;
     bool seen_input_ = false;
-    std::uint8_t hdr_[2] = {};
+    unsigned char hdr_[2] = {};
     std::size_t hdr_len_ = 0;
-    isal_gzip_header gz_{};
-    inflate_state st_{};
-    std::uint8_t buf_[block];
+    z_stream z_{};
+    unsigned char buf_[block];
 };
 
 class brotli_stage final : public decode_stage {
@@ -285,9 +294,9 @@ body_decoder::body_decoder(std::string_view content_encoding) {
             return;
         }
         if (coding == "gzip" || coding == "x-gzip") {
-            applied.push_back(std::make_unique<inflate_stage>(true));
+            applied.push_back(std::make_unique<zlib_stage>(true));
         } else if (coding == "deflate") {
-            applied.push_back(std::make_unique<inflate_stage>(false));
+            applied.push_back(std::make_unique<zlib_stage>(false));
         } else if (coding == "br") {
             applied.push_back(std::make_unique<brotli_stage>());
         } else if (coding == "zstd") {

@@ -3,9 +3,11 @@
 #include <catch2/catch.hpp>
 #include <zlib.h>
 
+#include <algorithm>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "tap_test_util.hpp"
 
@@ -222,7 +224,7 @@ TEST_CASE("body_decoder keeps a long window across many small feeds") {
     const std::string bodies[] = {gzip(text), zlib_deflate(text), raw_deflate(text)};
     const char* names[] = {"gzip", "deflate", "deflate"};
     for (int i = 0; i < 3; ++i) {
-        for (std::size_t piece : {std::size_t{1}, std::size_t{1000}, std::size_t{16384}, std::size_t{65537}}) {
+        for (std::size_t piece : {std::size_t{1}, std::size_t{1000}, std::size_t{65537}, bodies[i].size()}) {
             INFO(names[i] << " #" << i << " in pieces of " << piece);
             auto r = decode(names[i], bodies[i], piece);
             CHECK(r.problem.empty());
@@ -231,31 +233,34 @@ TEST_CASE("body_decoder keeps a long window across many small feeds") {
     }
 }
 
-TEST_CASE("body_decoder checks the gzip and zlib check values") {
+TEST_CASE("body_decoder checks the gzip and zlib check values, whole or in pieces") {
     const std::string text = sample_text();
     const std::string gz = gzip(text);
-    for (std::size_t at : {gz.size() - 8, gz.size() - 5, gz.size() - 4, gz.size() - 1}) {
-        std::string bad = gz;  // CRC-32 in the last 8 bytes, then the size
-        bad[at] = static_cast<char>(bad[at] ^ 0x01);
-        INFO("byte " << at);
-        auto r = decode("gzip", bad, 100);
-        CHECK(r.failed);
-        CHECK(r.corrupt);
-        CHECK(r.problem == "invalid gzip data: incorrect check value");
-    }
-    std::string bad_hcrc = gzip_with_all_header_fields(text);
-    const std::size_t hcrc_at = 10 + 2 + 8 + sizeof "answer.json" + sizeof "a comment";
-    bad_hcrc[hcrc_at] = static_cast<char>(bad_hcrc[hcrc_at] ^ 0x01);
-    auto h = decode("gzip", bad_hcrc, 3);
-    CHECK(h.corrupt);
-    CHECK(h.problem == "invalid gzip data: incorrect check value");
-    CHECK(h.out.empty());
+    for (std::size_t piece : {std::size_t{100}, gz.size()}) {
+        for (std::size_t at : {gz.size() - 8, gz.size() - 5, gz.size() - 4, gz.size() - 1}) {
+            std::string bad = gz;  // CRC-32 in the last 8 bytes, then the size
+            bad[at] = static_cast<char>(bad[at] ^ 0x01);
+            INFO("byte " << at << " in pieces of " << piece);
+            auto r = decode("gzip", bad, piece);
+            CHECK(r.failed);
+            CHECK(r.corrupt);
+            CHECK((r.problem == "invalid gzip data: incorrect data check" ||
+                   r.problem == "invalid gzip data: incorrect length check"));
+        }
+        std::string bad_hcrc = gzip_with_all_header_fields(text);
+        const std::size_t hcrc_at = 10 + 2 + 8 + sizeof "answer.json" + sizeof "a comment";
+        bad_hcrc[hcrc_at] = static_cast<char>(bad_hcrc[hcrc_at] ^ 0x01);
+        auto h = decode("gzip", bad_hcrc, piece);
+        CHECK(h.corrupt);
+        CHECK(h.problem == "invalid gzip data: header crc mismatch");
+        CHECK(h.out.empty());
 
-    std::string z = zlib_deflate(text);
-    z.back() = static_cast<char>(z.back() ^ 0x01);  // Adler-32
-    auto a = decode("deflate", z, 100);
-    CHECK(a.corrupt);
-    CHECK(a.problem == "invalid deflate data: incorrect check value");
+        std::string z = zlib_deflate(text);
+        z.back() = static_cast<char>(z.back() ^ 0x01);  // Adler-32
+        auto a = decode("deflate", z, piece);
+        CHECK(a.corrupt);
+        CHECK(a.problem == "invalid deflate data: incorrect data check");
+    }
 }
 
 TEST_CASE("body_decoder refuses a zlib stream that needs a preset dictionary") {
@@ -277,11 +282,14 @@ TEST_CASE("body_decoder reports bytes after a deflate stream as trailing, after 
             CHECK(r.out == "abc");
         }
     }
-    auto g = decode("gzip", gzip("abc") + "garbage", 4);
-    CHECK(g.failed);
-    CHECK(g.corrupt);
-    CHECK(g.problem == "invalid gzip data: incorrect header");
-    CHECK(g.out == "abc");
+    const std::string junk_after_gzip = gzip("abc") + "garbage";
+    for (std::size_t piece : {std::size_t{4}, junk_after_gzip.size()}) {
+        auto g = decode("gzip", junk_after_gzip, piece);
+        CHECK(g.failed);
+        CHECK(g.corrupt);
+        CHECK(g.problem == "invalid gzip data: incorrect header check");
+        CHECK(g.out == "abc");
+    }
 }
 
 TEST_CASE("body_decoder after a corrupt body decodes the next body on the same thread") {
@@ -296,5 +304,29 @@ TEST_CASE("body_decoder after a corrupt body decodes the next body on the same t
         auto g = decode("gzip", gzip(text), 512);
         CHECK(g.problem.empty());
         CHECK(g.out == text);
+    }
+}
+
+TEST_CASE("body_decoder decodes a gzip body that arrives whole, on either side of the one-call limit") {
+    const std::string big = large_text(256 * 1024 + 1);
+    for (std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{256 * 1024}, big.size()}) {
+        const std::string text = big.substr(0, size);
+        const std::pair<std::string, std::string> cases[] = {
+            {gzip(text), text}, {gzip(text) + gzip(text), text + text}, {gzip_with_all_header_fields(text), text}};
+        for (const auto& [body, expected] : cases) {
+            INFO(size << " decoded bytes from " << body.size() << " in one piece");
+            body_decoder d("gzip");
+            std::string out;
+            std::size_t largest = 0;
+            body_decoder::sink sink = [&](std::string_view b) {
+                largest = std::max(largest, b.size());
+                out.append(b);
+            };
+            d.feed(body, sink);
+            d.finish(sink);
+            CHECK(d.problem().empty());
+            CHECK(largest <= 16 * 1024);
+            CHECK(out == expected);
+        }
     }
 }
