@@ -1,4 +1,4 @@
--- gemini-meter SQLite schema, version 8 (PRAGMA user_version = 8).
+-- gemini-meter SQLite schema, version 9 (PRAGMA user_version = 9).
 --
 -- This file documents the full schema. The binary does not read it: it applies the same
 -- schema as versioned migration steps compiled in (storage/migrations.cpp), so that an
@@ -21,6 +21,11 @@
 --              UsageHourlyTagDim), backfilled from the rollups they fold.
 --   version 8: the model and endpoint indexes widened to (model|endpoint, createdAtMs, id),
 --              rebuilt (a filtered recent page and filtered range edges by time).
+--   version 9: per hour x user (UsageHourlyUser) and per day / hour x user x one dimension
+--              (UsageDailyUserOneDim, UsageHourlyUserOneDim): top users' and a user's partial
+--              days from hourly rollups, a user's breakdowns without the model x endpoint x bot
+--              cross product; the hourly ones backfilled from the rows, the daily one from
+--              UsageDailyUserDim.
 --
 -- Conventions: times are UTC. createdAt is ISO-8601 text with milliseconds
 -- ("2024-11-06T10:30:00.123Z", fixed width, so text order is time order); createdAtMs is
@@ -146,6 +151,45 @@ CREATE TABLE UsageDailyUserDim (
   PRIMARY KEY (day, userId, model, endpoint, botId, isGuest)
 ) WITHOUT ROWID;
 
+-- Per UTC hour x user (as UsageDailyUser per day; version 9): the whole hours of a range's
+-- partial days for top users and a user filter. Keyed by hour first: the writer appends.
+CREATE TABLE UsageHourlyUser (
+  hour INTEGER NOT NULL, userId TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour, userId)
+) WITHOUT ROWID;
+
+-- Per UTC day / hour x user x one dimension (version 9): dim is 'model', 'endpoint' or 'bot'
+-- ('' key: no bot), as UsageDailyDim is for all users. A user filter's breakdowns read one row
+-- per bucket and value instead of one per model x endpoint x bot combination; the totals come
+-- from UsageDailyUser / UsageHourlyUser. Days whose rows retention removed before version 5
+-- keep the user's sums under key '' of each dimension (as UsageDailyUserDim does).
+CREATE TABLE UsageDailyUserOneDim (
+  day INTEGER NOT NULL, userId TEXT NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, userId, dim, key)
+) WITHOUT ROWID;
+CREATE TABLE UsageHourlyUserOneDim (
+  hour INTEGER NOT NULL, userId TEXT NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour, userId, dim, key)
+) WITHOUT ROWID;
+
 -- Per UTC hour (createdAtMs / 3600000) with UsageDaily's dimensions: the whole hours of
 -- a range's partial first and last days, so that only the partial hours read raw rows.
 CREATE TABLE UsageHourly (
@@ -232,4 +276,4 @@ CREATE TABLE UsageMonthlyUser (
 ) WITHOUT ROWID;
 CREATE INDEX UsageMonthlyUser_cost_idx ON UsageMonthlyUser(month, costPicoUsd DESC, userId);
 
-PRAGMA user_version = 8;
+PRAGMA user_version = 9;

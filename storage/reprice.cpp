@@ -69,6 +69,15 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
     auto update_user_dim = conn.prepare(
         "UPDATE UsageDailyUserDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
         "WHERE day = ? AND userId = ? AND model = ? AND endpoint = ? AND botId = ? AND isGuest = ?");
+    auto update_user_hour = conn.prepare(
+        "UPDATE UsageHourlyUser SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE hour = ? AND userId = ?");
+    auto update_user_day_one_dim = conn.prepare(
+        "UPDATE UsageDailyUserOneDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE day = ? AND userId = ? AND dim = ? AND key = ?");
+    auto update_user_hour_one_dim = conn.prepare(
+        "UPDATE UsageHourlyUserOneDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE hour = ? AND userId = ? AND dim = ? AND key = ?");
 
     // Keyset cursor over (createdAtMs, id), starting before every row of the range.
     std::int64_t cur_ms = since_ms - 1;
@@ -83,7 +92,9 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
         std::map<tag_dim_key, delta> daily_tag_dims, hourly_tag_dims;
         using user_key = std::tuple<std::int64_t, std::string, std::string, std::string, std::string, int>;
         std::map<user_key, delta> user_dims;
-        std::map<std::pair<std::int64_t, std::string>, delta> users, user_months;
+        std::map<std::pair<std::int64_t, std::string>, delta> users, user_months, user_hours;
+        using user_one_dim_key = std::tuple<std::int64_t, std::string, std::string, std::string>;
+        std::map<user_one_dim_key, delta> user_day_one_dims, user_hour_one_dims;
         std::size_t seen = 0;
         conn.exec("BEGIN IMMEDIATE");
         try {
@@ -139,6 +150,12 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
                     users[{day, r.user_id}].add(dc, du);
                     user_dims[{day, r.user_id, r.model, r.endpoint, r.bot_id, guest}].add(dc, du);
                     user_months[{utc_month(day), r.user_id}].add(dc, du);
+                    user_hours[{hour, r.user_id}].add(dc, du);
+                    for (auto [dim, key] : {std::pair<const char*, const std::string*>{"model", &r.model},
+                                            {"endpoint", &r.endpoint}, {"bot", &r.bot_id}}) {
+                        user_day_one_dims[{day, r.user_id, dim, *key}].add(dc, du);
+                        user_hour_one_dims[{hour, r.user_id, dim, *key}].add(dc, du);
+                    }
                 }
             }
             select.reset();
@@ -188,6 +205,20 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
                 update_user_dim.bind(5, std::get<2>(k)).bind(6, std::get<3>(k)).bind(7, std::get<4>(k));
                 update_user_dim.bind(8, std::get<5>(k));
                 update_user_dim.run();
+            }
+            for (const auto& [k, d] : user_hours) {
+                update_user_hour.reset();
+                update_user_hour.bind(1, d.cost).bind(2, d.unpriced).bind(3, k.first).bind(4, k.second);
+                update_user_hour.run();
+            }
+            for (auto [map, st] : {std::pair{&user_day_one_dims, &update_user_day_one_dim},
+                                   std::pair{&user_hour_one_dims, &update_user_hour_one_dim}}) {
+                for (const auto& [k, d] : *map) {
+                    st->reset();
+                    st->bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
+                    st->bind(5, std::get<2>(k)).bind(6, std::get<3>(k));
+                    st->run();
+                }
             }
             for (const auto& [k, d] : user_months) {
                 update_user_month.reset();

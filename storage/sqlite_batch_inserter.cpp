@@ -159,7 +159,63 @@ std::vector<const typename Map::value_type*> sorted(const Map& m) {
     return v;
 }
 
+// UsageDailyUserOneDim's / UsageHourlyUserOneDim's key (bucket: day or hour); dim is one of
+// the static strings "bot", "endpoint", "model", so views stay valid.
+struct user_one_dim_key {
+    std::int64_t bucket;
+    std::string_view user, dim, key;
+    friend bool operator==(const user_one_dim_key&, const user_one_dim_key&) = default;
+    friend bool operator<(const user_one_dim_key& a, const user_one_dim_key& b) {
+        return std::tie(a.bucket, a.user, a.dim, a.key) < std::tie(b.bucket, b.user, b.dim, b.key);
+    }
+};
+struct user_one_dim_hash {
+    std::size_t operator()(const user_one_dim_key& k) const {
+        std::size_t h = std::hash<std::int64_t>()(k.bucket);
+        for (auto v : {k.user, k.dim, k.key}) h = mix(h, std::hash<std::string_view>()(v));
+        return h;
+    }
+};
+
 }  // namespace
+
+// Schema 9's rollups of one batch: a user's calls per hour, and per day and hour by one
+// dimension at a time. Filled row by row next to the other per-user groups, written by
+// write_user_hour_rollups in key order.
+struct sqlite_batch_inserter::user_hour_rollups {
+    std::unordered_map<user_day_key, usage_totals, key_hash> hours;  // (hour, user)
+    std::unordered_map<user_one_dim_key, usage_totals, user_one_dim_hash> day_dims, hour_dims;
+
+    void add(const metering::usage_record& r, std::int64_t day, std::int64_t hour) {
+        add_record(hours[{hour, r.user_id}], r);
+        for (auto [dim, key] : {std::pair<std::string_view, std::string_view>{"bot", r.bot_id},
+                                {"endpoint", r.endpoint}, {"model", r.model}}) {
+            add_record(day_dims[{day, r.user_id, dim, key}], r);
+            add_record(hour_dims[{hour, r.user_id, dim, key}], r);
+        }
+    }
+};
+
+void sqlite_batch_inserter::write_user_hour_rollups(const user_hour_rollups& groups) {
+    for (const auto* e : sorted(groups.hours)) {
+        const auto& [k, t] = *e;
+        auto& st = upsert_user_hour_;
+        st.rewind();
+        st.bind(1, k.day).bind_static(2, k.user);
+        bind_sums(st, 3, t);
+        st.run();
+    }
+    for (auto [map, st] : {std::pair{&groups.day_dims, &upsert_user_day_one_dim_},
+                           std::pair{&groups.hour_dims, &upsert_user_hour_one_dim_}}) {
+        for (const auto* e : sorted(*map)) {
+            const auto& [k, t] = *e;
+            st->rewind();
+            st->bind(1, k.bucket).bind_static(2, k.user).bind_static(3, k.dim).bind_static(4, k.key);
+            bind_sums(*st, 5, t);
+            st->run();
+        }
+    }
+}
 
 sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int busy_timeout_ms, std::int64_t cache_kib)
     : conn_(db_path, sqlite_conn::mode::read_write, busy_timeout_ms) {
@@ -205,6 +261,9 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
         "emailSeen = CASE WHEN excluded.email IS NOT NULL AND (emailSeen IS NULL OR excluded.emailSeen >= emailSeen) "
         "  THEN excluded.emailSeen ELSE emailSeen END, "
         "firstSeen = MIN(firstSeen, excluded.firstSeen), lastSeen = MAX(lastSeen, excluded.lastSeen)");
+    upsert_user_hour_ = conn_.prepare(upsert_sql("UsageHourlyUser", "hour, userId", 2));
+    upsert_user_day_one_dim_ = conn_.prepare(upsert_sql("UsageDailyUserOneDim", "day, userId, dim, key", 4));
+    upsert_user_hour_one_dim_ = conn_.prepare(upsert_sql("UsageHourlyUserOneDim", "hour, userId, dim, key", 4));
 }
 
 std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_record>& batch) {
@@ -218,6 +277,7 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
     std::unordered_map<user_dim_key, usage_totals, key_hash> user_dims;
     std::unordered_map<user_month_key, std::int64_t, key_hash> user_months;
     std::unordered_map<std::string_view, user_seen> users;
+    user_hour_rollups user_hour_groups;
     std::size_t inserted = 0;
 
     begin_.rewind();
@@ -268,6 +328,7 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
                 add_record(user_days[{day, r.user_id}], r);
                 add_record(user_dims[{day, r.user_id, r.model, r.endpoint, r.bot_id, guest}], r);
                 user_months[{utc_month(day), r.user_id}] += r.cost_pico_usd;
+                user_hour_groups.add(r, day, hour);
                 auto [it, fresh] = users.try_emplace(r.user_id);
                 auto& u = it->second;
                 if (fresh || r.created_at_ms < u.first_ms) u.first_ms = r.created_at_ms;
@@ -356,6 +417,7 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
             upsert_user_month_.bind(1, k.month).bind_static(2, k.user).bind(3, cost);
             upsert_user_month_.run();
         }
+        write_user_hour_rollups(user_hour_groups);
         for (const auto* e : sorted(users)) {
             const auto& [id, u] = *e;
             auto& st = upsert_user_;

@@ -30,6 +30,12 @@ private:
     sqlite_stmt insert_row_, upsert_daily_, upsert_hourly_, upsert_daily_tag_, upsert_hourly_tag_, upsert_dim_,
         upsert_hourly_dim_, upsert_daily_tag_dim_, upsert_hourly_tag_dim_,
         upsert_user_day_, upsert_user_dim_, upsert_user_month_, upsert_user_;
+
+    // Schema 9's per-user hourly and one-dimension rollups, kept apart from the rest of the
+    // batch code (storage/sqlite_batch_inserter.cpp, "user_hour_rollups").
+    struct user_hour_rollups;
+    void write_user_hour_rollups(const user_hour_rollups& groups);
+    sqlite_stmt upsert_user_hour_, upsert_user_day_one_dim_, upsert_user_hour_one_dim_;
 };
 
 }  // namespace gm::storage

@@ -71,6 +71,19 @@ bool ranks_before(const user_usage& a, const user_usage& b) {
     return a.user_id < b.user_id;
 }
 
+// The one rollup dimension a filter names when it names exactly one of model, endpoint, bot
+// and guest (nothing else), with the key it asks for; nullptr otherwise.
+const char* single_dim(const usage_filter& f, std::string& key) {
+    if (f.user_id || f.tag) return nullptr;
+    const int n = (f.model ? 1 : 0) + (f.endpoint ? 1 : 0) + (f.bot_id ? 1 : 0) + (f.guest ? 1 : 0);
+    if (n != 1) return nullptr;
+    if (f.model) { key = *f.model; return "model"; }
+    if (f.endpoint) { key = *f.endpoint; return "endpoint"; }
+    if (f.bot_id) { key = *f.bot_id; return "bot"; }
+    key.assign(1, *f.guest ? '1' : '0');  // assign(char*) trips GCC 12's false -Wrestrict
+    return "guest";
+}
+
 // The buckets first .. end-1 (the first two parameters) as table d(x), to drive one index
 // seek per bucket.
 constexpr const char* day_series = "WITH RECURSIVE d(x) AS (SELECT ? UNION ALL SELECT x + 1 FROM d WHERE x + 1 < ?)";
@@ -153,6 +166,7 @@ sqlite_queries::rollups sqlite_queries::rollups_for(const usage_filter& f, group
     const bool user_only = f.user_id && !f.model && !f.endpoint && !f.bot_id && !f.guest && !f.tag;
     if (g == group::user) return f.empty() || user_only ? rollups::user : rollups::none;
     if (user_only && (g == group::none || g == group::day)) return rollups::user;
+    if (user_only) return rollups::user_one_dim;
     // The per-day user rollup by dimensions carries model, endpoint and bot (and guest, which
     // it does not filter on: sums of rows removed by retention before schema 5 are kept there
     // with guest 0).
@@ -168,18 +182,52 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
     std::vector<param> params{first, end};
     std::string sql;
     const char* bucket = hourly ? "hour" : "day";
+    const char* user_table = hourly ? "UsageHourlyUser" : "UsageDailyUser";
+    std::string one_dim_key;
+    const char* one_dim = single_dim(f, one_dim_key);
     if (r == rollups::user) {
-        // Per user per day (never hourly); also answers a user filter for totals and daily series.
-        const char* key = g == group::user ? "userId" : g == group::day ? "day" : "''";
+        // Per user per day or hour; also answers a user filter for totals and daily series.
+        const char* key = g == group::user ? "userId" : g == group::day ? (hourly ? "hour / 24" : "day") : "''";
         if (f.user_id) {
-            // One seek per day on the (day, userId) key instead of reading every user's row
-            // of every day in the range.
-            sql = fmt::format("{} SELECT {}, {} FROM d JOIN UsageDailyUser ON day = d.x AND userId = ?", day_series,
-                              key, rollup_sum_select);
+            // One seek per bucket on the (bucket, userId) key instead of reading every user's
+            // row of every bucket in the range.
+            sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x AND userId = ?", day_series, key,
+                              rollup_sum_select, user_table, bucket);
             params.emplace_back(*f.user_id);
         } else {
-            sql = fmt::format("SELECT {}, {} FROM UsageDailyUser WHERE day >= ? AND day < ?", key, rollup_sum_select);
+            sql = fmt::format("SELECT {}, {} FROM {} WHERE {} >= ? AND {} < ?", key, rollup_sum_select, user_table,
+                              bucket, bucket);
         }
+    } else if (r == rollups::user_one_dim) {
+        // One user's breakdowns: per bucket, one row per model, endpoint and bot value (one
+        // seek per bucket to the user's rows), instead of one per combination of the three.
+        // A breakdown's totals come from the per-user table, under the "guest" dimension's
+        // name that stats() folds into the totals (the key does not matter there).
+        const char* table = hourly ? "UsageHourlyUserOneDim" : "UsageDailyUserOneDim";
+        if (g == group::breakdown) {
+            run_grouped(fmt::format("{} SELECT 'guest' || char(31), {} FROM d JOIN {} ON {} = d.x AND userId = ?",
+                                    day_series, rollup_sum_select, user_table, bucket),
+                        {first, end, *f.user_id}, out);
+            sql = fmt::format("{} SELECT dim || char(31) || key, {} FROM d JOIN {} ON {} = d.x AND userId = ?",
+                              day_series, rollup_sum_select, table, bucket);
+            params.emplace_back(*f.user_id);
+        } else {
+            const char* dim = g == group::model ? "model" : g == group::endpoint ? "endpoint" : "bot";
+            sql = fmt::format("{} SELECT key, {} FROM d JOIN {} ON {} = d.x AND userId = ? AND dim = ?", day_series,
+                              rollup_sum_select, table, bucket);
+            params.emplace_back(*f.user_id);
+            params.emplace_back(std::string(dim));
+        }
+    } else if (r == rollups::dims && one_dim && (g == group::none || g == group::day)) {
+        // One model, endpoint, bot or guest value, for totals or a daily series: its one row
+        // per bucket in the per-dimension table (one seek each), instead of every
+        // (endpoint, bot, guest) combination of it.
+        const char* table = hourly ? "UsageHourlyDim" : "UsageDailyDim";
+        const char* key = g == group::day ? (hourly ? "hour / 24" : "day") : "''";
+        sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x AND dim = ? AND key = ?", day_series, key,
+                          rollup_sum_select, table, bucket);
+        params.emplace_back(std::string(one_dim));
+        params.emplace_back(std::move(one_dim_key));
     } else if (r == rollups::user_dims) {
         // One user per day by model, endpoint, bot and guest (never hourly): one seek per day
         // to the user's rows of that day.
@@ -266,7 +314,7 @@ void sqlite_queries::edge_part(std::int64_t start_ms, std::int64_t end_ms, rollu
     if (end_ms <= start_ms) return;
     // The whole hours inside a partial day come from the hourly rollups: raw rows are read
     // for at most the two partial hours at the ends.
-    const bool has_hourly = r == rollups::dims || r == rollups::tag;
+    const bool has_hourly = r != rollups::user_dims;
     std::int64_t first_hour = utc_hour(start_ms);
     if (first_hour * ms_per_hour < start_ms) ++first_hour;
     std::int64_t end_hour = utc_hour(end_ms);

@@ -43,7 +43,10 @@ private:
                   std::map<std::string, usage_totals>& out);
     bool no_rows_between(std::int64_t start_ms, std::int64_t end_ms);
     // The rollup family that can answer a filter and grouping, if any.
-    enum class rollups { none, dims, user, user_dims, tag };
+    //   user: per user per day / hour (totals; a user filter alone, or top users);
+    //   user_one_dim: one user's breakdowns, per day / hour by one dimension (schema 9);
+    //   user_dims: one user with a model, endpoint or bot filter, per day only.
+    enum class rollups { none, dims, user, user_one_dim, user_dims, tag };
     static rollups rollups_for(const usage_filter& f, group g);
     // [first, end) in days, or in hours when hourly.
     void rollup_part(std::int64_t first, std::int64_t end, bool hourly, rollups r, const usage_filter& f, group g,

@@ -68,6 +68,11 @@ PRAGMA user_version = 1;
 )sql");
 }
 
+// Removes what version 9 added, for tests that take a database made at the latest version
+// back to an older one.
+constexpr const char* drop_v9_tables =
+    "DROP TABLE UsageHourlyUser; DROP TABLE UsageDailyUserOneDim; DROP TABLE UsageHourlyUserOneDim;";
+
 }  // namespace
 
 TEST_CASE("migrations: an empty file migrates to the latest version", "[migrations]") {
@@ -430,6 +435,7 @@ TEST_CASE("migrations: version 7 builds the one-dimension hourly and tag rollups
     {
         // Back to version 6, then the migration rebuilds the three tables from the rollups.
         sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec(drop_v9_tables);
         c.exec("DROP TABLE UsageHourlyDim; DROP TABLE UsageDailyTagDim; DROP TABLE UsageHourlyTagDim; "
                "PRAGMA user_version = 6;");
     }
@@ -461,6 +467,7 @@ TEST_CASE("migrations: version 8 orders the model and endpoint indexes by time, 
     {
         // Back to version 7's single-column indexes.
         sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec(drop_v9_tables);
         c.exec("DROP INDEX ApiUsage_model_idx; CREATE INDEX ApiUsage_model_idx ON ApiUsage(model); "
                "DROP INDEX ApiUsage_endpoint_idx; CREATE INDEX ApiUsage_endpoint_idx ON ApiUsage(endpoint); "
                "PRAGMA user_version = 7;");
@@ -481,4 +488,92 @@ TEST_CASE("migrations: version 8 orders the model and endpoint indexes by time, 
     INFO(steps);
     CHECK(steps.find("ApiUsage_model_idx") != std::string::npos);
     CHECK(steps.find("TEMP B-TREE") == std::string::npos);
+}
+
+TEST_CASE("migrations: version 9 builds the per-user hourly and one-dimension rollups as the writer keeps them, "
+          "rows intact",
+          "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    {
+        auto store = sqlite_store::open(db);
+        const std::int64_t base = gm::test::at("2024-11-06T00:00:00Z");
+        for (int i = 0; i < 300; ++i) {
+            gm::test::record_spec r;
+            r.id = fmt::format("n{:04}", i);
+            r.ms = base + i * 987'654;  // about 3.4 days, several calls per hour
+            if (i % 4) r.user = fmt::format("u{}", i % 6);
+            r.model = i % 2 ? "flash" : "pro";
+            r.endpoint = i % 3 ? "chat" : "analyze";
+            if (i % 5 < 2) r.bot = i % 5 ? "b1" : "b2";
+            r.success = i % 9 != 0;
+            r.prompt = i % 17;
+            r.candidates = i % 5;
+            r.cost = i * 10;
+            r.priced = i % 7 != 0;
+            r.duration = i;
+            store->sink().submit(gm::test::make_record(r));
+        }
+        REQUIRE(store->flush(std::chrono::seconds(30)));
+    }
+    auto dump = [&](const char* table, const char* order, int columns) {
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        auto st = c.prepare(fmt::format("SELECT * FROM {} ORDER BY {}", table, order));
+        std::ostringstream out;
+        while (st.step()) {
+            for (int i = 0; i < columns; ++i) out << st.col_text(i) << ",";
+            out << "\n";
+        }
+        return out.str();
+    };
+    struct table {
+        const char* name;
+        const char* order;
+        int columns;
+    };
+    const table tables[] = {{"UsageHourlyUser", "1, 2", 14},
+                            {"UsageDailyUserOneDim", "1, 2, 3, 4", 16},
+                            {"UsageHourlyUserOneDim", "1, 2, 3, 4", 16}};
+    std::vector<std::string> kept;
+    for (const auto& t : tables) kept.push_back(dump(t.name, t.order, t.columns));
+    // 225 registered calls (i % 4 != 0); each one-dimension table counts each call once per dimension.
+    CHECK(query_int(db, "SELECT SUM(calls) FROM UsageHourlyUser") == 225);
+    for (const char* dim : {"model", "endpoint", "bot"}) {
+        INFO(dim);
+        CHECK(query_int(db, fmt::format("SELECT SUM(calls) FROM UsageDailyUserOneDim WHERE dim = '{}'", dim)) == 225);
+        CHECK(query_int(db, fmt::format("SELECT SUM(costPicoUsd) FROM UsageHourlyUserOneDim WHERE dim = '{}'", dim)) ==
+              query_int(db, "SELECT SUM(costPicoUsd) FROM ApiUsage WHERE userId IS NOT NULL"));
+    }
+    const std::int64_t rows_cost = query_int(db, "SELECT SUM(costPicoUsd) FROM ApiUsage");
+    {
+        // Back to version 8; a day whose rows retention removed before version 5 lives on in
+        // UsageDailyUserDim under '' keys only.
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec(drop_v9_tables);
+        c.exec("INSERT INTO UsageDailyUserDim (day, userId, model, endpoint, botId, isGuest, calls, costPicoUsd) "
+               "VALUES (20000, 'u1', '', '', '', 0, 4, 7000); PRAGMA user_version = 8;");
+    }
+    const auto before = migration_state(db);
+    CHECK(before.current == 8);
+    REQUIRE(before.pending.size() == 1);
+    migrate(db);
+    CHECK(migration_state(db).current == latest_schema_version());
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 300);
+    CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM ApiUsage") == rows_cost);
+    // The hourly tables come from the rows: exactly what the writer had kept.
+    CHECK(dump(tables[0].name, tables[0].order, tables[0].columns) == kept[0]);
+    CHECK(dump(tables[2].name, tables[2].order, tables[2].columns) == kept[2]);
+    // The daily one from UsageDailyUserDim: the writer's rows, and the removed day under '' keys.
+    for (const char* dim : {"model", "endpoint", "bot"}) {
+        INFO(dim);
+        CHECK(query_int(db, fmt::format("SELECT costPicoUsd FROM UsageDailyUserOneDim WHERE day = 20000 AND "
+                                        "userId = 'u1' AND dim = '{}' AND key = ''",
+                                        dim)) == 7000);
+    }
+    CHECK(query_int(db, "SELECT COUNT(*) FROM UsageDailyUserOneDim WHERE day = 20000") == 3);
+    {
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec("DELETE FROM UsageDailyUserOneDim WHERE day = 20000");
+    }
+    CHECK(dump(tables[1].name, tables[1].order, tables[1].columns) == kept[1]);
 }
