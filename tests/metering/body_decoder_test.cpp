@@ -219,6 +219,28 @@ TEST_CASE("body_decoder decodes gzip and deflate cut in two at every byte") {
     }
 }
 
+TEST_CASE("body_decoder finds a bad gzip trailer wherever the body is cut") {
+    const std::string text = sample_text().substr(0, 3000);
+    const std::string good = gzip(text);
+    for (std::size_t from_end : {std::size_t{8}, std::size_t{1}}) {
+        std::string bad = good;
+        bad[bad.size() - from_end] = static_cast<char>(bad[bad.size() - from_end] ^ 0x10);
+        for (std::size_t cut = 0; cut <= bad.size(); ++cut) {
+            INFO("byte " << from_end << " from the end flipped, cut at " << cut);
+            auto r = decode_cut("gzip", bad, cut);
+            REQUIRE(r.corrupt);
+            REQUIRE(r.problem == (from_end == 8 ? "invalid gzip data: incorrect data check"
+                                                : "invalid gzip data: incorrect length check"));
+        }
+    }
+    for (const char* tiny : {"xyz", "\x1f", "\x1f\x8b", "\x1f\x8b\x08"}) {
+        INFO("body " << tiny);
+        auto r = decode("gzip", tiny, 1);
+        CHECK(r.failed);
+        CHECK(r.corrupt == (tiny[0] == 'x'));  // zlib looks at the magic once it has 2 bytes
+    }
+}
+
 TEST_CASE("body_decoder keeps a long window across many small feeds") {
     const std::string text = large_text(300'000);
     const std::string bodies[] = {gzip(text), zlib_deflate(text), raw_deflate(text)};
