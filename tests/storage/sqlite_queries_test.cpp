@@ -380,7 +380,7 @@ TEST_CASE("sqlite_queries: every rollup path (daily, hourly, tag, user, raw edge
     }
     sqlite_queries q(db);
 
-    std::vector<usage_filter> filters(9);
+    std::vector<usage_filter> filters(13);
     filters[1].model = "pro";
     filters[2].guest = false;
     filters[2].endpoint = "chat";
@@ -393,6 +393,11 @@ TEST_CASE("sqlite_queries: every rollup path (daily, hourly, tag, user, raw edge
     filters[7].model = "flash";
     filters[8].bot_id = "b1";
     filters[8].guest = true;
+    // One dimension alone: its totals and daily series read the per-dimension tables.
+    filters[9].endpoint = "analyze";
+    filters[10].bot_id = "b2";
+    filters[11].guest = false;
+    filters[12].user_id = "u3";
 
     std::vector<time_range> ranges = {
         {base, base + 3 * ms_per_day},                                      // whole days
@@ -522,4 +527,138 @@ TEST_CASE("sqlite_queries: a range ending inside an hour reads that hour's rollu
     const auto days = q->daily({day, at("2024-11-06T10:50:00.000Z")}, {});
     REQUIRE(days.size() == 1);
     CHECK(days[0].totals.cost_pico_usd == 111);
+}
+
+TEST_CASE("sqlite_queries: a user's partial days come from the hourly user rollups, breakdowns by one dimension",
+          "[sqlite_queries]") {
+    fixture f;
+    usage_filter u1;
+    u1.user_id = "u1";
+    // 11-05 from 23:00 (one whole hour: r1) and the whole of 11-06 (r4).
+    auto s = f.q->stats({at("2024-11-05T23:00:00Z"), at("2024-11-07")}, u1);
+    CHECK(s.totals.calls == 2);
+    CHECK(s.totals.registered_calls == 2);
+    CHECK(s.totals.cost_pico_usd == 1300);
+    CHECK(s.totals.input_tokens == 110);
+    CHECK(s.totals.output_tokens == 65);
+    CHECK(s.totals.cached_tokens == 20);
+    CHECK(s.totals.duration_ms_sum == 110);
+    CHECK(keys(s.by_model) == std::vector<std::string>{"gemini-2.5-flash"});
+    CHECK(find(s.by_model, "gemini-2.5-flash")->totals.cost_pico_usd == 1300);
+    CHECK(keys(s.by_endpoint) == std::vector<std::string>{"chat"});
+    CHECK(keys(s.by_bot) == std::vector<std::string>{"b1", "b2"});
+    CHECK(find(s.by_bot, "b1")->totals.cost_pico_usd == 1000);
+    CHECK(find(s.by_bot, "b2")->totals.input_tokens == 10);
+
+    // The last millisecond of 11-05 to the last of 11-06, exclusive: r1 only.
+    s = f.q->stats({at("2024-11-05T23:59:59.999Z"), at("2024-11-06T23:59:59.999Z")}, u1);
+    CHECK(s.totals.calls == 1);
+    CHECK(s.totals.cost_pico_usd == 1000);
+    CHECK(keys(s.by_bot) == std::vector<std::string>{"b1"});
+    // A millisecond after midnight to the next midnight: 11-06's 23:00 hour whole, r4 only.
+    s = f.q->stats({at("2024-11-06T00:00:00.001Z"), at("2024-11-07")}, u1);
+    CHECK(s.totals.calls == 1);
+    CHECK(s.totals.cost_pico_usd == 300);
+    CHECK(keys(s.by_bot) == std::vector<std::string>{"b2"});
+    // Inside one hour.
+    CHECK(f.q->stats({at("2024-11-06T23:30:00Z"), at("2024-11-06T23:59:59.999Z")}, u1).totals.calls == 0);
+    CHECK(f.q->stats({at("2024-11-06T23:30:00Z"), at("2024-11-07T00:00:00.001Z")}, u1).totals.calls == 1);
+    // Empty and future ranges.
+    const usage_totals zero{};
+    CHECK(f.q->stats({at("2024-11-06"), at("2024-11-06")}, u1).totals == zero);
+    s = f.q->stats({at("2030-01-01T05:00:00Z"), at("2030-01-08T05:00:00Z")}, u1);
+    CHECK(s.totals == zero);
+    CHECK(s.by_model.empty());
+    CHECK(s.by_bot.empty());
+
+    // Daily: the partial first day from the hourly rollup, r4 excluded by the end.
+    const auto d = f.q->daily({at("2024-11-05T23:00:00Z"), at("2024-11-06T23:59:59.999Z")}, u1);
+    REQUIRE(d.size() == 2);
+    CHECK(d[0].date == "2024-11-05");
+    CHECK(d[0].totals.cost_pico_usd == 1000);
+    CHECK(d[1].totals.calls == 0);
+
+    // One breakdown alone.
+    sqlite_queries q(f.db);
+    const auto bots = q.grouped({at("2024-11-05T23:00:00Z"), at("2024-11-07")}, u1, sqlite_queries::group::bot);
+    REQUIRE(bots.size() == 2);
+    CHECK(bots.at("b1").calls == 1);
+    CHECK(bots.at("b2").cost_pico_usd == 300);
+    usage_filter u2;
+    u2.user_id = "u2";
+    const auto endpoints = q.grouped({at("2024-11-05T23:00:00Z"), at("2024-11-07")}, u2, sqlite_queries::group::endpoint);
+    REQUIRE(endpoints.size() == 1);
+    CHECK(endpoints.at("analyze").output_tokens == 100);
+}
+
+TEST_CASE("sqlite_queries: top users over partial days read the hourly user rollup", "[sqlite_queries]") {
+    fixture f;
+    // 11-05 23:00 .. 11-06 00:00:00.001: r1 (u1) from the 23:00 hour's rollup; r2 (u2) in the
+    // partial 00:00 hour, whose rows all lie before the end, so from that hour's rollup too.
+    auto top = f.q->top_users({at("2024-11-05T23:00:00Z"), at("2024-11-06T00:00:00.001Z")}, {}, 10);
+    REQUIRE(top.size() == 2);
+    CHECK(top[0].user_id == "u2");
+    CHECK(top[0].totals.cost_pico_usd == 5000);
+    CHECK(top[0].totals.input_tokens == 200);
+    CHECK(top[1].user_id == "u1");
+    CHECK(top[1].email == "b@x");
+    CHECK(top[1].totals.calls == 1);
+    CHECK(top[1].totals.thoughts_tokens == 10);
+    // The 23:00 hour of 11-06 alone: r4 (u1), not r5 (u3) at the next midnight.
+    top = f.q->top_users({at("2024-11-06T23:00:00Z"), at("2024-11-07")}, {}, 10);
+    REQUIRE(top.size() == 1);
+    CHECK(top[0].user_id == "u1");
+    CHECK(top[0].totals.cost_pico_usd == 300);
+    // Past the data and inside an hour without rows.
+    CHECK(f.q->top_users({at("2030-01-01T05:00:00Z"), at("2030-01-08T05:00:00Z")}, {}, 10).empty());
+    CHECK(f.q->top_users({at("2024-11-06T12:10:00Z"), at("2024-11-06T12:20:00Z")}, {}, 10).empty());
+}
+
+TEST_CASE("sqlite_queries: one model, endpoint, bot or guest filter's daily series and totals by the dimension tables",
+          "[sqlite_queries]") {
+    fixture f;
+    usage_filter flash;
+    flash.model = "gemini-2.5-flash";
+    // 11-05 from 23:00 (r1), 11-06 whole (r3 r4), 11-07 (none), 11-08 to 10:00:00.001 (r6 is pro).
+    const auto d = f.q->daily({at("2024-11-05T23:00:00Z"), at("2024-11-08T10:00:00.001Z")}, flash);
+    REQUIRE(d.size() == 4);
+    CHECK(d[0].totals.calls == 1);
+    CHECK(d[0].totals.cost_pico_usd == 1000);
+    CHECK(d[1].totals.calls == 2);
+    CHECK(d[1].totals.failed_calls == 1);
+    CHECK(d[1].totals.cost_pico_usd == 300);
+    CHECK(d[2].totals.calls == 0);
+    CHECK(d[3].totals.calls == 0);
+
+    usage_filter guests;
+    guests.guest = true;
+    const auto g = f.q->daily({at("2024-11-06"), at("2024-11-09")}, guests);
+    REQUIRE(g.size() == 3);
+    CHECK(g[0].totals.calls == 1);  // r3
+    CHECK(g[0].totals.guest_calls == 1);
+    CHECK(g[1].totals.calls == 0);
+    CHECK(g[2].totals.cost_pico_usd == 20000);  // r6
+
+    sqlite_queries q(f.db);
+    const time_range all{at("2024-11-05T12:00:00Z"), at("2024-11-08T12:00:00Z")};
+    usage_filter b1;
+    b1.bot_id = "b1";
+    auto t = q.grouped(all, b1, sqlite_queries::group::none);
+    REQUIRE(t.size() == 1);
+    CHECK(t.begin()->second.calls == 3);  // r1 r3 r6
+    CHECK(t.begin()->second.cost_pico_usd == 21000);
+    usage_filter no_bot;
+    no_bot.bot_id = "";
+    t = q.grouped(all, no_bot, sqlite_queries::group::none);
+    CHECK(t.begin()->second.calls == 2);  // r2 r5
+    CHECK(t.begin()->second.unpriced_calls == 1);
+    usage_filter analyze;
+    analyze.endpoint = "analyze";
+    t = q.grouped(all, analyze, sqlite_queries::group::none);
+    CHECK(t.begin()->second.cost_pico_usd == 25000);  // r2 r6
+    // A future range and a value nobody used answer nothing.
+    CHECK(q.grouped({at("2030-01-01"), at("2030-01-02T06:00:00Z")}, analyze, sqlite_queries::group::none).empty());
+    usage_filter nobody;
+    nobody.model = "no-such-model";
+    for (const auto& e : f.q->daily(all, nobody)) CHECK(e.totals.calls == 0);
 }
