@@ -2,6 +2,11 @@
 // A message's header fields in arrival order, their text in one buffer reused from message
 // to message. Beast's http::fields allocates each field and keeps a sorted index of them,
 // which a relay that forwards fields in order and looks up a handful never needs.
+//
+// Only the fields the relay acts on have an id (relay_field_id: framing, hop-by-hop, Host,
+// Expect, and the two the metering tap reads); every other field is http::field::unknown
+// and is found by name. Asking for another id is a programming error and throws
+// std::invalid_argument instead of answering "absent".
 #include <boost/beast/http/field.hpp>
 #include <cstdint>
 #include <string>
@@ -33,14 +38,25 @@ public:
         std::size_t i_;
     };
 
+    // The id of a field the relay acts on, or http::field::unknown.
+    static boost::beast::http::field relay_field_id(std::string_view name) noexcept;
+
     void clear() noexcept;
     void insert(boost::beast::http::field id, std::string_view name, std::string_view value);
     // Finds the id from the name, as the parser does.
     void insert(std::string_view name, std::string_view value);
 
-    std::size_t count(boost::beast::http::field id) const noexcept;
+    // For a parser, which copies a header's text once: fields added with add_parsed point
+    // by offset into the block that set_parsed_text then gives them. Call clear() first.
+    void add_parsed(boost::beast::http::field id, std::uint32_t name_at, std::uint32_t name_len,
+                    std::uint32_t value_at, std::uint32_t value_len) {
+        entries_.push_back({id, name_at, name_len, value_at, value_len});
+    }
+    void set_parsed_text(std::string_view block) { text_.assign(block); }
+
+    std::size_t count(boost::beast::http::field id) const;
     // The first value of the field; empty when absent.
-    std::string_view value(boost::beast::http::field id) const noexcept;
+    std::string_view value(boost::beast::http::field id) const;
 
     // Every field with this id; id must not be http::field::unknown.
     void erase(boost::beast::http::field id);

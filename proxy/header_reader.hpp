@@ -5,7 +5,6 @@
 // asynchronous at all when the header is already in the buffer.
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <utility>
 
@@ -13,9 +12,9 @@ namespace gm::proxy {
 
 // Feeds the buffered bytes to the parser and drops those it used. True when the header is
 // complete (ec clear) or malformed (ec set); false when more bytes are needed.
-template <bool isRequest>
-bool parse_buffered_header(boost::beast::flat_buffer& buffer, boost::beast::http::basic_parser<isRequest>& parser,
-                           boost::beast::error_code& ec) {
+// Parser: header_parser, or anything with its put / got_some / put_eof.
+template <class Parser>
+bool parse_buffered_header(boost::beast::flat_buffer& buffer, Parser& parser, boost::beast::error_code& ec) {
     ec = {};
     if (buffer.size() == 0)
         return false;
@@ -29,9 +28,8 @@ bool parse_buffered_header(boost::beast::flat_buffer& buffer, boost::beast::http
 
 // What a failed read means for the header being read, as Beast reports it: the peer
 // closing before the first byte is end_of_stream, in the middle partial_message.
-template <bool isRequest>
-boost::beast::error_code header_read_error(boost::beast::http::basic_parser<isRequest>& parser,
-                                           boost::beast::error_code ec) {
+template <class Parser>
+boost::beast::error_code header_read_error(Parser& parser, boost::beast::error_code ec) {
     if (ec != boost::asio::error::eof)
         return ec;
     if (!parser.got_some())
@@ -43,9 +41,9 @@ boost::beast::error_code header_read_error(boost::beast::http::basic_parser<isRe
 
 // Reads until the parser holds a whole header, then calls handler(error_code). The stream,
 // buffer and parser must outlive the operation (the handler owns their owner).
-template <class Stream, bool isRequest, class Handler>
-void async_read_header_into(Stream& stream, boost::beast::flat_buffer& buffer, std::size_t read_size,
-                            boost::beast::http::basic_parser<isRequest>& parser, Handler handler) {
+template <class Stream, class Parser, class Handler>
+void async_read_header_into(Stream& stream, boost::beast::flat_buffer& buffer, std::size_t read_size, Parser& parser,
+                            Handler handler) {
     stream.async_read_some(buffer.prepare(read_size), [&stream, &buffer, read_size, &parser,
                                                        handler = std::move(handler)](boost::beast::error_code ec,
                                                                                      std::size_t n) mutable {
