@@ -55,7 +55,14 @@ http::field header_fields::relay_field_id(std::string_view name) noexcept {
     // By length first: a name is compared with at most two candidates, where Beast's
     // string_to_field hashes every name against its whole table of 350.
     using f = http::field;
-    const auto is = [name](std::string_view known) { return boost::beast::iequals(name, known); };
+    // `known` is lower case letters and '-', and `name` a token: OR-ing 0x20 lowers a
+    // letter and leaves '-' alone, and no other token character becomes either.
+    const auto is = [name](std::string_view known) {
+        for (std::size_t i = 0; i < known.size(); ++i)
+            if ((name[i] | 0x20) != known[i])
+                return false;
+        return true;
+    };
     switch (name.size()) {
         case 2:
             return is("te") ? f::te : f::unknown;

@@ -38,7 +38,8 @@ public:
         std::size_t i_;
     };
 
-    // The id of a field the relay acts on, or http::field::unknown.
+    // The id of a field the relay acts on, or http::field::unknown. `name` must be a token
+    // (RFC 9110 5.6.2), as the parser makes sure.
     static boost::beast::http::field relay_field_id(std::string_view name) noexcept;
 
     void clear() noexcept;
