@@ -10,18 +10,24 @@
 
 #include "metering/usage_record.hpp"
 #include "storage/sqlite_conn.hpp"
+#include "storage/wal_checkpointer.hpp"
 
 namespace gm::storage {
 
 class sqlite_batch_inserter {
 public:
-    // Opens the connection (WAL, synchronous=NORMAL) and prepares the statements. Throws
-    // sqlite_error when the database cannot be opened.
-    sqlite_batch_inserter(const std::string& db_path, int busy_timeout_ms, std::int64_t cache_kib);
+    // Opens the connection (WAL, synchronous=NORMAL), prepares the statements and starts
+    // the checkpoint thread (see wal_checkpointer: it starts copying at checkpoint_pages WAL
+    // frames; past 4 times that the writer waits for it). Throws sqlite_error when the
+    // database cannot be opened.
+    sqlite_batch_inserter(const std::string& db_path, int busy_timeout_ms, std::int64_t cache_kib,
+                          std::int64_t checkpoint_pages = 8192);
+    ~sqlite_batch_inserter();
 
     // Returns how many rows were new. Throws sqlite_error (the transaction is rolled back)
     // when the database refuses the write: read-only, full, locked past the busy timeout.
     std::size_t commit(const std::vector<metering::usage_record>& batch);
+    checkpoint_stats checkpoints() const { return checkpointer_->stats(); }
 
 private:
     sqlite_conn conn_;
@@ -36,6 +42,10 @@ private:
     struct user_hour_rollups;
     void write_user_hour_rollups(const user_hour_rollups& groups);
     sqlite_stmt upsert_user_hour_, upsert_user_day_one_dim_, upsert_user_hour_one_dim_;
+
+    // Last: stopped, and its connection closed, before the writer's connection, so that
+    // the writer's close (the last one) checkpoints what is left and removes the WAL.
+    std::unique_ptr<wal_checkpointer> checkpointer_;
 };
 
 }  // namespace gm::storage
