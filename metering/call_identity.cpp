@@ -3,6 +3,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <boost/container/small_vector.hpp>
+#include <string>
 #include <vector>
 
 namespace gm::metering {
@@ -14,31 +16,42 @@ bool is_version(std::string_view s) {
            s == "v1beta3";
 }
 
-// Splits without decoding: the fallback when the target is not valid origin-form.
-std::vector<std::string> raw_segments(std::string_view path) {
-    std::vector<std::string> out;
-    std::size_t pos = 0;
-    while (pos < path.size()) {
-        std::size_t slash = path.find('/', pos);
-        if (slash == std::string_view::npos) slash = path.size();
-        if (slash > pos) out.emplace_back(path.substr(pos, slash - pos));
-        pos = slash + 1;
-    }
-    return out;
-}
-
-std::vector<std::string> segments_of(std::string_view target) {
-    auto parsed = boost::urls::parse_origin_form(target);
-    if (parsed) {
-        std::vector<std::string> out;
-        for (auto seg : parsed->segments()) {
-            if (!seg.empty()) out.push_back(std::move(seg));
+// The path's non-empty segments, percent-decoded. Nearly every target has no escape,
+// and then the segments are views into it: decoding through Boost.URL into strings was
+// most of this function's cost, and it runs on every call.
+class path_segments {
+public:
+    explicit path_segments(std::string_view target) {
+        const auto path = target.substr(0, target.find_first_of("?#"));
+        if (path.find('%') != std::string_view::npos) {
+            if (auto parsed = boost::urls::parse_origin_form(target)) {
+                for (auto seg : parsed->segments())
+                    if (!seg.empty())
+                        decoded_.push_back(std::move(seg));
+                for (const auto& seg : decoded_)
+                    views_.emplace_back(seg);
+                return;
+            }
         }
-        return out;
+        // No escapes, or not valid origin-form: split as it is.
+        std::size_t pos = 0;
+        while (pos < path.size()) {
+            std::size_t slash = path.find('/', pos);
+            if (slash == std::string_view::npos) slash = path.size();
+            if (slash > pos) views_.push_back(path.substr(pos, slash - pos));
+            pos = slash + 1;
+        }
     }
-    const auto q = target.find_first_of("?#");
-    return raw_segments(target.substr(0, q));
-}
+    path_segments(const path_segments&) = delete;
+    path_segments& operator=(const path_segments&) = delete;
+
+    std::size_t size() const noexcept { return views_.size(); }
+    std::string_view operator[](std::size_t i) const noexcept { return views_[i]; }
+
+private:
+    std::vector<std::string> decoded_;  // the views' text when the path had escapes
+    boost::container::small_vector<std::string_view, 12> views_;
+};
 
 // "{model}:{method}" -> both parts; a model segment may itself hold no colon.
 void split_model_method(std::string_view seg, std::string& model, std::string& method) {
@@ -56,7 +69,7 @@ void split_model_method(std::string_view seg, std::string& model, std::string& m
 call_identity identify_call(std::string_view http_method, std::string_view target) {
     call_identity id;
     id.gemini_method = "unknown";
-    std::vector<std::string> s = segments_of(target);
+    const path_segments s(target);
     std::size_t i = 0;
     bool upload = false;
     if (i < s.size() && s[i] == "upload") {
@@ -73,7 +86,7 @@ call_identity identify_call(std::string_view http_method, std::string_view targe
     if (i + 2 <= s.size() && s[i] == "publishers") i += 2;
     if (i >= s.size()) return id;
 
-    const std::string& head = s[i];
+    const std::string_view head = s[i];
     if (head == "openai") {
         id.openai_compat = true;
         std::string rest;
@@ -87,13 +100,13 @@ call_identity identify_call(std::string_view http_method, std::string_view targe
         } else if (rest.starts_with("models")) {
             id.gemini_method = "models";
         } else {
-            id.gemini_method = rest.empty() ? "unknown" : rest;
+            id.gemini_method = rest.empty() ? std::string("unknown") : rest;
         }
         return id;
     }
     if (head == "models" || head == "tunedModels" || head == "dynamic") {
         if (i + 1 >= s.size()) {
-            id.gemini_method = head == "models" ? "models.list" : head;
+            id.gemini_method = head == "models" ? std::string_view("models.list") : head;
             return id;
         }
         std::string method;
@@ -105,7 +118,7 @@ call_identity identify_call(std::string_view http_method, std::string_view targe
         } else if (i + 2 < s.size()) {
             id.gemini_method = s[i + 2];
         } else {
-            id.gemini_method = head == "models" ? "models.get" : head;
+            id.gemini_method = head == "models" ? std::string_view("models.get") : head;
         }
         id.streamed = id.gemini_method == "streamGenerateContent";
         return id;
@@ -118,7 +131,7 @@ call_identity identify_call(std::string_view http_method, std::string_view targe
     // Live API socket: /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent
     if (head == "ws" && i + 1 < s.size()) {
         const auto dot = s[i + 1].rfind('.');
-        id.gemini_method = dot == std::string::npos ? s[i + 1] : s[i + 1].substr(dot + 1);
+        id.gemini_method = dot == std::string_view::npos ? s[i + 1] : s[i + 1].substr(dot + 1);
         return id;
     }
     (void)http_method;

@@ -44,6 +44,8 @@ TEST_CASE("identify_call understands every Gemini URL form") {
          false, false},
         {"GET", "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=k",
          "BidiGenerateContent", "", false, false},
+        {"POST", "//v1beta//models/gemini-2.5-flash:generateContent?q=%zz%2F", "generateContent", "gemini-2.5-flash",
+         false, false},
         {"GET", "/", "unknown", "", false, false},
         {"GET", "/v1beta/somethingElse", "unknown", "", false, false},
     };
