@@ -9,6 +9,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "storage/multi_row_statement.hpp"
 #include "storage/record_codec.hpp"
 #include "storage/rollup_columns.hpp"
 #include "storage/utc_time.hpp"
@@ -16,11 +17,11 @@
 namespace gm::storage {
 namespace {
 
-std::string upsert_sql(const char* table, const char* key_cols, int key_count) {
-    std::string params;
-    for (int i = 0; i < key_count + rollup_sum_count; ++i) params += i ? ",?" : "?";
-    return fmt::format("INSERT INTO {} ({}, {}) VALUES ({}) ON CONFLICT DO UPDATE SET {}", table, key_cols,
-                       rollup_sum_columns, params, rollup_sum_upsert);
+// A rollup's upsert: the key columns, then the twelve sums added to the row's.
+multi_row_statement rollup_upsert(sqlite_conn& conn, const char* table, const char* key_cols, int key_count) {
+    return multi_row_statement(conn, fmt::format("INSERT INTO {} ({}, {})", table, key_cols, rollup_sum_columns),
+                               key_count + rollup_sum_count,
+                               fmt::format(" ON CONFLICT DO UPDATE SET {}", rollup_sum_upsert));
 }
 
 void bind_sums(sqlite_stmt& st, int first, const usage_totals& t) {
@@ -207,23 +208,18 @@ struct sqlite_batch_inserter::user_hour_rollups {
 };
 
 void sqlite_batch_inserter::write_user_hour_rollups(const user_hour_rollups& groups) {
-    for (const auto* e : sorted(groups.hours)) {
+    upsert_user_hour_.run_all(sorted(groups.hours), [](sqlite_stmt& st, int p, const auto* e) {
         const auto& [k, t] = *e;
-        auto& st = upsert_user_hour_;
-        st.rewind();
-        st.bind(1, k.day).bind_static(2, k.user);
-        bind_sums(st, 3, t);
-        st.run();
-    }
+        st.bind(p, k.day).bind_static(p + 1, k.user);
+        bind_sums(st, p + 2, t);
+    });
     for (auto [map, st] : {std::pair{&groups.day_dims, &upsert_user_day_one_dim_},
                            std::pair{&groups.hour_dims, &upsert_user_hour_one_dim_}}) {
-        for (const auto* e : sorted(*map)) {
+        st->run_all(sorted(*map), [](sqlite_stmt& st, int p, const auto* e) {
             const auto& [k, t] = *e;
-            st->rewind();
-            st->bind(1, k.bucket).bind_static(2, k.user).bind_static(3, k.dim).bind_static(4, k.key);
-            bind_sums(*st, 5, t);
-            st->run();
-        }
+            st.bind(p, k.bucket).bind_static(p + 1, k.user).bind_static(p + 2, k.dim).bind_static(p + 3, k.key);
+            bind_sums(st, p + 4, t);
+        });
     }
 }
 
@@ -258,32 +254,32 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
         "totalTokens, estimatedCostUSD, durationMs, success, errorMessage, metadata, createdAt, cachedTokens, "
         "thoughtsTokens, toolUsePromptTokens, costPicoUsd, priced, priceVersion, httpStatus, geminiMethod, streamed, "
         "partial, createdAtMs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    upsert_daily_ = conn_.prepare(upsert_sql("UsageDaily", "day, model, endpoint, botId, isGuest", 5));
-    upsert_hourly_ = conn_.prepare(upsert_sql("UsageHourly", "hour, model, endpoint, botId, isGuest", 5));
-    upsert_daily_tag_ = conn_.prepare(upsert_sql("UsageDailyTag", "day, name, value, model, endpoint, botId, isGuest", 7));
+    upsert_daily_ = rollup_upsert(conn_, "UsageDaily", "day, model, endpoint, botId, isGuest", 5);
+    upsert_hourly_ = rollup_upsert(conn_, "UsageHourly", "hour, model, endpoint, botId, isGuest", 5);
+    upsert_daily_tag_ = rollup_upsert(conn_, "UsageDailyTag", "day, name, value, model, endpoint, botId, isGuest", 7);
     upsert_hourly_tag_ =
-        conn_.prepare(upsert_sql("UsageHourlyTag", "hour, name, value, model, endpoint, botId, isGuest", 7));
-    upsert_dim_ = conn_.prepare(upsert_sql("UsageDailyDim", "day, dim, key", 3));
-    upsert_hourly_dim_ = conn_.prepare(upsert_sql("UsageHourlyDim", "hour, dim, key", 3));
-    upsert_daily_tag_dim_ = conn_.prepare(upsert_sql("UsageDailyTagDim", "day, name, value, dim, key", 5));
-    upsert_hourly_tag_dim_ = conn_.prepare(upsert_sql("UsageHourlyTagDim", "hour, name, value, dim, key", 5));
-    upsert_user_day_ = conn_.prepare(upsert_sql("UsageDailyUser", "day, userId", 2));
+        rollup_upsert(conn_, "UsageHourlyTag", "hour, name, value, model, endpoint, botId, isGuest", 7);
+    upsert_dim_ = rollup_upsert(conn_, "UsageDailyDim", "day, dim, key", 3);
+    upsert_hourly_dim_ = rollup_upsert(conn_, "UsageHourlyDim", "hour, dim, key", 3);
+    upsert_daily_tag_dim_ = rollup_upsert(conn_, "UsageDailyTagDim", "day, name, value, dim, key", 5);
+    upsert_hourly_tag_dim_ = rollup_upsert(conn_, "UsageHourlyTagDim", "hour, name, value, dim, key", 5);
+    upsert_user_day_ = rollup_upsert(conn_, "UsageDailyUser", "day, userId", 2);
     upsert_user_dim_ =
-        conn_.prepare(upsert_sql("UsageDailyUserDim", "day, userId, model, endpoint, botId, isGuest", 6));
-    upsert_user_month_ = conn_.prepare(
-        "INSERT INTO UsageMonthlyUser (month, userId, costPicoUsd) VALUES (?,?,?) "
-        "ON CONFLICT DO UPDATE SET costPicoUsd = costPicoUsd + excluded.costPicoUsd");
-    upsert_user_ = conn_.prepare(
-        "INSERT INTO UsageUser (userId, email, emailSeen, firstSeen, lastSeen) VALUES (?,?,?,?,?) "
-        "ON CONFLICT DO UPDATE SET "
+        rollup_upsert(conn_, "UsageDailyUserDim", "day, userId, model, endpoint, botId, isGuest", 6);
+    upsert_user_month_ = multi_row_statement(
+        conn_, "INSERT INTO UsageMonthlyUser (month, userId, costPicoUsd)", 3,
+        " ON CONFLICT DO UPDATE SET costPicoUsd = costPicoUsd + excluded.costPicoUsd");
+    upsert_user_ = multi_row_statement(
+        conn_, "INSERT INTO UsageUser (userId, email, emailSeen, firstSeen, lastSeen)", 5,
+        " ON CONFLICT DO UPDATE SET "
         "email = CASE WHEN excluded.email IS NOT NULL AND (emailSeen IS NULL OR excluded.emailSeen >= emailSeen) "
         "  THEN excluded.email ELSE email END, "
         "emailSeen = CASE WHEN excluded.email IS NOT NULL AND (emailSeen IS NULL OR excluded.emailSeen >= emailSeen) "
         "  THEN excluded.emailSeen ELSE emailSeen END, "
         "firstSeen = MIN(firstSeen, excluded.firstSeen), lastSeen = MAX(lastSeen, excluded.lastSeen)");
-    upsert_user_hour_ = conn_.prepare(upsert_sql("UsageHourlyUser", "hour, userId", 2));
-    upsert_user_day_one_dim_ = conn_.prepare(upsert_sql("UsageDailyUserOneDim", "day, userId, dim, key", 4));
-    upsert_user_hour_one_dim_ = conn_.prepare(upsert_sql("UsageHourlyUserOneDim", "hour, userId, dim, key", 4));
+    upsert_user_hour_ = rollup_upsert(conn_, "UsageHourlyUser", "hour, userId", 2);
+    upsert_user_day_one_dim_ = rollup_upsert(conn_, "UsageDailyUserOneDim", "day, userId, dim, key", 4);
+    upsert_user_hour_one_dim_ = rollup_upsert(conn_, "UsageHourlyUserOneDim", "hour, userId, dim, key", 4);
 }
 
 sqlite_batch_inserter::~sqlite_batch_inserter() {
@@ -367,24 +363,20 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
         }
         // Upserts in key order: neighbouring keys share B-tree pages.
         for (auto [map, st] : {std::pair{&daily, &upsert_daily_}, std::pair{&hourly, &upsert_hourly_}}) {
-            for (const auto* e : sorted(*map)) {
+            st->run_all(sorted(*map), [](sqlite_stmt& st, int p, const auto* e) {
                 const auto& [k, t] = *e;
-                st->rewind();
-                st->bind(1, k.day).bind_static(2, k.model).bind_static(3, k.endpoint).bind_static(4, k.bot);
-                st->bind(5, k.guest);
-                bind_sums(*st, 6, t);
-                st->run();
-            }
+                st.bind(p, k.day).bind_static(p + 1, k.model).bind_static(p + 2, k.endpoint).bind_static(p + 3, k.bot);
+                st.bind(p + 4, k.guest);
+                bind_sums(st, p + 5, t);
+            });
         }
         for (auto [map, st] : {std::pair{&daily_tags, &upsert_daily_tag_}, std::pair{&hourly_tags, &upsert_hourly_tag_}}) {
-            for (const auto* e : sorted(*map)) {
+            st->run_all(sorted(*map), [](sqlite_stmt& st, int p, const auto* e) {
                 const auto& [k, t] = *e;
-                st->rewind();
-                st->bind(1, k.bucket).bind_static(2, k.name).bind_static(3, k.value).bind_static(4, k.model);
-                st->bind_static(5, k.endpoint).bind_static(6, k.bot).bind(7, k.guest);
-                bind_sums(*st, 8, t);
-                st->run();
-            }
+                st.bind(p, k.bucket).bind_static(p + 1, k.name).bind_static(p + 2, k.value).bind_static(p + 3, k.model);
+                st.bind_static(p + 4, k.endpoint).bind_static(p + 5, k.bot).bind(p + 6, k.guest);
+                bind_sums(st, p + 7, t);
+            });
         }
         // The one-dimension tables, folded from the groups above: a few hundred rows a batch.
         {
@@ -394,73 +386,56 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
                 fold(daily_tag_dims, k.name, k.value, k.bucket, k.model, k.endpoint, k.bot, k.guest, t);
             for (const auto& [k, t] : hourly_tags)
                 fold(hourly_tag_dims, k.name, k.value, k.bucket, k.model, k.endpoint, k.bot, k.guest, t);
-            for (const auto* e : sorted(hourly_dims)) {
+            upsert_hourly_dim_.run_all(sorted(hourly_dims), [](sqlite_stmt& st, int p, const auto* e) {
                 const auto& [k, t] = *e;
-                auto& st = upsert_hourly_dim_;
-                st.rewind();
-                st.bind(1, k.bucket).bind_static(2, dim_names[k.dim]).bind_static(3, k.key);
-                bind_sums(st, 4, t);
-                st.run();
-            }
+                st.bind(p, k.bucket).bind_static(p + 1, dim_names[k.dim]).bind_static(p + 2, k.key);
+                bind_sums(st, p + 3, t);
+            });
             for (auto [map, st] : {std::pair{&daily_tag_dims, &upsert_daily_tag_dim_},
                                    std::pair{&hourly_tag_dims, &upsert_hourly_tag_dim_}}) {
-                for (const auto* e : sorted(*map)) {
+                st->run_all(sorted(*map), [](sqlite_stmt& st, int p, const auto* e) {
                     const auto& [k, t] = *e;
-                    st->rewind();
-                    st->bind(1, k.bucket).bind_static(2, k.name).bind_static(3, k.value);
-                    st->bind_static(4, dim_names[k.dim]).bind_static(5, k.key);
-                    bind_sums(*st, 6, t);
-                    st->run();
-                }
+                    st.bind(p, k.bucket).bind_static(p + 1, k.name).bind_static(p + 2, k.value);
+                    st.bind_static(p + 3, dim_names[k.dim]).bind_static(p + 4, k.key);
+                    bind_sums(st, p + 5, t);
+                });
             }
         }
-        for (const auto* e : sorted(dims)) {
+        upsert_dim_.run_all(sorted(dims), [](sqlite_stmt& st, int p, const auto* e) {
             const auto& [k, t] = *e;
-            auto& st = upsert_dim_;
-            st.rewind();
-            st.bind(1, k.day).bind_static(2, dim_names[k.dim]).bind_static(3, k.key);
-            bind_sums(st, 4, t);
-            st.run();
-        }
-        for (const auto* e : sorted(user_days)) {
+            st.bind(p, k.day).bind_static(p + 1, dim_names[k.dim]).bind_static(p + 2, k.key);
+            bind_sums(st, p + 3, t);
+        });
+        upsert_user_day_.run_all(sorted(user_days), [](sqlite_stmt& st, int p, const auto* e) {
             const auto& [k, t] = *e;
-            auto& st = upsert_user_day_;
-            st.rewind();
-            st.bind(1, k.day).bind_static(2, k.user);
-            bind_sums(st, 3, t);
-            st.run();
-        }
-        for (const auto* e : sorted(user_dims)) {
+            st.bind(p, k.day).bind_static(p + 1, k.user);
+            bind_sums(st, p + 2, t);
+        });
+        upsert_user_dim_.run_all(sorted(user_dims), [](sqlite_stmt& st, int p, const auto* e) {
             const auto& [k, t] = *e;
-            auto& st = upsert_user_dim_;
-            st.rewind();
-            st.bind(1, k.day).bind_static(2, k.user).bind_static(3, k.model).bind_static(4, k.endpoint);
-            st.bind_static(5, k.bot).bind(6, k.guest);
-            bind_sums(st, 7, t);
-            st.run();
-        }
-        for (const auto* e : sorted(user_months)) {
+            st.bind(p, k.day).bind_static(p + 1, k.user).bind_static(p + 2, k.model).bind_static(p + 3, k.endpoint);
+            st.bind_static(p + 4, k.bot).bind(p + 5, k.guest);
+            bind_sums(st, p + 6, t);
+        });
+        upsert_user_month_.run_all(sorted(user_months), [](sqlite_stmt& st, int p, const auto* e) {
             const auto& [k, cost] = *e;
-            upsert_user_month_.rewind();
-            upsert_user_month_.bind(1, k.month).bind_static(2, k.user).bind(3, cost);
-            upsert_user_month_.run();
-        }
+            st.bind(p, k.month).bind_static(p + 1, k.user).bind(p + 2, cost);
+        });
         write_user_hour_rollups(user_hour_groups);
-        for (const auto* e : sorted(users)) {
+        upsert_user_.run_all(sorted(users), [](sqlite_stmt& st, int p, const auto* e) {
             const auto& [id, u] = *e;
-            auto& st = upsert_user_;
-            st.rewind();
-            st.bind_static(1, id);
+            // The times are formatted on the stack, and a row's statement runs after this
+            // returns: bound as copies.
             char email_seen[40], first[40], last[40];
+            st.bind_static(p, id);
             if (u.email.empty()) {
-                st.bind_null(2).bind_null(3);
+                st.bind_null(p + 1).bind_null(p + 2);
             } else {
-                st.bind_static(2, u.email).bind_static(3, std::string_view(email_seen, format_iso_ms(u.email_ms, email_seen)));
+                st.bind_static(p + 1, u.email).bind(p + 2, std::string_view(email_seen, format_iso_ms(u.email_ms, email_seen)));
             }
-            st.bind_static(4, std::string_view(first, format_iso_ms(u.first_ms, first)));
-            st.bind_static(5, std::string_view(last, format_iso_ms(u.last_ms, last)));
-            st.run();
-        }
+            st.bind(p + 3, std::string_view(first, format_iso_ms(u.first_ms, first)));
+            st.bind(p + 4, std::string_view(last, format_iso_ms(u.last_ms, last)));
+        });
         commit_.rewind();
         commit_.run();
     } catch (...) {

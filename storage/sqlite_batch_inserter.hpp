@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "metering/usage_record.hpp"
+#include "storage/multi_row_statement.hpp"
 #include "storage/sqlite_conn.hpp"
 #include "storage/wal_checkpointer.hpp"
 
@@ -33,7 +34,8 @@ private:
     sqlite_conn conn_;
     sqlite_stmt begin_, commit_, rollback_;
     std::string meta_;  // the row's metadata JSON, reused from row to row
-    sqlite_stmt insert_row_, upsert_daily_, upsert_hourly_, upsert_daily_tag_, upsert_hourly_tag_, upsert_dim_,
+    sqlite_stmt insert_row_;
+    multi_row_statement upsert_daily_, upsert_hourly_, upsert_daily_tag_, upsert_hourly_tag_, upsert_dim_,
         upsert_hourly_dim_, upsert_daily_tag_dim_, upsert_hourly_tag_dim_,
         upsert_user_day_, upsert_user_dim_, upsert_user_month_, upsert_user_;
 
@@ -41,7 +43,7 @@ private:
     // batch code (storage/sqlite_batch_inserter.cpp, "user_hour_rollups").
     struct user_hour_rollups;
     void write_user_hour_rollups(const user_hour_rollups& groups);
-    sqlite_stmt upsert_user_hour_, upsert_user_day_one_dim_, upsert_user_hour_one_dim_;
+    multi_row_statement upsert_user_hour_, upsert_user_day_one_dim_, upsert_user_hour_one_dim_;
 
     // Last: stopped, and its connection closed, before the writer's connection, so that
     // the writer's close (the last one) checkpoints what is left and removes the WAL.
