@@ -1,6 +1,8 @@
 // Latency of each read-side function on a filled database (see storage_fill), printed next
 // to the same question asked as a plain GROUP BY over the raw ApiUsage table.
-//   storage_bench [--db PATH] [--runs N]
+//   storage_bench [--db PATH] [--runs N] [--no-raw] [--only TEXT]
+// --no-raw skips the raw GROUP BY column (minutes at 10M rows; it also evicts the rollups
+// from the page cache); --only runs the cases whose name contains TEXT.
 // Ranges are relative to now, as the admin API's defaults are: "30 days ago .. now"
 // (unaligned edges: partial days read from raw rows) and the same range rounded to whole
 // UTC days (rollups only).
@@ -62,10 +64,15 @@ void raw(sqlite_conn& c, std::string sql, std::int64_t a, std::int64_t b, const 
 int main(int argc, char** argv) {
     std::string db = "bench-usage.db";
     int runs = 20;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    bool with_raw = true;
+    std::string only;
+    for (int i = 1; i < argc; ++i) {
         const std::string k = argv[i];
-        if (k == "--db") db = argv[i + 1];
-        else if (k == "--runs") runs = std::atoi(argv[i + 1]);
+        if (k == "--no-raw") with_raw = false;
+        else if (i + 1 >= argc) break;
+        else if (k == "--db") db = argv[++i];
+        else if (k == "--runs") runs = std::atoi(argv[++i]);
+        else if (k == "--only") only = argv[++i];
     }
     sqlite_queries q(db);
     sqlite_conn c(db, sqlite_conn::mode::read_write);
@@ -80,6 +87,7 @@ int main(int argc, char** argv) {
                          .count();
     const time_range last30{now - 30 * ms_per_day, now};
     const time_range days30{day_start_ms(utc_day(now) - 30), day_start_ms(utc_day(now))};
+    const time_range last90{now - 90 * ms_per_day, now};
     std::string top_model;
     std::string top_user;
     {
@@ -145,6 +153,8 @@ int main(int argc, char** argv) {
          [&] { for (const auto& s : raw_stats) raw(c, s + " AND a.model = ?3", last30.start_ms, last30.end_ms, top_model); }},
         {"daily, last 30 days (unaligned)", [&] { q.daily(last30, {}); },
          [&] { raw(c, "SELECT a.createdAtMs / 86400000, " + sums + where + " GROUP BY 1", last30.start_ms, last30.end_ms); }},
+        {"daily, last 90 days (unaligned), model filter", [&] { q.daily(last90, by_model); },
+         [&] { raw(c, "SELECT a.createdAtMs / 86400000, " + sums + where + " AND a.model = ?3 GROUP BY 1", last90.start_ms, last90.end_ms, top_model); }},
         {"daily, 30 whole days", [&] { q.daily(days30, {}); },
          [&] { raw(c, "SELECT a.createdAtMs / 86400000, " + sums + where + " GROUP BY 1", days30.start_ms, days30.end_ms); }},
         {"daily, 30 whole days, busiest user", [&] { q.daily(days30, by_user); },
@@ -153,6 +163,8 @@ int main(int argc, char** argv) {
          [&] { raw(c, "SELECT a.createdAtMs / 86400000, " + sums + where + " AND a.userId = ?3 GROUP BY 1", last30.start_ms, last30.end_ms, top_user); }},
         {"top_users 10, last 30 days (unaligned)", [&] { q.top_users(last30, {}, 10); },
          [&] { raw(c, "SELECT a.userId, SUM(a.costPicoUsd) " + where + " AND a.userId IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 10", last30.start_ms, last30.end_ms); }},
+        {"top_users 100, last 90 days (unaligned)", [&] { q.top_users(last90, {}, 100); },
+         [&] { raw(c, "SELECT a.userId, SUM(a.costPicoUsd) " + where + " AND a.userId IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 100", last90.start_ms, last90.end_ms); }},
         {"top_users 10, 30 whole days", [&] { q.top_users(days30, {}, 10); },
          [&] { raw(c, "SELECT a.userId, SUM(a.costPicoUsd) " + where + " AND a.userId IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 10", days30.start_ms, days30.end_ms); }},
         {"recent 50, first page", [&] { q.recent({}, 50, std::nullopt); }, nullptr},
@@ -175,9 +187,10 @@ int main(int argc, char** argv) {
                 static_cast<long long>(rows), runs, raw_runs);
     std::printf("%-50s %10s %10s   %14s\n", "query", "p50 ms", "max ms", "raw GROUP BY ms");
     for (const auto& r : cases) {
+        if (!only.empty() && r.name.find(only) == std::string::npos) continue;
         const timing t = measure(runs, r.fn);
         std::string raw_col = "-";
-        if (r.raw_fn) raw_col = fmt::format("{:.1f}", measure(raw_runs, r.raw_fn).p50);
+        if (r.raw_fn && with_raw) raw_col = fmt::format("{:.1f}", measure(raw_runs, r.raw_fn).p50);
         std::printf("%-50s %10.2f %10.2f   %14s\n", r.name.c_str(), t.p50, t.max, raw_col.c_str());
         std::fflush(stdout);
     }
