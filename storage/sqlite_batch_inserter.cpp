@@ -115,6 +115,28 @@ struct fold_key {
 };
 
 
+constexpr int row_params = 26;  // ApiUsage's columns, as insert_row_ lists them
+
+// Binds one ApiUsage row from parameter p on. meta and iso are bound without a copy: they
+// must stay as they are until the statement has run. Every parameter is bound on every
+// row, so no stale binding survives a rewind.
+void bind_row(sqlite_stmt& st, int p, const metering::usage_record& r, std::string_view meta, std::string_view iso) {
+    st.bind_static(p, r.id).bind_static_or_null(p + 1, r.user_id).bind(p + 2, r.is_guest);
+    st.bind_static(p + 3, r.endpoint).bind_static(p + 4, r.model).bind_static_or_null(p + 5, r.bot_id);
+    st.bind(p + 6, r.input_tokens()).bind(p + 7, r.output_tokens()).bind(p + 8, r.tokens.total);
+    st.bind(p + 9, pico_to_usd(r.cost_pico_usd)).bind(p + 10, r.duration_ms).bind(p + 11, r.success);
+    st.bind_static_or_null(p + 12, r.error_message).bind_static(p + 13, meta).bind_static(p + 14, iso);
+    st.bind(p + 15, r.tokens.cached).bind(p + 16, r.tokens.thoughts).bind(p + 17, r.tokens.tool_use_prompt);
+    st.bind(p + 18, r.cost_pico_usd).bind(p + 19, r.priced).bind_static_or_null(p + 20, r.price_version);
+    if (r.http_status) st.bind(p + 21, r.http_status); else st.bind_null(p + 21);
+    st.bind_static_or_null(p + 22, r.gemini_method).bind(p + 23, r.streamed).bind(p + 24, r.partial);
+    st.bind(p + 25, r.created_at_ms);
+}
+
+// Thrown (and caught by commit) when a batch written as fresh turns out to hold an id
+// that is already stored.
+struct repeated_id {};
+
 std::size_t mix(std::size_t h, std::size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
 
 struct key_hash {
@@ -249,11 +271,13 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
     begin_ = conn_.prepare("BEGIN IMMEDIATE");
     commit_ = conn_.prepare("COMMIT");
     rollback_ = conn_.prepare("ROLLBACK");
-    insert_row_ = conn_.prepare(
+    insert_rows_ = multi_row_statement(
+        conn_,
         "INSERT OR IGNORE INTO ApiUsage (id, userId, isGuest, endpoint, model, botId, inputTokens, outputTokens, "
         "totalTokens, estimatedCostUSD, durationMs, success, errorMessage, metadata, createdAt, cachedTokens, "
         "thoughtsTokens, toolUsePromptTokens, costPicoUsd, priced, priceVersion, httpStatus, geminiMethod, streamed, "
-        "partial, createdAtMs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "partial, createdAtMs)",
+        row_params, "", insert_rows_per_statement);
     upsert_daily_ = rollup_upsert(conn_, "UsageDaily", "day, model, endpoint, botId, isGuest", 5);
     upsert_hourly_ = rollup_upsert(conn_, "UsageHourly", "hour, model, endpoint, botId, isGuest", 5);
     upsert_daily_tag_ = rollup_upsert(conn_, "UsageDailyTag", "day, name, value, model, endpoint, botId, isGuest", 7);
@@ -277,6 +301,11 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
         "emailSeen = CASE WHEN excluded.email IS NOT NULL AND (emailSeen IS NULL OR excluded.emailSeen >= emailSeen) "
         "  THEN excluded.emailSeen ELSE emailSeen END, "
         "firstSeen = MIN(firstSeen, excluded.firstSeen), lastSeen = MAX(lastSeen, excluded.lastSeen)");
+    insert_row_ = conn_.prepare(
+        "INSERT OR IGNORE INTO ApiUsage (id, userId, isGuest, endpoint, model, botId, inputTokens, outputTokens, "
+        "totalTokens, estimatedCostUSD, durationMs, success, errorMessage, metadata, createdAt, cachedTokens, "
+        "thoughtsTokens, toolUsePromptTokens, costPicoUsd, priced, priceVersion, httpStatus, geminiMethod, streamed, "
+        "partial, createdAtMs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     upsert_user_hour_ = rollup_upsert(conn_, "UsageHourlyUser", "hour, userId", 2);
     upsert_user_day_one_dim_ = rollup_upsert(conn_, "UsageDailyUserOneDim", "day, userId, dim, key", 4);
     upsert_user_hour_one_dim_ = rollup_upsert(conn_, "UsageHourlyUserOneDim", "hour, userId, dim, key", 4);
@@ -288,6 +317,32 @@ sqlite_batch_inserter::~sqlite_batch_inserter() {
 }
 
 std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_record>& batch) {
+    checkpointer_->before_write();
+    // Ids are new but after a crash (the journal replays what may already be stored): the
+    // rows go in 32 per statement, and a batch that turns out to repeat an id is rolled
+    // back and written again row by row, each row's rollups counted only if it was new.
+    try {
+        return write(batch, true);
+    } catch (const repeated_id&) {
+        return write(batch, false);
+    }
+}
+
+void sqlite_batch_inserter::insert_fresh(const std::vector<metering::usage_record>& batch) {
+    const std::int64_t before = conn_.total_changes();
+    std::size_t row = 0;  // the row's slot in the statement's buffers
+    insert_rows_.run_all(batch, [&](sqlite_stmt& st, int p, const metering::usage_record& r) {
+        row = static_cast<std::size_t>((p - 1) / row_params);
+        std::string& meta = metas_[row];
+        meta.clear();
+        encode_metadata(r, meta);
+        const std::size_t iso_len = format_iso_ms(r.created_at_ms, isos_[row]);
+        bind_row(st, p, r, meta, std::string_view(isos_[row], iso_len));
+    });
+    if (conn_.total_changes() - before != static_cast<std::int64_t>(batch.size())) throw repeated_id{};
+}
+
+std::size_t sqlite_batch_inserter::write(const std::vector<metering::usage_record>& batch, bool fresh) {
     // Group keys are views into the batch's records, which outlive this call: aggregating
     // allocates map nodes only, never key strings.
     std::unordered_map<daily_key, usage_totals, key_hash> daily, hourly;
@@ -301,30 +356,20 @@ std::size_t sqlite_batch_inserter::commit(const std::vector<metering::usage_reco
     user_hour_rollups user_hour_groups;
     std::size_t inserted = 0;
 
-    checkpointer_->before_write();
     begin_.rewind();
     begin_.run();
     try {
+        if (fresh) insert_fresh(batch);
         for (const auto& r : batch) {
-            meta_.clear();
-            encode_metadata(r, meta_);
-            char iso[40];
-            const std::size_t iso_len = format_iso_ms(r.created_at_ms, iso);
-            auto& st = insert_row_;
-            st.rewind();
-            // Every parameter is bound on every row, so no stale binding survives rewind().
-            st.bind_static(1, r.id).bind_static_or_null(2, r.user_id).bind(3, r.is_guest).bind_static(4, r.endpoint);
-            st.bind_static(5, r.model).bind_static_or_null(6, r.bot_id).bind(7, r.input_tokens());
-            st.bind(8, r.output_tokens()).bind(9, r.tokens.total).bind(10, pico_to_usd(r.cost_pico_usd));
-            st.bind(11, r.duration_ms).bind(12, r.success).bind_static_or_null(13, r.error_message);
-            st.bind_static(14, meta_).bind_static(15, std::string_view(iso, iso_len)).bind(16, r.tokens.cached);
-            st.bind(17, r.tokens.thoughts).bind(18, r.tokens.tool_use_prompt).bind(19, r.cost_pico_usd);
-            st.bind(20, r.priced).bind_static_or_null(21, r.price_version);
-            if (r.http_status) st.bind(22, r.http_status); else st.bind_null(22);
-            st.bind_static_or_null(23, r.gemini_method).bind(24, r.streamed).bind(25, r.partial);
-            st.bind(26, r.created_at_ms);
-            st.run();
-            if (conn_.changes() == 0) continue;  // already stored: a replay
+            if (!fresh) {
+                metas_[0].clear();
+                encode_metadata(r, metas_[0]);
+                const std::size_t iso_len = format_iso_ms(r.created_at_ms, isos_[0]);
+                insert_row_.rewind();
+                bind_row(insert_row_, 1, r, metas_[0], std::string_view(isos_[0], iso_len));
+                insert_row_.run();
+                if (conn_.changes() == 0) continue;  // already stored: a replay
+            }
             ++inserted;
 
             const std::int64_t day = utc_day(r.created_at_ms);

@@ -31,10 +31,19 @@ public:
     checkpoint_stats checkpoints() const { return checkpointer_->stats(); }
 
 private:
+    static constexpr int insert_rows_per_statement = 32;
+    // One transaction; fresh: every id is taken to be new (insert_fresh), else row by row.
+    std::size_t write(const std::vector<metering::usage_record>& batch, bool fresh);
+    // Inserts the batch's rows 32 per statement; throws repeated_id when fewer went in.
+    void insert_fresh(const std::vector<metering::usage_record>& batch);
+
     sqlite_conn conn_;
     sqlite_stmt begin_, commit_, rollback_;
-    std::string meta_;  // the row's metadata JSON, reused from row to row
-    sqlite_stmt insert_row_;
+    // The rows' metadata JSON and createdAt text, reused from statement to statement.
+    std::string metas_[insert_rows_per_statement];
+    char isos_[insert_rows_per_statement][40];
+    sqlite_stmt insert_row_;       // one row, for a batch that may repeat stored ids
+    multi_row_statement insert_rows_;
     multi_row_statement upsert_daily_, upsert_hourly_, upsert_daily_tag_, upsert_hourly_tag_, upsert_dim_,
         upsert_hourly_dim_, upsert_daily_tag_dim_, upsert_hourly_tag_dim_,
         upsert_user_day_, upsert_user_dim_, upsert_user_month_, upsert_user_;

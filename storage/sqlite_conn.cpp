@@ -64,6 +64,8 @@ sqlite_stmt sqlite_conn::prepare(std::string_view sql) { return sqlite_stmt(*thi
 
 std::int64_t sqlite_conn::changes() const noexcept { return sqlite3_changes(db_); }
 
+std::int64_t sqlite_conn::total_changes() const noexcept { return sqlite3_total_changes64(db_); }
+
 bool sqlite_conn::read_only() const noexcept { return sqlite3_db_readonly(db_, "main") == 1; }
 
 sqlite_stmt::sqlite_stmt(sqlite_conn& conn, std::string_view sql) : conn_(&conn) {

@@ -35,6 +35,7 @@ public:
     void exec(const std::string& sql);  // one or more statements, no results
     sqlite_stmt prepare(std::string_view sql);
     std::int64_t changes() const noexcept;
+    std::int64_t total_changes() const noexcept;  // rows changed since the connection opened
     bool read_only() const noexcept;  // true when SQLite fell back to read-only or was asked to
     sqlite3* handle() const noexcept { return db_; }
     [[noreturn]] void fail(int rc, std::string_view what) const;
