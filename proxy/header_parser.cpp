@@ -224,12 +224,21 @@ std::size_t header_parser<isRequest>::parse_start_line(const char* data, std::si
             return 0;
         }
         i = static_cast<std::size_t>(target_end - data) + 1;
-        if (end - i < 10) {
+        // Each part is judged as soon as its bytes are there, as Beast does.
+        if (end - i < 8) {
             ec = http::error::need_more;
             return 0;
         }
         const int version = parse_version(data + i);
-        if (version < 10 || version > 11 || data[i + 8] != '\r' || data[i + 9] != '\n') {
+        if (version < 10 || version > 11) {
+            ec = http::error::bad_version;
+            return 0;
+        }
+        if (end - i < 10) {
+            ec = http::error::need_more;
+            return 0;
+        }
+        if (data[i + 8] != '\r' || data[i + 9] != '\n') {
             ec = http::error::bad_version;
             return 0;
         }
@@ -240,14 +249,27 @@ std::size_t header_parser<isRequest>::parse_start_line(const char* data, std::si
         http11_ = version == 11;
         return i + 10;
     } else {
-        // HTTP-version SP status-code SP reason-phrase CRLF
-        if (end - i < 13) {
+        // HTTP-version SP status-code SP reason-phrase CRLF; each part judged as soon as its
+        // bytes are there, as Beast does.
+        if (end - i < 8) {
             ec = http::error::need_more;
             return 0;
         }
         const int version = parse_version(data + i);
-        if (version < 10 || version > 11 || data[i + 8] != ' ') {
+        if (version < 10 || version > 11) {
             ec = http::error::bad_version;
+            return 0;
+        }
+        if (end - i < 9) {
+            ec = http::error::need_more;
+            return 0;
+        }
+        if (data[i + 8] != ' ') {
+            ec = http::error::bad_version;
+            return 0;
+        }
+        if (end - i < 13) {
+            ec = http::error::need_more;
             return 0;
         }
         const char* s = data + i + 9;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the metering fuzz targets with clang (libFuzzer + ASan + UBSan) and runs each
+# Builds the fuzz targets (metering extractors, the proxy's header parser) with clang (libFuzzer + ASan + UBSan) and runs each
 # for a number of seconds.
 #   tests/fuzz/run.sh [seconds per target, default 600] [target ...]
 # Environment: GM_FUZZ_BUILD (build folder, default build-fuzz), GM_FUZZ_JOBS (default 1).
@@ -10,7 +10,7 @@ secs=${1:-600}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${GM_FUZZ_BUILD:-$root/build-fuzz}
 jobs=${GM_FUZZ_JOBS:-1}
-targets=${*:-response_tap_fuzz usage_pricing_fuzz}
+targets=${*:-response_tap_fuzz usage_pricing_fuzz header_parser_fuzz}
 cc=$(command -v clang-14 || command -v clang)
 cxx=$(command -v clang++-14 || command -v clang++)
 mkdir -p "$build"
@@ -26,7 +26,13 @@ samples=$root/tests/metering/samples
 seed_dir() {
   local t=$1 d=$build/fuzz-seeds/$1
   rm -rf "$d"; mkdir -p "$d"
-  if [ "$t" = response_tap_fuzz ]; then
+  if [ "$t" = header_parser_fuzz ]; then
+    # First byte: bit 0 request, the rest the step the text is fed in (0: whole).
+    printf '\x01POST /v1beta/models/m:generateContent HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}' >"$d/req"
+    printf '\x07GET /v1beta/models HTTP/1.0\r\nTransfer-Encoding: gzip, chunked\r\n\r\n' >"$d/req_chunked"
+    printf '\x00HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\nVary: Origin\r\n\r\n' >"$d/res"
+    printf '\x04HTTP/1.0 204 No Content\r\nConnection: close\r\nContent-Length: 0\r\n\r\n' >"$d/res_204"
+  elif [ "$t" = response_tap_fuzz ]; then
     local i=0
     for f in "$samples"/*; do
       for opt in '\x00' '\x08' '\x06' '\x0e' '\x18' '\x46' '\x90'; do
