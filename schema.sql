@@ -1,4 +1,4 @@
--- gemini-meter SQLite schema, version 9 (PRAGMA user_version = 9).
+-- gemini-meter SQLite schema, version 10 (PRAGMA user_version = 10).
 --
 -- This file documents the full schema. The binary does not read it: it applies the same
 -- schema as versioned migration steps compiled in (storage/migrations.cpp), so that an
@@ -26,6 +26,10 @@
 --              days from hourly rollups, a user's breakdowns without the model x endpoint x bot
 --              cross product; the hourly ones backfilled from the rows, the daily one from
 --              UsageDailyUserDim.
+--   version 10: UsageHourlyUserDim (per hour x user x model x endpoint x bot x guest) replaces
+--              UsageHourlyUserOneDim, and UsageDailyUserOneDim is folded once per finished
+--              day from UsageDailyUserDim (UsageRollupState) instead of written per call:
+--              version 9's tables cost the writer ~54% more instructions per row.
 --
 -- Conventions: times are UTC. createdAt is ISO-8601 text with milliseconds
 -- ("2024-11-06T10:30:00.123Z", fixed width, so text order is time order); createdAtMs is
@@ -164,11 +168,14 @@ CREATE TABLE UsageHourlyUser (
   PRIMARY KEY (hour, userId)
 ) WITHOUT ROWID;
 
--- Per UTC day / hour x user x one dimension (version 9): dim is 'model', 'endpoint' or 'bot'
--- ('' key: no bot), as UsageDailyDim is for all users. A user filter's breakdowns read one row
--- per bucket and value instead of one per model x endpoint x bot combination; the totals come
--- from UsageDailyUser / UsageHourlyUser. Days whose rows retention removed before version 5
--- keep the user's sums under key '' of each dimension (as UsageDailyUserDim does).
+-- Per UTC day x user x one dimension (version 9): dim is 'model', 'endpoint' or 'bot' ('' key:
+-- no bot), as UsageDailyDim is for all users. A user filter's breakdowns read one row per day
+-- and value instead of one per model x endpoint x bot combination; the totals come from
+-- UsageDailyUser. Since version 10 it holds the days up to UsageRollupState's
+-- 'UsageDailyUserOneDim' value only: the writer folds each finished day into it once from
+-- UsageDailyUserDim (and adds a later call of such a day directly); readers take the days
+-- after it from UsageDailyUserDim. Days whose rows retention removed before version 5 keep
+-- the user's sums under key '' of each dimension (as UsageDailyUserDim does).
 CREATE TABLE UsageDailyUserOneDim (
   day INTEGER NOT NULL, userId TEXT NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL,
   calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
@@ -179,15 +186,26 @@ CREATE TABLE UsageDailyUserOneDim (
   durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (day, userId, dim, key)
 ) WITHOUT ROWID;
-CREATE TABLE UsageHourlyUserOneDim (
-  hour INTEGER NOT NULL, userId TEXT NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL,
+
+-- Per UTC hour x user x UsageDaily's dimensions (version 10; as UsageDailyUserDim per day): the
+-- whole hours of a user-filtered range's partial days, with breakdowns. One upsert per call
+-- of a user with few calls, where a table by one dimension would take three.
+CREATE TABLE UsageHourlyUserDim (
+  hour INTEGER NOT NULL, userId TEXT NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL,
+  botId TEXT NOT NULL, isGuest INTEGER NOT NULL,
   calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
   guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
   outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
   cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
   costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
   durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (hour, userId, dim, key)
+  PRIMARY KEY (hour, userId, model, endpoint, botId, isGuest)
+) WITHOUT ROWID;
+
+-- Progress of rollups that the writer builds in bulk rather than per call (version 10):
+-- 'UsageDailyUserOneDim' is the last UTC day folded into that table.
+CREATE TABLE UsageRollupState (
+  name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL
 ) WITHOUT ROWID;
 
 -- Per UTC hour (createdAtMs / 3600000) with UsageDaily's dimensions: the whole hours of
@@ -276,4 +294,4 @@ CREATE TABLE UsageMonthlyUser (
 ) WITHOUT ROWID;
 CREATE INDEX UsageMonthlyUser_cost_idx ON UsageMonthlyUser(month, costPicoUsd DESC, userId);
 
-PRAGMA user_version = 9;
+PRAGMA user_version = 10;

@@ -353,6 +353,40 @@ INSERT INTO UsageDailyUserOneDim (day, userId, dim, key, {2})
                        dim_key);
 }
 
+// Version 10: version 9's per-user one-dimension tables cost the writer three upserts per
+// registered call each (callgrind, 40,000 rows in a day: 89,900 -> 138,700 instructions per
+// row). Now:
+//   UsageHourlyUserDim replaces UsageHourlyUserOneDim: per hour x user x model x endpoint x
+//     bot x guest, one upsert per call of a sparse user instead of three; a user's partial
+//     days (alone or with a model, endpoint or bot filter) read it.
+//   UsageDailyUserOneDim is no longer written per call: the writer folds each finished UTC
+//     day into it from UsageDailyUserDim once (UsageRollupState's 'UsageDailyUserOneDim'
+//     value: every day up to it is folded; the writer adds a later call of such a day
+//     directly). Readers take days after it from UsageDailyUserDim (today: a few rows per
+//     user).
+// The marker starts at yesterday (UTC, wall clock); today's folded rows are removed.
+std::string v10_sql() {
+    return fmt::format(R"sql(
+DROP TABLE IF EXISTS UsageHourlyUserOneDim;
+CREATE TABLE UsageHourlyUserDim (
+  hour INTEGER NOT NULL, userId TEXT NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, botId TEXT NOT NULL,
+  isGuest INTEGER NOT NULL, {0},
+  PRIMARY KEY (hour, userId, model, endpoint, botId, isGuest)
+) WITHOUT ROWID;
+INSERT INTO UsageHourlyUserDim (hour, userId, model, endpoint, botId, isGuest, {1})
+  SELECT createdAtMs / 3600000, userId, model, endpoint, COALESCE(botId, ''), isGuest <> 0, {2}
+  FROM ApiUsage WHERE userId IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE TABLE UsageRollupState (
+  name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO UsageRollupState (name, value)
+  VALUES ('UsageDailyUserOneDim', CAST(strftime('%s', 'now') AS INTEGER) / 86400 - 1);
+DELETE FROM UsageDailyUserOneDim
+  WHERE day > (SELECT value FROM UsageRollupState WHERE name = 'UsageDailyUserOneDim');
+)sql",
+                       rollup_sum_defs, rollup_sum_columns, raw_sum_select);
+}
+
 const std::vector<migration_step>& steps() {
     static const std::vector<migration_step> all = {
         {1, "ApiUsage table and the specification's four indexes", v1_sql()},
@@ -364,6 +398,7 @@ const std::vector<migration_step>& steps() {
         {7, "hourly and tag rollups by one dimension (backfilled)", v7_sql()},
         {8, "model and endpoint indexes by time (rebuilt)", v8_sql()},
         {9, "per-hour user rollup and per-user rollups by one dimension (backfilled)", v9_sql()},
+        {10, "per-hour user rollup by model, endpoint, bot and guest; daily per-user one-dimension rollup folded once a day (backfilled)", v10_sql()},
     };
     return all;
 }

@@ -75,9 +75,9 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
     auto update_user_day_one_dim = conn.prepare(
         "UPDATE UsageDailyUserOneDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
         "WHERE day = ? AND userId = ? AND dim = ? AND key = ?");
-    auto update_user_hour_one_dim = conn.prepare(
-        "UPDATE UsageHourlyUserOneDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
-        "WHERE hour = ? AND userId = ? AND dim = ? AND key = ?");
+    auto update_user_hour_dim = conn.prepare(
+        "UPDATE UsageHourlyUserDim SET costPicoUsd = costPicoUsd + ?, unpricedCalls = unpricedCalls + ? "
+        "WHERE hour = ? AND userId = ? AND model = ? AND endpoint = ? AND botId = ? AND isGuest = ?");
 
     // Keyset cursor over (createdAtMs, id), starting before every row of the range.
     std::int64_t cur_ms = since_ms - 1;
@@ -94,7 +94,10 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
         std::map<user_key, delta> user_dims;
         std::map<std::pair<std::int64_t, std::string>, delta> users, user_months, user_hours;
         using user_one_dim_key = std::tuple<std::int64_t, std::string, std::string, std::string>;
-        std::map<user_one_dim_key, delta> user_day_one_dims, user_hour_one_dims;
+        // UsageDailyUserOneDim's rows exist for folded days only: an UPDATE of a later day
+        // finds none, and the day's fold later reads the repriced UsageDailyUserDim.
+        std::map<user_one_dim_key, delta> user_day_one_dims;
+        std::map<user_key, delta> user_hour_dims;
         std::size_t seen = 0;
         conn.exec("BEGIN IMMEDIATE");
         try {
@@ -151,11 +154,10 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
                     user_dims[{day, r.user_id, r.model, r.endpoint, r.bot_id, guest}].add(dc, du);
                     user_months[{utc_month(day), r.user_id}].add(dc, du);
                     user_hours[{hour, r.user_id}].add(dc, du);
+                    user_hour_dims[{hour, r.user_id, r.model, r.endpoint, r.bot_id, guest}].add(dc, du);
                     for (auto [dim, key] : {std::pair<const char*, const std::string*>{"model", &r.model},
-                                            {"endpoint", &r.endpoint}, {"bot", &r.bot_id}}) {
+                                            {"endpoint", &r.endpoint}, {"bot", &r.bot_id}})
                         user_day_one_dims[{day, r.user_id, dim, *key}].add(dc, du);
-                        user_hour_one_dims[{hour, r.user_id, dim, *key}].add(dc, du);
-                    }
                 }
             }
             select.reset();
@@ -211,14 +213,18 @@ reprice_result reprice(const std::string& db_path, std::int64_t since_ms, std::i
                 update_user_hour.bind(1, d.cost).bind(2, d.unpriced).bind(3, k.first).bind(4, k.second);
                 update_user_hour.run();
             }
-            for (auto [map, st] : {std::pair{&user_day_one_dims, &update_user_day_one_dim},
-                                   std::pair{&user_hour_one_dims, &update_user_hour_one_dim}}) {
-                for (const auto& [k, d] : *map) {
-                    st->reset();
-                    st->bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
-                    st->bind(5, std::get<2>(k)).bind(6, std::get<3>(k));
-                    st->run();
-                }
+            for (const auto& [k, d] : user_day_one_dims) {
+                update_user_day_one_dim.reset();
+                update_user_day_one_dim.bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k));
+                update_user_day_one_dim.bind(4, std::get<1>(k)).bind(5, std::get<2>(k)).bind(6, std::get<3>(k));
+                update_user_day_one_dim.run();
+            }
+            for (const auto& [k, d] : user_hour_dims) {
+                update_user_hour_dim.reset();
+                update_user_hour_dim.bind(1, d.cost).bind(2, d.unpriced).bind(3, std::get<0>(k)).bind(4, std::get<1>(k));
+                update_user_hour_dim.bind(5, std::get<2>(k)).bind(6, std::get<3>(k)).bind(7, std::get<4>(k));
+                update_user_hour_dim.bind(8, std::get<5>(k));
+                update_user_hour_dim.run();
             }
             for (const auto& [k, d] : user_months) {
                 update_user_month.reset();

@@ -45,6 +45,16 @@ inline constexpr const char* rollup_sum_upsert =
 
 inline constexpr int rollup_sum_count = 12;
 
+// Folding rows keyed by (model, endpoint, botId) into one row per dimension value: join the
+// rows with one_dim_rows and select one_dim_key as the key (dims 'bot', 'endpoint', 'model').
+inline constexpr const char* one_dim_rows =
+    "(SELECT 'bot' AS dim UNION ALL SELECT 'endpoint' UNION ALL SELECT 'model') dims";
+inline constexpr const char* one_dim_key =
+    "CASE dims.dim WHEN 'model' THEN model WHEN 'endpoint' THEN endpoint ELSE botId END";
+// UsageRollupState's row naming the last UTC day folded into UsageDailyUserOneDim.
+inline constexpr const char* daily_user_one_dim_state =
+    "SELECT value FROM UsageRollupState WHERE name = 'UsageDailyUserOneDim'";
+
 inline void add_record(usage_totals& t, const metering::usage_record& r) {
     t.calls += 1;
     t.successful_calls += r.success ? 1 : 0;

@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
+#include <limits>
 #include <map>
 #include <string_view>
 #include <tuple>
@@ -192,7 +194,7 @@ std::vector<const typename Map::value_type*> sorted(const Map& m) {
     return v;
 }
 
-// UsageDailyUserOneDim's / UsageHourlyUserOneDim's key (bucket: day or hour); dim is one of
+// UsageDailyUserOneDim's key (bucket: the day); dim is one of
 // the static strings "bot", "endpoint", "model", so views stay valid.
 struct user_one_dim_key {
     std::int64_t bucket;
@@ -212,22 +214,33 @@ struct user_one_dim_hash {
 
 }  // namespace
 
-// Schema 9's rollups of one batch: a user's calls per hour, and per day and hour by one
-// dimension at a time. Filled row by row next to the other per-user groups, written by
-// write_user_hour_rollups in key order.
+// Schema 10's per-user rollups of one batch: a user's calls per hour, alone and by model,
+// endpoint, bot and guest, and, for a call of a day already folded into UsageDailyUserOneDim
+// (a late one), that table's rows directly. Filled row by row next to the other per-user
+// groups, written by write_user_hour_rollups in key order.
 struct sqlite_batch_inserter::user_hour_rollups {
+    std::int64_t folded_day = 0;  // UsageDailyUserOneDim holds every day up to this one
     std::unordered_map<user_day_key, usage_totals, key_hash> hours;  // (hour, user)
-    std::unordered_map<user_one_dim_key, usage_totals, user_one_dim_hash> day_dims, hour_dims;
+    std::unordered_map<user_dim_key, usage_totals, key_hash> hour_dims;
+    std::unordered_map<user_one_dim_key, usage_totals, user_one_dim_hash> day_dims;
 
     void add(const metering::usage_record& r, std::int64_t day, std::int64_t hour) {
         add_record(hours[{hour, r.user_id}], r);
+        add_record(hour_dims[{hour, r.user_id, r.model, r.endpoint, r.bot_id, r.is_guest ? 1 : 0}], r);
+        if (day > folded_day) return;
         for (auto [dim, key] : {std::pair<std::string_view, std::string_view>{"bot", r.bot_id},
-                                {"endpoint", r.endpoint}, {"model", r.model}}) {
+                                {"endpoint", r.endpoint}, {"model", r.model}})
             add_record(day_dims[{day, r.user_id, dim, key}], r);
-            add_record(hour_dims[{hour, r.user_id, dim, key}], r);
-        }
     }
 };
+
+std::int64_t sqlite_batch_inserter::folded_user_day() {
+    auto& st = read_folded_user_day_;
+    st.rewind();
+    const std::int64_t day = st.step() ? st.col_int(0) : std::numeric_limits<std::int64_t>::max();
+    st.rewind();
+    return day;
+}
 
 void sqlite_batch_inserter::write_user_hour_rollups(const user_hour_rollups& groups) {
     upsert_user_hour_.run_all(sorted(groups.hours), [](sqlite_stmt& st, int p, const auto* e) {
@@ -235,13 +248,31 @@ void sqlite_batch_inserter::write_user_hour_rollups(const user_hour_rollups& gro
         st.bind(p, k.day).bind_static(p + 1, k.user);
         bind_sums(st, p + 2, t);
     });
-    for (auto [map, st] : {std::pair{&groups.day_dims, &upsert_user_day_one_dim_},
-                           std::pair{&groups.hour_dims, &upsert_user_hour_one_dim_}}) {
-        st->run_all(sorted(*map), [](sqlite_stmt& st, int p, const auto* e) {
-            const auto& [k, t] = *e;
-            st.bind(p, k.bucket).bind_static(p + 1, k.user).bind_static(p + 2, k.dim).bind_static(p + 3, k.key);
-            bind_sums(st, p + 4, t);
-        });
+    upsert_user_hour_dim_.run_all(sorted(groups.hour_dims), [](sqlite_stmt& st, int p, const auto* e) {
+        const auto& [k, t] = *e;
+        st.bind(p, k.day).bind_static(p + 1, k.user).bind_static(p + 2, k.model).bind_static(p + 3, k.endpoint);
+        st.bind_static(p + 4, k.bot).bind(p + 5, k.guest);
+        bind_sums(st, p + 6, t);
+    });
+    upsert_user_day_one_dim_.run_all(sorted(groups.day_dims), [](sqlite_stmt& st, int p, const auto* e) {
+        const auto& [k, t] = *e;
+        st.bind(p, k.bucket).bind_static(p + 1, k.user).bind_static(p + 2, k.dim).bind_static(p + 3, k.key);
+        bind_sums(st, p + 4, t);
+    });
+    // Once a UTC day is over, fold it from UsageDailyUserDim (which holds this batch already):
+    // one statement a day instead of three upserts per call. A day is never folded twice:
+    // its later calls were added directly above.
+    const std::int64_t yesterday = utc_day(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count()) -
+                                   1;
+    if (groups.folded_day < yesterday) {
+        fold_user_days_.rewind();
+        fold_user_days_.bind(1, groups.folded_day).bind(2, yesterday);
+        fold_user_days_.run();
+        set_folded_user_day_.rewind();
+        set_folded_user_day_.bind(1, yesterday);
+        set_folded_user_day_.run();
     }
 }
 
@@ -307,8 +338,17 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
         "thoughtsTokens, toolUsePromptTokens, costPicoUsd, priced, priceVersion, httpStatus, geminiMethod, streamed, "
         "partial, createdAtMs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     upsert_user_hour_ = rollup_upsert(conn_, "UsageHourlyUser", "hour, userId", 2);
+    upsert_user_hour_dim_ =
+        rollup_upsert(conn_, "UsageHourlyUserDim", "hour, userId, model, endpoint, botId, isGuest", 6);
     upsert_user_day_one_dim_ = rollup_upsert(conn_, "UsageDailyUserOneDim", "day, userId, dim, key", 4);
-    upsert_user_hour_one_dim_ = rollup_upsert(conn_, "UsageHourlyUserOneDim", "hour, userId, dim, key", 4);
+    read_folded_user_day_ = conn_.prepare(daily_user_one_dim_state);
+    fold_user_days_ = conn_.prepare(fmt::format(
+        "INSERT INTO UsageDailyUserOneDim (day, userId, dim, key, {0}) "
+        "SELECT day, userId, dims.dim, {1}, {2} FROM UsageDailyUserDim, {3} WHERE day > ? AND day <= ? "
+        "GROUP BY 1, 2, 3, 4 ON CONFLICT DO UPDATE SET {4}",
+        rollup_sum_columns, one_dim_key, rollup_sum_select, one_dim_rows, rollup_sum_upsert));
+    set_folded_user_day_ =
+        conn_.prepare("UPDATE UsageRollupState SET value = ? WHERE name = 'UsageDailyUserOneDim'");
 }
 
 sqlite_batch_inserter::~sqlite_batch_inserter() {
@@ -359,6 +399,7 @@ std::size_t sqlite_batch_inserter::write(const std::vector<metering::usage_recor
     begin_.rewind();
     begin_.run();
     try {
+        user_hour_groups.folded_day = folded_user_day();
         if (fresh) insert_fresh(batch);
         for (const auto& r : batch) {
             if (!fresh) {

@@ -48,11 +48,13 @@ private:
         upsert_hourly_dim_, upsert_daily_tag_dim_, upsert_hourly_tag_dim_,
         upsert_user_day_, upsert_user_dim_, upsert_user_month_, upsert_user_;
 
-    // Schema 9's per-user hourly and one-dimension rollups, kept apart from the rest of the
-    // batch code (storage/sqlite_batch_inserter.cpp, "user_hour_rollups").
+    // Schema 10's per-user hourly rollups and the daily one-dimension fold, kept apart from the
+    // rest of the batch code (storage/sqlite_batch_inserter.cpp, "user_hour_rollups").
     struct user_hour_rollups;
+    std::int64_t folded_user_day();
     void write_user_hour_rollups(const user_hour_rollups& groups);
-    multi_row_statement upsert_user_hour_, upsert_user_day_one_dim_, upsert_user_hour_one_dim_;
+    multi_row_statement upsert_user_hour_, upsert_user_hour_dim_, upsert_user_day_one_dim_;
+    sqlite_stmt read_folded_user_day_, fold_user_days_, set_folded_user_day_;
 
     // Last: stopped, and its connection closed, before the writer's connection, so that
     // the writer's close (the last one) checkpoints what is left and removes the WAL.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <unordered_set>
 
 #include "storage/rollup_columns.hpp"
@@ -179,6 +180,18 @@ sqlite_queries::rollups sqlite_queries::rollups_for(const usage_filter& f, group
 
 void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hourly, rollups r, const usage_filter& f,
                                  group g, std::map<std::string, usage_totals>& out) {
+    if (r == rollups::user_one_dim) {
+        if (hourly) {
+            // Partial days: the user's hourly rows by model, endpoint, bot and guest.
+            r = rollups::user_dims;
+        } else if (const std::int64_t folded = folded_user_day(); end > folded + 1) {
+            // Days not yet folded into the one-dimension table (today, until the writer's
+            // first batch after midnight): their rows by model, endpoint, bot and guest.
+            rollup_part(std::max(first, folded + 1), end, false, rollups::user_dims, f, g, out);
+            end = std::max(first, folded + 1);
+            if (first >= end) return;
+        }
+    }
     std::vector<param> params{first, end};
     std::string sql;
     const char* bucket = hourly ? "hour" : "day";
@@ -199,11 +212,11 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
                               bucket, bucket);
         }
     } else if (r == rollups::user_one_dim) {
-        // One user's breakdowns: per bucket, one row per model, endpoint and bot value (one
-        // seek per bucket to the user's rows), instead of one per combination of the three.
-        // A breakdown's totals come from the per-user table, under the "guest" dimension's
-        // name that stats() folds into the totals (the key does not matter there).
-        const char* table = hourly ? "UsageHourlyUserOneDim" : "UsageDailyUserOneDim";
+        // One user's breakdowns over folded days: per day, one row per model, endpoint and bot
+        // value (one seek per day to the user's rows), instead of one per combination of the
+        // three. A breakdown's totals come from the per-user table, under the "guest"
+        // dimension's name that stats() folds into the totals (the key does not matter there).
+        const char* table = "UsageDailyUserOneDim";
         if (g == group::breakdown) {
             run_grouped(fmt::format("{} SELECT 'guest' || char(31), {} FROM d JOIN {} ON {} = d.x AND userId = ?",
                                     day_series, rollup_sum_select, user_table, bucket),
@@ -229,16 +242,16 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
         params.emplace_back(std::string(one_dim));
         params.emplace_back(std::move(one_dim_key));
     } else if (r == rollups::user_dims) {
-        // One user per day by model, endpoint, bot and guest (never hourly): one seek per day
-        // to the user's rows of that day.
-        const char* key = g == group::day         ? "day"
+        // One user per day or hour by model, endpoint, bot and guest: one seek per bucket to
+        // the user's rows of that bucket.
+        const char* key = g == group::day         ? (hourly ? "hour / 24" : "day")
                           : g == group::model     ? "model"
                           : g == group::endpoint  ? "endpoint"
                           : g == group::bot       ? "botId"
                           : g == group::breakdown ? "model || char(31) || endpoint || char(31) || botId"
                                                   : "''";
-        sql = fmt::format("{} SELECT {}, {} FROM d JOIN UsageDailyUserDim ON day = d.x AND userId = ?", day_series,
-                          key, rollup_sum_select);
+        sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x AND userId = ?", day_series, key,
+                          rollup_sum_select, hourly ? "UsageHourlyUserDim" : "UsageDailyUserDim", bucket);
         params.emplace_back(*f.user_id);
         if (f.model) { sql += " AND model = ?"; params.emplace_back(*f.model); }
         if (f.endpoint) { sql += " AND endpoint = ?"; params.emplace_back(*f.endpoint); }
@@ -302,6 +315,13 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
     run_grouped(sql, params, out);
 }
 
+std::int64_t sqlite_queries::folded_user_day() {
+    auto& st = prepared(daily_user_one_dim_state, {});
+    const std::int64_t day = st.step() ? st.col_int(0) : std::numeric_limits<std::int64_t>::min() / 2;
+    st.reset();
+    return day;
+}
+
 bool sqlite_queries::no_rows_between(std::int64_t start_ms, std::int64_t end_ms) {
     auto& st = prepared("SELECT 1 FROM ApiUsage WHERE createdAtMs >= ? AND createdAtMs < ? LIMIT 1", {start_ms, end_ms});
     const bool found = st.step();
@@ -314,7 +334,7 @@ void sqlite_queries::edge_part(std::int64_t start_ms, std::int64_t end_ms, rollu
     if (end_ms <= start_ms) return;
     // The whole hours inside a partial day come from the hourly rollups: raw rows are read
     // for at most the two partial hours at the ends.
-    const bool has_hourly = r != rollups::user_dims;
+    const bool has_hourly = r != rollups::none;  // since schema 10 every rollup family has hourly rows
     std::int64_t first_hour = utc_hour(start_ms);
     if (first_hour * ms_per_hour < start_ms) ++first_hour;
     std::int64_t end_hour = utc_hour(end_ms);

@@ -42,10 +42,12 @@ private:
     void raw_part(std::int64_t start_ms, std::int64_t end_ms, const usage_filter& f, group g,
                   std::map<std::string, usage_totals>& out);
     bool no_rows_between(std::int64_t start_ms, std::int64_t end_ms);
+    // The last UTC day folded into UsageDailyUserOneDim (days after it: UsageDailyUserDim).
+    std::int64_t folded_user_day();
     // The rollup family that can answer a filter and grouping, if any.
     //   user: per user per day / hour (totals; a user filter alone, or top users);
-    //   user_one_dim: one user's breakdowns, per day / hour by one dimension (schema 9);
-    //   user_dims: one user with a model, endpoint or bot filter, per day only.
+    //   user_one_dim: one user's breakdowns, per folded day by one dimension (schema 9-10);
+    //   user_dims: one user by model, endpoint, bot and guest, per day or hour (schema 10).
     enum class rollups { none, dims, user, user_one_dim, user_dims, tag };
     static rollups rollups_for(const usage_filter& f, group g);
     // [first, end) in days, or in hours when hourly.

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -68,10 +69,11 @@ PRAGMA user_version = 1;
 )sql");
 }
 
-// Removes what version 9 added, for tests that take a database made at the latest version
-// back to an older one.
+// Removes what versions 9 and 10 added, for tests that take a database made at the latest
+// version back to version 8 or older.
 constexpr const char* drop_v9_tables =
-    "DROP TABLE UsageHourlyUser; DROP TABLE UsageDailyUserOneDim; DROP TABLE UsageHourlyUserOneDim;";
+    "DROP TABLE UsageHourlyUser; DROP TABLE UsageDailyUserOneDim; DROP TABLE UsageHourlyUserDim; "
+    "DROP TABLE UsageRollupState;";
 
 }  // namespace
 
@@ -490,8 +492,8 @@ TEST_CASE("migrations: version 8 orders the model and endpoint indexes by time, 
     CHECK(steps.find("TEMP B-TREE") == std::string::npos);
 }
 
-TEST_CASE("migrations: version 9 builds the per-user hourly and one-dimension rollups as the writer keeps them, "
-          "rows intact",
+TEST_CASE("migrations: versions 9 and 10 build the per-user hourly and one-dimension rollups as the writer keeps "
+          "them, rows intact",
           "[migrations]") {
     gm::test::temp_dir dir;
     const std::string db = dir.file("usage.db");
@@ -533,7 +535,7 @@ TEST_CASE("migrations: version 9 builds the per-user hourly and one-dimension ro
     };
     const table tables[] = {{"UsageHourlyUser", "1, 2", 14},
                             {"UsageDailyUserOneDim", "1, 2, 3, 4", 16},
-                            {"UsageHourlyUserOneDim", "1, 2, 3, 4", 16}};
+                            {"UsageHourlyUserDim", "1, 2, 3, 4, 5, 6", 18}};
     std::vector<std::string> kept;
     for (const auto& t : tables) kept.push_back(dump(t.name, t.order, t.columns));
     // 225 registered calls (i % 4 != 0); each one-dimension table counts each call once per dimension.
@@ -541,9 +543,10 @@ TEST_CASE("migrations: version 9 builds the per-user hourly and one-dimension ro
     for (const char* dim : {"model", "endpoint", "bot"}) {
         INFO(dim);
         CHECK(query_int(db, fmt::format("SELECT SUM(calls) FROM UsageDailyUserOneDim WHERE dim = '{}'", dim)) == 225);
-        CHECK(query_int(db, fmt::format("SELECT SUM(costPicoUsd) FROM UsageHourlyUserOneDim WHERE dim = '{}'", dim)) ==
+        CHECK(query_int(db, fmt::format("SELECT SUM(costPicoUsd) FROM UsageDailyUserOneDim WHERE dim = '{}'", dim)) ==
               query_int(db, "SELECT SUM(costPicoUsd) FROM ApiUsage WHERE userId IS NOT NULL"));
     }
+    CHECK(query_int(db, "SELECT SUM(calls) FROM UsageHourlyUserDim") == 225);
     const std::int64_t rows_cost = query_int(db, "SELECT SUM(costPicoUsd) FROM ApiUsage");
     {
         // Back to version 8; a day whose rows retention removed before version 5 lives on in
@@ -555,7 +558,7 @@ TEST_CASE("migrations: version 9 builds the per-user hourly and one-dimension ro
     }
     const auto before = migration_state(db);
     CHECK(before.current == 8);
-    REQUIRE(before.pending.size() == 1);
+    REQUIRE(before.pending.size() == 2);
     migrate(db);
     CHECK(migration_state(db).current == latest_schema_version());
     CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 300);
@@ -571,6 +574,12 @@ TEST_CASE("migrations: version 9 builds the per-user hourly and one-dimension ro
                                         dim)) == 7000);
     }
     CHECK(query_int(db, "SELECT COUNT(*) FROM UsageDailyUserOneDim WHERE day = 20000") == 3);
+    // Every day up to yesterday (UTC, wall clock) is folded; the rows are from 2024.
+    const std::int64_t today = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count() /
+                               86'400'000;
+    CHECK(query_int(db, "SELECT value FROM UsageRollupState WHERE name = 'UsageDailyUserOneDim'") >= today - 2);
     {
         sqlite_conn c(db, sqlite_conn::mode::read_write);
         c.exec("DELETE FROM UsageDailyUserOneDim WHERE day = 20000");

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <map>
 #include <random>
 
@@ -661,4 +662,91 @@ TEST_CASE("sqlite_queries: one model, endpoint, bot or guest filter's daily seri
     usage_filter nobody;
     nobody.model = "no-such-model";
     for (const auto& e : f.q->daily(all, nobody)) CHECK(e.totals.calls == 0);
+}
+
+TEST_CASE("sqlite_queries: a user's days not yet folded into the one-dimension rollup read the per-day rows, and "
+          "agree once the writer folds them",
+          "[sqlite_queries]") {
+    // Calls of user u over the last three UTC days (wall clock: the writer folds days that
+    // are over). Yesterday is first left unfolded, as before the writer's first batch after
+    // midnight.
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    const std::int64_t today = utc_day(now);
+    const std::int64_t start = day_start_ms(today - 2);
+    int n = 0;
+    auto add = [&](sqlite_store& store, std::int64_t ms, const char* model, const char* bot, std::int64_t cost) {
+        record_spec s;
+        s.id = fmt::format("f{:03}", n++);
+        s.ms = ms;
+        s.user = "u";
+        s.model = model;
+        s.bot = bot;
+        s.cost = cost;
+        s.prompt = 3;
+        store.sink().submit(gm::test::make_record(s));
+    };
+    const time_range whole{start, day_start_ms(today)};   // two folded-or-not whole days
+    const time_range edges{start + 5 * ms_per_hour, now + 1};
+    {
+        auto store = sqlite_store::open(db);
+        add(*store, start + 6 * ms_per_hour, "flash", "b1", 1);          // two days ago
+        add(*store, start + ms_per_day + 1, "pro", "", 10);             // yesterday
+        add(*store, start + ms_per_day + 2, "flash", "b1", 100);         // yesterday
+        add(*store, day_start_ms(today) + 1, "pro", "b2", 1000);  // today, at or before now
+        REQUIRE(store->flush(std::chrono::seconds(30)));
+    }
+    {
+        // As if yesterday had not been folded yet.
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec(fmt::format("UPDATE UsageRollupState SET value = {} WHERE name = 'UsageDailyUserOneDim'", today - 2));
+        c.exec(fmt::format("DELETE FROM UsageDailyUserOneDim WHERE day >= {}", today - 1));
+    }
+    usage_filter u;
+    u.user_id = "u";
+    auto check = [&](sqlite_queries& q) {
+        auto s = q.stats(whole, u);
+        CHECK(s.totals.calls == 3);
+        CHECK(s.totals.cost_pico_usd == 111);
+        CHECK(s.totals.input_tokens == 9);
+        CHECK(keys(s.by_model) == std::vector<std::string>{"flash", "pro"});
+        CHECK(find(s.by_model, "flash")->totals.cost_pico_usd == 101);
+        CHECK(keys(s.by_bot) == std::vector<std::string>{"", "b1"});
+        CHECK(find(s.by_bot, "")->totals.cost_pico_usd == 10);
+        s = q.stats(edges, u);
+        CHECK(s.totals.calls == 4);
+        CHECK(s.totals.cost_pico_usd == 1111);
+        CHECK(find(s.by_bot, "b2")->totals.cost_pico_usd == 1000);
+        CHECK(find(s.by_model, "pro")->totals.calls == 2);
+        const auto bots = q.grouped(whole, u, sqlite_queries::group::bot);
+        REQUIRE(bots.size() == 2);
+        CHECK(bots.at("b1").cost_pico_usd == 101);
+    };
+    {
+        sqlite_queries q(db);
+        check(q);
+    }
+    CHECK(gm::test::query_int(db, fmt::format("SELECT COUNT(*) FROM UsageDailyUserOneDim WHERE day = {}", today - 1)) == 0);
+    {
+        // The next batch folds yesterday; a late call of two days ago (already folded) is added directly.
+        auto store = sqlite_store::open(db);
+        add(*store, start + 7 * ms_per_hour, "flash", "", 10000);
+        REQUIRE(store->flush(std::chrono::seconds(30)));
+    }
+    CHECK(gm::test::query_int(db, "SELECT value FROM UsageRollupState WHERE name = 'UsageDailyUserOneDim'") == today - 1);
+    CHECK(gm::test::query_int(db, fmt::format("SELECT SUM(costPicoUsd) FROM UsageDailyUserOneDim WHERE day = {} AND dim = 'model'",
+                                    today - 1)) == 110);
+    CHECK(gm::test::query_int(db, fmt::format("SELECT costPicoUsd FROM UsageDailyUserOneDim WHERE day = {} AND dim = 'bot' "
+                                    "AND key = ''",
+                                    today - 2)) == 10000);
+    CHECK(gm::test::query_int(db, fmt::format("SELECT COUNT(*) FROM UsageDailyUserOneDim WHERE day = {}", today)) == 0);
+    sqlite_queries q(db);
+    const auto s = q.stats(whole, u);
+    CHECK(s.totals.calls == 4);
+    CHECK(s.totals.cost_pico_usd == 10111);
+    CHECK(find(s.by_bot, "")->totals.cost_pico_usd == 10010);
+    CHECK(find(s.by_model, "flash")->totals.cost_pico_usd == 10101);
 }
