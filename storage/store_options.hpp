@@ -9,6 +9,10 @@ struct store_options {
     std::string journal_path;                          // "" : <db_path>.journal (segments <journal_path>.<seq>)
     std::size_t batch_size = 20000;                    // most records per transaction (bigger batches
                                                        // rewrite the same B-tree pages less often)
+    std::size_t max_batch_size = 80000;                // a backlog (the writer fell behind, a replay) is
+                                                       // taken up to this many records at once: batches
+                                                       // grow with the backlog, and each B-tree page a
+                                                       // batch dirties is written once for more rows
     std::chrono::milliseconds max_batch_delay{10};     // wait this long for a batch to fill
     std::chrono::milliseconds retry_initial{50};       // first back-off after a failed commit
     std::chrono::milliseconds retry_max{5000};         // back-off doubles up to this

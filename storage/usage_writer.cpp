@@ -135,12 +135,15 @@ void usage_writer::run() {
                 wake_writer_.wait_for(lk, options_.max_batch_delay,
                                       [&] { return stopping_ || queue_.size() >= options_.batch_size; });
             // Take the batch with as little work under the lock as possible: submitters wait
-            // on this mutex. Usually the whole queue is the batch and the swap is O(1).
-            if (queue_.size() <= options_.batch_size) {
+            // on this mutex. Usually the whole queue is the batch and the swap is O(1); a
+            // backlog is taken whole too, up to max_batch_size.
+            const std::size_t most = std::max(options_.batch_size, options_.max_batch_size);
+            if (queue_.size() <= most) {
                 taken.swap(queue_);
             } else {
-                // A backlog larger than a batch (after an outage): rare, so the O(n) erase is fine.
-                const auto cut = queue_.begin() + static_cast<std::ptrdiff_t>(options_.batch_size);
+                // A backlog larger than the largest batch (after an outage): rare, so the O(n)
+                // erase is fine.
+                const auto cut = queue_.begin() + static_cast<std::ptrdiff_t>(most);
                 taken.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(cut));
                 queue_.erase(queue_.begin(), cut);
             }

@@ -145,6 +145,7 @@ TEST_CASE("usage_writer: a killed process loses nothing and replay never duplica
     const int status = in_child(dir, false, [&] {
         store_options o;
         o.batch_size = 50;
+        o.max_batch_size = 50;  // many small commits, so the kill lands between two of them
         o.max_batch_delay = 0ms;
         auto store = sqlite_store::open(db, o);
         for (int i = 0; i < n; ++i) store->sink().submit(numbered_record(i));
@@ -202,6 +203,27 @@ TEST_CASE("usage_writer: a torn last journal line is skipped, the rest replayed"
     CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 2);
     store->shutdown();
     CHECK(journal_segments(db).empty());
+}
+
+TEST_CASE("usage_writer: a backlog is committed in batches that grow up to max_batch_size", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    migrate(db);
+    // A journal left by a previous process: the whole backlog is queued before the writer
+    // starts, so how it is cut into batches does not depend on timing.
+    {
+        std::ofstream j(db + ".journal.00000001", std::ios::binary);
+        for (int i = 0; i < 10000; ++i) j << encode_journal_line(numbered_record(i));
+    }
+    store_options o;
+    o.batch_size = 1000;
+    o.max_batch_size = 4000;
+    auto store = sqlite_store::open(db, o);
+    REQUIRE(store->flush(30s));
+    const auto s = store->stats();
+    CHECK(s.written == 10000);
+    CHECK(s.batches == 3);  // 4000, 4000, 2000
+    check_consistent(db, 10000, with_user(10000));
 }
 
 TEST_CASE("usage_writer: a database locked by another connection delays rows, loses none", "[usage_writer]") {
