@@ -94,11 +94,28 @@ bool for_each_token(std::string_view list, Each each) {
     }
 }
 
-// "HTTP/x.y" at p (8 bytes there) as 10 * x + y, or -1.
-int parse_version(const char* p) noexcept {
-    if (std::string_view(p, 5) != "HTTP/" || p[5] < '0' || p[5] > '9' || p[6] != '.' || p[7] < '0' || p[7] > '9')
-        return -1;
-    return 10 * (p[5] - '0') + (p[7] - '0');
+// True when [at, end) holds `want` bytes; otherwise sets need_more. Each part of a start
+// line is judged as soon as its bytes are there, as Beast does, so that a bad one is refused
+// at once, not when more bytes arrive.
+bool have(std::size_t at, std::size_t end, std::size_t want, error_code& ec) noexcept {
+    if (end - at >= want)
+        return true;
+    ec = http::error::need_more;
+    return false;
+}
+
+// "HTTP/1.0" or "HTTP/1.1" at data + at, as 10 or 11; 0 with ec set otherwise.
+int take_version(const char* data, std::size_t at, std::size_t end, error_code& ec) noexcept {
+    if (!have(at, end, 8, ec))
+        return 0;
+    const char* p = data + at;
+    const int version = 10 * (p[5] - '0') + (p[7] - '0');
+    if (std::string_view(p, 5) != "HTTP/" || p[5] < '0' || p[5] > '9' || p[6] != '.' || p[7] < '0' || p[7] > '9' ||
+        version < 10 || version > 11) {
+        ec = http::error::bad_version;
+        return 0;
+    }
+    return version;
 }
 
 class strict_category final : public boost::system::error_category {
@@ -224,20 +241,9 @@ std::size_t header_parser<isRequest>::parse_start_line(const char* data, std::si
             return 0;
         }
         i = static_cast<std::size_t>(target_end - data) + 1;
-        // Each part is judged as soon as its bytes are there, as Beast does.
-        if (end - i < 8) {
-            ec = http::error::need_more;
+        const int version = take_version(data, i, end, ec);
+        if (!version || !have(i, end, 10, ec))
             return 0;
-        }
-        const int version = parse_version(data + i);
-        if (version < 10 || version > 11) {
-            ec = http::error::bad_version;
-            return 0;
-        }
-        if (end - i < 10) {
-            ec = http::error::need_more;
-            return 0;
-        }
         if (data[i + 8] != '\r' || data[i + 9] != '\n') {
             ec = http::error::bad_version;
             return 0;
@@ -249,29 +255,16 @@ std::size_t header_parser<isRequest>::parse_start_line(const char* data, std::si
         http11_ = version == 11;
         return i + 10;
     } else {
-        // HTTP-version SP status-code SP reason-phrase CRLF; each part judged as soon as its
-        // bytes are there, as Beast does.
-        if (end - i < 8) {
-            ec = http::error::need_more;
+        // HTTP-version SP status-code SP reason-phrase CRLF
+        const int version = take_version(data, i, end, ec);
+        if (!version || !have(i, end, 9, ec))
             return 0;
-        }
-        const int version = parse_version(data + i);
-        if (version < 10 || version > 11) {
-            ec = http::error::bad_version;
-            return 0;
-        }
-        if (end - i < 9) {
-            ec = http::error::need_more;
-            return 0;
-        }
         if (data[i + 8] != ' ') {
             ec = http::error::bad_version;
             return 0;
         }
-        if (end - i < 13) {
-            ec = http::error::need_more;
+        if (!have(i, end, 13, ec))
             return 0;
-        }
         const char* s = data + i + 9;
         if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9' || s[3] != ' ') {
             ec = http::error::bad_status;
