@@ -32,13 +32,20 @@ void log_sink::append(std::string_view line) noexcept {
 
 void log_sink::flush() noexcept {
     std::lock_guard order(write_mutex_);
-    std::string out;
     {
         std::lock_guard lock(mutex_);
-        out.swap(pending_);
+        writing_.swap(pending_);
     }
-    if (!out.empty())
-        write_line(out);
+    if (!writing_.empty())
+        write_line(writing_);
+    // Two buffers trade places and keep their capacity: a flush allocates and frees nothing
+    // (freeing a 64 KiB buffer every flush made glibc hand pages back with madvise, and
+    // the next appends grow a fresh buffer on the I/O thread). One a burst grew far past
+    // the flush size is let go.
+    if (writing_.capacity() > 4 * flush_bytes_)
+        std::string().swap(writing_);
+    else
+        writing_.clear();
 }
 
 void log_sink::run() {

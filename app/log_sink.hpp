@@ -31,7 +31,8 @@ private:
     std::condition_variable wake_;
     std::string pending_;
     bool stop_ = false;
-    std::mutex write_mutex_;  // keeps whole flushes in order on stdout
+    std::mutex write_mutex_;  // keeps whole flushes in order on stdout; guards writing_
+    std::string writing_;     // the buffer being written; pending_'s twin
     std::thread flusher_;
 };
 
