@@ -203,7 +203,16 @@ void usage_journal::collect(std::uint64_t max_bytes, std::error_code& ec) {
     for (auto it = counts_.begin(); it != counts_.end();) {
         const bool done = it->second.committed >= it->second.appended;
         if (it->first == active_seq_) {
-            if (done && active_bytes_ > 0 && active_fd_ >= 0) {
+            if (done && active_bytes_ > 0 && active_fd_ >= 0 && map_ && map_cap_ <= map_chunk) {
+                // The usual case, once per batch under the submitters' lock: keep the mapping
+                // and its reserved blocks, and zero what was written (page cache only, no
+                // system call). Truncating, reserving and mapping again cost ~1 ms of CPU
+                // and a few ms of wall time per batch. A crash in the middle of the memset
+                // leaves committed records to replay, which the ids make harmless.
+                std::memset(map_, 0, active_bytes_);
+                active_bytes_ = 0;
+                it->second = {};
+            } else if (done && active_bytes_ > 0 && active_fd_ >= 0) {
                 if (::ftruncate(active_fd_, 0) != 0) {
                     ec.assign(errno, std::generic_category());
                 } else {

@@ -196,3 +196,30 @@ TEST_CASE("usage_journal: when space cannot be reserved, mapped mode falls back 
     REQUIRE(ids.size() == 100);
     CHECK(ids[99] == "w099");
 }
+
+TEST_CASE("usage_journal: a fully committed mapped segment is reused in place, and a crash after replays only what followed",
+          "[usage_journal]") {
+    gm::test::temp_dir dir;
+    const std::string base = dir.file("j");
+    const std::string path = base + ".00000001";
+    usage_journal j(base, true);
+    REQUIRE(j.is_mapped());
+    std::error_code ec;
+    for (const char* id : {"old1", "old2", "old3"}) {
+        const auto seq = j.append(frame(id), ec);
+        j.add_appended(seq, 1);
+        j.mark_committed(seq, 1);
+    }
+    const auto reserved = fs::file_size(path);
+    j.collect(64ull << 20, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(j.active_seq() == 1);
+    CHECK(j.backlog_records() == 0);
+    CHECK(j.is_mapped());
+    CHECK(fs::file_size(path) == reserved);  // the reservation is kept: no truncate, no new mapping
+    CHECK(ids_in(path).empty());             // the committed records are zeros now
+    // Appends start over at the beginning; a copy taken now (a crash) holds only them.
+    j.add_appended(j.append(frame("new1"), ec), 1);
+    CHECK(j.backlog_records() == 1);
+    CHECK(ids_in(path) == std::vector<std::string>{"new1"});
+}
