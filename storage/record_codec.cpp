@@ -72,49 +72,6 @@ void write_metadata_members(json_writer& w, const metering::usage_record& r) {
     if (r.tokens.cached_audio) put(w, "cachedAudioTokens", r.tokens.cached_audio);
 }
 
-// JSON string as rapidjson's Writer renders it: quote, backslash and control characters
-// escaped, every other byte (UTF-8 included) as is.
-void append_json_string(std::string& o, std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    o.push_back('"');
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        o.append(s.data() + run, i - run);
-        run = i + 1;
-        switch (c) {
-        case '"': o.append("\\\"", 2); break;
-        case '\\': o.append("\\\\", 2); break;
-        case '\b': o.append("\\b", 2); break;
-        case '\f': o.append("\\f", 2); break;
-        case '\n': o.append("\\n", 2); break;
-        case '\r': o.append("\\r", 2); break;
-        case '\t': o.append("\\t", 2); break;
-        default: {
-            const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            o.append(u, 6);
-        }
-        }
-    }
-    o.append(s.data() + run, s.size() - run);
-    o.push_back('"');
-}
-
-void append_int(std::string& o, std::int64_t v) {
-    char buf[24];
-    const auto r = fmt::format_to_n(buf, sizeof buf, "{}", v);
-    o.append(buf, r.size);
-}
-
-void append_key(std::string& o, std::string_view key) {
-    // Keys are our own constants: no escaping needed.
-    o.push_back(',');
-    o.push_back('"');
-    o.append(key);
-    o.append("\":", 2);
-}
-
 }  // namespace
 
 // The names are metering's own (stable: stored in rows and journals); one list, not two.
@@ -260,61 +217,119 @@ std::optional<metering::usage_record> decode_journal_line(std::string_view line)
     return r;
 }
 
+namespace {
+// Writes into a buffer sized for the worst case beforehand (every byte of every string
+// escaped as \u00XX), so nothing checks capacity per byte: appending to the string piece
+// by piece was most of the metadata's ~4,000 instructions per row in the writer.
+struct raw_json_writer {
+    char* p;
+    void lit(std::string_view s) {
+        std::memcpy(p, s.data(), s.size());
+        p += s.size();
+    }
+    void key(std::string_view k) {  // our own constants: no escaping needed
+        *p++ = ',';
+        *p++ = '"';
+        lit(k);
+        *p++ = '"';
+        *p++ = ':';
+    }
+    void num(std::int64_t v) { p = fmt::format_to(p, "{}", v); }
+    // JSON string as rapidjson's Writer renders it: quote, backslash and control characters
+    // escaped, every other byte (UTF-8 included) as is.
+    void str(std::string_view s) {
+        static constexpr char hex[] = "0123456789ABCDEF";  // upper case, as rapidjson
+        *p++ = '"';
+        std::size_t run = 0;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            const auto c = static_cast<unsigned char>(s[i]);
+            if (c >= 0x20 && c != '"' && c != '\\') continue;
+            lit(s.substr(run, i - run));
+            run = i + 1;
+            *p++ = '\\';
+            switch (c) {
+            case '"': *p++ = '"'; break;
+            case '\\': *p++ = '\\'; break;
+            case '\b': *p++ = 'b'; break;
+            case '\f': *p++ = 'f'; break;
+            case '\n': *p++ = 'n'; break;
+            case '\r': *p++ = 'r'; break;
+            case '\t': *p++ = 't'; break;
+            default: lit({"u00", 3}); *p++ = hex[c >> 4]; *p++ = hex[c & 15];
+            }
+        }
+        lit(s.substr(run));
+        *p++ = '"';
+    }
+};
+
+constexpr std::size_t worst_json_string(std::string_view s) { return 6 * s.size() + 3; }
+}  // namespace
+
 void encode_metadata(const metering::usage_record& r, std::string& o) {
     // Same members, order and spelling as write_metadata_members (record_codec_test checks).
-    o.append("{\"tags\":{");
+    // Fixed parts: keys and punctuation (~200 bytes), two names, five integers.
+    std::size_t bound = 512 + worst_json_string(r.response_id) + worst_json_string(r.model_version) +
+                        worst_json_string(r.http_method) + worst_json_string(r.path);
+    for (const auto& [k, v] : r.tags) bound += worst_json_string(k) + worst_json_string(v) + 2;
+    for (const auto& pr : r.problems) bound += worst_json_string(pr) + 1;
+    const std::size_t start = o.size();
+    o.resize(start + bound);
+    raw_json_writer w{o.data() + start};
+    w.lit("{\"tags\":{");
     bool first = true;
     for (const auto& [k, v] : r.tags) {
-        if (!first) o.push_back(',');
+        if (!first) *w.p++ = ',';
         first = false;
-        append_json_string(o, k);
-        o.push_back(':');
-        append_json_string(o, v);
+        w.str(k);
+        *w.p++ = ':';
+        w.str(v);
     }
-    o.push_back('}');
+    *w.p++ = '}';
     if (!r.problems.empty()) {
-        o.append(",\"problems\":[");
+        w.lit(",\"problems\":[");
         for (std::size_t i = 0; i < r.problems.size(); ++i) {
-            if (i) o.push_back(',');
-            append_json_string(o, r.problems[i]);
+            if (i) *w.p++ = ',';
+            w.str(r.problems[i]);
         }
-        o.push_back(']');
+        *w.p++ = ']';
     }
     if (!r.response_id.empty()) {
-        append_key(o, "responseId");
-        append_json_string(o, r.response_id);
+        w.key("responseId");
+        w.str(r.response_id);
     }
     if (!r.model_version.empty()) {
-        append_key(o, "modelVersion");
-        append_json_string(o, r.model_version);
+        w.key("modelVersion");
+        w.str(r.model_version);
     }
-    append_key(o, "ending");
-    append_json_string(o, ending_name(r.ending));
-    append_key(o, "source");
-    append_json_string(o, source_name(r.source));
-    append_key(o, "ttfbMs");
-    append_int(o, r.ttfb_ms);
-    append_key(o, "requestBytes");
-    append_int(o, r.request_bytes);
-    append_key(o, "responseBytes");
-    append_int(o, r.response_bytes);
+    w.key("ending");
+    w.str(ending_name(r.ending));
+    w.key("source");
+    w.str(source_name(r.source));
+    w.key("ttfbMs");
+    w.num(r.ttfb_ms);
+    w.key("requestBytes");
+    w.num(r.request_bytes);
+    w.key("responseBytes");
+    w.num(r.response_bytes);
     if (!r.http_method.empty()) {
-        append_key(o, "httpMethod");
-        append_json_string(o, r.http_method);
+        w.key("httpMethod");
+        w.str(r.http_method);
     }
     if (!r.path.empty()) {
-        append_key(o, "path");
-        append_json_string(o, r.path);
+        w.key("path");
+        w.str(r.path);
     }
     if (r.tokens.prompt_audio) {
-        append_key(o, "promptAudioTokens");
-        append_int(o, r.tokens.prompt_audio);
+        w.key("promptAudioTokens");
+        w.num(r.tokens.prompt_audio);
     }
     if (r.tokens.cached_audio) {
-        append_key(o, "cachedAudioTokens");
-        append_int(o, r.tokens.cached_audio);
+        w.key("cachedAudioTokens");
+        w.num(r.tokens.cached_audio);
     }
-    o.push_back('}');
+    *w.p++ = '}';
+    o.resize(static_cast<std::size_t>(w.p - o.data()));
 }
 
 std::string encode_metadata(const metering::usage_record& r) {

@@ -89,6 +89,27 @@ TEST_CASE("record_codec: metadata keeps what has no column", "[record_codec]") {
     CHECK(back.tags[1] == std::pair<std::string, std::string>{"campaign", "q4 \"launch\""});
 }
 
+// The writer renders metadata by hand; the archive renders the same members with rapidjson.
+// Both must give the same bytes, escapes included.
+TEST_CASE("record_codec: metadata is rendered byte for byte as rapidjson renders it", "[record_codec]") {
+    auto r = full_record();
+    r.tags.emplace_back("ctl", std::string("tab\there, nul \0 and \x01, \x1f", 25));
+    r.tags.emplace_back("utf8 \xc3\xa9", "back\\slash \"q\" \b\f\n\r \xe2\x82\xac");
+    r.problems.push_back("");
+    r.path = "/v1beta/models/x:streamGenerateContent?alt=sse";
+    auto bare = make_record({});
+    for (const auto& rec : {r, bare}) {
+        const std::string row = encode_row_json(rec);
+        const auto from = row.find("\"metadata\":") + 11;
+        const auto to = row.find(",\"createdAt\":", from);
+        REQUIRE(to != std::string::npos);
+        CHECK(encode_metadata(rec) == row.substr(from, to - from));
+        std::string appended = "prefix";  // appends, as the writer's reused buffer needs
+        encode_metadata(rec, appended);
+        CHECK(appended == "prefix" + row.substr(from, to - from));
+    }
+}
+
 TEST_CASE("record_codec: pico-USD renders as decimal USD", "[record_codec]") {
     CHECK(pico_to_usd(0) == 0.0);
     CHECK(pico_to_usd(24'000'000'000) == Approx(0.024).epsilon(1e-15));
