@@ -11,7 +11,7 @@ admin_context::admin_context(admin_options&& o, admin_deps&& d)
       auth(options.tokens),
       limiter(options.auth_max_failures, options.auth_window_ms),
       readers(deps.open_reader),
-      pool(std::make_unique<boost::asio::thread_pool>(static_cast<std::size_t>(options.query_threads > 0 ? options.query_threads : 1))) {
+      pool(std::make_unique<query_pool>(options.query_threads, options.query_priority, [this](const std::string& line) { log(line); })) {
     // The tokens are now only held as digests inside auth.
     for (auto& t : options.tokens) std::fill(t.begin(), t.end(), '\0');
     options.tokens.clear();

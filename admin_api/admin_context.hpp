@@ -2,8 +2,6 @@
 // What every admin session shares: options, dependencies, authentication state, the
 // query pool and the listener's counters. Held by shared_ptr so that a session finishing
 // late (after stop()) still has valid state.
-#include <boost/asio/thread_pool.hpp>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -13,6 +11,7 @@
 #include "admin_api/bearer_auth.hpp"
 #include "admin_api/failure_limiter.hpp"
 #include "admin_api/metrics_text.hpp"
+#include "admin_api/query_pool.hpp"
 #include "admin_api/reader_pool.hpp"
 
 namespace gm::admin_api {
@@ -25,7 +24,7 @@ struct admin_context {
     bearer_auth auth;
     failure_limiter limiter;
     reader_pool readers;
-    std::unique_ptr<boost::asio::thread_pool> pool;
+    std::unique_ptr<query_pool> pool;  // last: its threads use the members above
     std::atomic<bool> stopping{false};
 
     std::atomic<std::int64_t> requests{0};

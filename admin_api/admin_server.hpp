@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "admin_api/query_priority.hpp"
 #include "metering/call_metrics.hpp"
 #include "storage/usage_queries.hpp"
 
@@ -35,6 +36,8 @@ struct admin_options {
     std::string cors_origin;          // "" (no CORS), an origin such as https://console.example.com, or "*"
     int max_range_days = 400;
     int query_threads = 2;
+    // The query threads' CPU priority against the proxy's (query_priority.hpp).
+    admin_api::query_priority query_priority = admin_api::query_priority::idle;
     int auth_max_failures = 10;       // per client address ...
     std::int64_t auth_window_ms = 60'000;  // ... within this window, then 429
 };

@@ -207,7 +207,7 @@ void admin_session::handle_api(const route& r, const query_params& params) {
 void admin_session::run_query(api_query&& q) {
     // Off the I/O thread: the query may take a while; the rendered answer comes back to
     // this connection's strand.
-    net::post(*ctx_->pool, [self = shared_from_this(), q = std::move(q)]() mutable {
+    net::post(ctx_->pool->get_executor(), [self = shared_from_this(), q = std::move(q)]() mutable {
         admin_context& ctx = *self->ctx_;
         admin_response res;
         storage::usage_queries* reader = nullptr;
@@ -275,7 +275,7 @@ void admin_session::start_export(api_query&& q) {
     export_aborted_ = false;
     export_filename_ = fmt::format("api-usage-{}-{}.csv", format_iso_date(q.range.start_ms),
                                    format_iso_date(q.range.end_ms - 1));
-    net::post(*ctx_->pool, [self = shared_from_this(), ch = export_, q = std::move(q)]() mutable {
+    net::post(ctx_->pool->get_executor(), [self = shared_from_this(), ch = export_, q = std::move(q)]() mutable {
         admin_context& ctx = *self->ctx_;
         auto notify = [&] { net::post(self->stream_.get_executor(), beast::bind_front_handler(&admin_session::pump_export, self)); };
         std::string buf = csv_header();

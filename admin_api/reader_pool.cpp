@@ -1,7 +1,5 @@
 #include "admin_api/reader_pool.hpp"
 
-#include <pthread.h>
-
 #include <stdexcept>
 
 namespace gm::admin_api {
@@ -16,10 +14,6 @@ storage::usage_queries& reader_pool::for_this_thread() {
         if (it != readers_.end()) return *it->second;
     }
     if (!open_) throw std::runtime_error("no storage reader configured");
-    // The first query on a thread of the admin query pool: name the thread, so that its CPU
-    // can be told apart from the proxy's I/O threads ("gm-io") and the storage writer
-    // ("gm-writer") in /proc/PID/task/*/comm (bench/admin_run.sh, top -H).
-    pthread_setname_np(pthread_self(), "gm-reader");
     // Opened outside the lock: opening a database may take a while.
     auto reader = open_();
     if (!reader) throw std::runtime_error("storage returned no reader");

@@ -1,8 +1,8 @@
 #pragma once
 // One storage read connection per query thread, opened on first use by that thread.
 // SQLite connections must not be shared between threads running at once; keeping one per
-// thread also reuses its prepared statements across requests. A thread that opens a
-// reader is named "gm-reader" (its CPU shows apart from the proxy's in /proc and top -H).
+// thread also reuses its prepared statements across requests. The threads themselves are
+// query_pool's.
 #include <functional>
 #include <map>
 #include <memory>

@@ -96,6 +96,8 @@ std::vector<std::string> app_config::validate() const {
         problems.push_back("--retention-days: must be 0 (keep) or more");
     if (max_range_days < 1)
         problems.push_back("--max-range-days: must be at least 1");
+    if (admin_priority != "idle" && admin_priority != "low" && admin_priority != "normal")
+        problems.push_back("--admin-priority: '" + admin_priority + "' must be idle, low or normal");
     if (proxy.header_limit < 1024)
         problems.push_back("--header-limit: must be at least 1024 bytes");
     if (proxy.connect_timeout.count() <= 0 || proxy.header_timeout.count() <= 0 ||
@@ -140,6 +142,8 @@ parse_outcome parse_config(int argc, const char* const* argv) {
         ("metering", po::value(&metering)->default_value(metering), "on, or off to relay only (benchmarks)")
         ("cors-origin", po::value(&c.cors_origin), "browser origin allowed to call the admin API")
         ("max-range-days", po::value(&c.max_range_days)->default_value(c.max_range_days), "longest admin query range")
+        ("admin-priority", po::value(&c.admin_priority)->default_value(c.admin_priority),
+         "admin query threads' CPU priority: idle (only cycles the proxy leaves), low (nice 19) or normal")
         ("retention-days", po::value(&c.retention_days)->default_value(0), "delete raw rows older than N days")
         ("archive-dir", po::value(&c.archive_dir), "archive rows to DIR/*.jsonl.gz before retention deletes them")
         ("status", po::bool_switch(&c.migrate_status), "migrate: show the schema version only")

@@ -27,6 +27,7 @@ struct app_config {
     std::string log_format = "json";
     std::string cors_origin;
     int max_range_days = 400;
+    std::string admin_priority = "idle";  // admin query threads' CPU priority: idle | low | normal
     int retention_days = 0;            // 0: keep raw rows forever
     std::string archive_dir;           // where retention writes .jsonl.gz before deleting
     bool migrate_status = false;       // `migrate --status`

@@ -9,6 +9,7 @@
 #include "http_client.hpp"
 #include "promtool_check.hpp"
 #include "server_fixture.hpp"
+#include "thread_sched.hpp"
 
 using namespace gm::admin_api;
 using gm::test::admin_fixture;
@@ -257,4 +258,24 @@ TEST_CASE("the dashboard is served at / and /dashboard without a token") {
     auto js = http_request(f.port(), "/dashboard/app.js");
     CHECK(js.status == 200);
     CHECK(js.header("content-type") == "text/javascript; charset=utf-8");
+}
+
+TEST_CASE("by default the query threads run under SCHED_IDLE, so the proxy's I/O threads go first") {
+    std::vector<std::string> lines;
+    admin_deps d = deps_without_db();
+    d.log = [&lines](const std::string& l) { lines.push_back(l); };  // written before start() returns
+    admin_options o = opts();
+    CHECK(o.query_priority == query_priority::idle);
+    o.query_threads = 2;
+    admin_fixture f(o, d);
+    const auto readers = gm::test::threads_named("gm-reader");
+    REQUIRE(readers.size() == 2);
+    if (lines.empty()) {
+        for (const auto& t : readers) CHECK(t.policy == SCHED_IDLE);
+    } else {
+        // Refused (a seccomp profile): one line says so, and the server still answers.
+        CHECK_THAT(lines[0], Catch::Contains("admin queries run at the process's priority"));
+    }
+    auto r = http_get_auth(f.port(), "/api/api-usage/pricing", "tok-A");
+    CHECK(r.status == 200);
 }

@@ -28,6 +28,7 @@ TEST_CASE("with no arguments gemini-meter is a working proxy with the documented
     CHECK(c.database == "sqlite:./var/usage.db");
     CHECK(c.sqlite_path() == "./var/usage.db");
     CHECK(c.log_format == "json");
+    CHECK(c.admin_priority == "idle");
     CHECK(c.validate().empty());
 }
 
@@ -71,6 +72,18 @@ TEST_CASE("validate reports every problem at once") {
     auto c = parse({"--database", "mysql://x", "--log-format", "xml", "--retention-days", "-1"}).config;
     const auto problems = c.validate();
     CHECK(problems.size() == 3);
+}
+
+TEST_CASE("admin-priority takes idle, low or normal, also from the environment") {
+    CHECK(parse({"--admin-priority", "low"}).config.admin_priority == "low");
+    ::setenv("GEMINI_METER_ADMIN_PRIORITY", "normal", 1);
+    auto c = parse({}).config;
+    ::unsetenv("GEMINI_METER_ADMIN_PRIORITY");
+    CHECK(c.admin_priority == "normal");
+    CHECK(c.validate().empty());
+    const auto problems = parse({"--admin-priority", "realtime"}).config.validate();
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0] == "--admin-priority: 'realtime' must be idle, low or normal");
 }
 
 TEST_CASE("reprice needs --since") {
