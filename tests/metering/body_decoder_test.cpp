@@ -55,24 +55,7 @@ decoded decode_cut(std::string_view encoding, std::string_view body, std::size_t
     return r;
 }
 
-// zlib as the reference encoder, with what the shared helpers do not offer: a compression
-// level (0 gives stored blocks) and a gzip header carrying every optional field.
-std::string zlib_encode(std::string_view data, int window_bits, int level, gz_header* header = nullptr) {
-    z_stream z{};
-    if (deflateInit2(&z, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        throw std::runtime_error("deflateInit2");
-    if (header != nullptr) deflateSetHeader(&z, header);
-    std::string out(deflateBound(&z, static_cast<uLong>(data.size())) + 256, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    if (deflate(&z, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("deflate");
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
-
+// A gzip header carrying every optional field (zlib_encode, the shared reference encoder).
 std::string gzip_with_all_header_fields(std::string_view data) {
     static unsigned char extra[] = {'A', 'B', 4, 0, 'x', 'y', 'z', 'w'};
     static unsigned char name[] = "answer.json";

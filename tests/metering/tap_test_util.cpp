@@ -22,12 +22,12 @@ std::string read_file(const std::string& path) {
 
 std::string read_sample(const std::string& name) { return read_file(std::string(GM_METERING_SAMPLES) + "/" + name); }
 
-namespace {
-std::string zlib_with(std::string_view data, int window_bits) {
+std::string zlib_encode(std::string_view data, int window_bits, int level, gz_header* header) {
     z_stream z{};
-    if (deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&z, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         throw std::runtime_error("deflateInit2");
-    std::string out(deflateBound(&z, static_cast<uLong>(data.size())) + 64, '\0');
+    if (header != nullptr) deflateSetHeader(&z, header);
+    std::string out(deflateBound(&z, static_cast<uLong>(data.size())) + 256, '\0');
     z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
     z.avail_in = static_cast<uInt>(data.size());
     z.next_out = reinterpret_cast<Bytef*>(out.data());
@@ -37,11 +37,10 @@ std::string zlib_with(std::string_view data, int window_bits) {
     deflateEnd(&z);
     return out;
 }
-}  // namespace
 
-std::string gzip(std::string_view d) { return zlib_with(d, 15 + 16); }
-std::string zlib_deflate(std::string_view d) { return zlib_with(d, 15); }
-std::string raw_deflate(std::string_view d) { return zlib_with(d, -15); }
+std::string gzip(std::string_view d) { return zlib_encode(d, 15 + 16); }
+std::string zlib_deflate(std::string_view d) { return zlib_encode(d, 15); }
+std::string raw_deflate(std::string_view d) { return zlib_encode(d, -15); }
 
 std::string brotli(std::string_view d) {
     std::size_t n = BrotliEncoderMaxCompressedSize(d.size()) + 64;

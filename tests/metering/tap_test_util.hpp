@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include <zlib.h>
 
 #include "metering/response_tap.hpp"
 
@@ -14,6 +15,9 @@ namespace gm::metering::test {
 std::string read_sample(const std::string& name);
 std::string read_file(const std::string& path);
 
+// zlib's deflate with the given window bits (15 + 16 gzip, 15 zlib, -15 raw), level and,
+// for gzip, header fields.
+std::string zlib_encode(std::string_view data, int window_bits, int level = 6, gz_header* header = nullptr);
 std::string gzip(std::string_view data);
 std::string zlib_deflate(std::string_view data);  // HTTP "deflate" as specified (zlib wrapper)
 std::string raw_deflate(std::string_view data);   // what some servers send instead
