@@ -70,7 +70,7 @@ admin_response health_response(const health_snapshot& h, bool have_health) {
 }  // namespace
 
 admin_session::admin_session(net::ip::tcp::socket&& socket, std::shared_ptr<admin_context> ctx)
-    : stream_(std::move(socket)), ctx_(std::move(ctx)) {
+    : stream_(std::move(socket)), ctx_(std::move(ctx)), export_retry_(stream_.get_executor()) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     client_address_ = ec ? "unknown" : ep.address().to_string();
@@ -312,6 +312,14 @@ void admin_session::pump_export() {
     switch (export_->pop(chunk_)) {
     case export_channel::pop_result::empty:
         return;  // the producer posts another pump when it has more
+    case export_channel::pop_result::busy:
+        // The query thread holds the channel for an instant, but at its lower priority it
+        // may be preempted there: look again in a millisecond rather than wait on it here.
+        export_retry_.expires_after(std::chrono::milliseconds(1));
+        export_retry_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (!ec) self->pump_export();
+        });
+        return;
     case export_channel::pop_result::chunk:
         if (!export_header_sent_) {
             export_res_ = std::make_unique<http::response<http::empty_body>>(http::status::ok, version_);

@@ -4,6 +4,7 @@
 // thread, then hands the query to the query pool and writes the answer when it is posted
 // back to this connection's strand.
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -66,6 +67,7 @@ private:
     std::unique_ptr<boost::beast::http::response_serializer<boost::beast::http::empty_body>> export_sr_;
     std::string export_filename_;
     std::string chunk_;
+    boost::asio::steady_timer export_retry_;  // pump_export again when the channel was busy
     bool export_writing_ = false;
     bool export_header_sent_ = false;
     bool export_aborted_ = false;

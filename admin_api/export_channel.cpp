@@ -27,7 +27,8 @@ void export_channel::finish(bool ok) {
 }
 
 export_channel::pop_result export_channel::pop(std::string& out) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return pop_result::busy;
     if (!chunks_.empty()) {
         out = std::move(chunks_.front());
         chunks_.pop_front();
@@ -39,9 +40,8 @@ export_channel::pop_result export_channel::pop(std::string& out) {
 }
 
 void export_channel::close() {
-    std::lock_guard lock(mutex_);
+    // The queued chunks go with the channel; the producer sees closed_ at its next check.
     closed_ = true;
-    chunks_.clear();
     space_.notify_all();
 }
 
