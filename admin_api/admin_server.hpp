@@ -1,7 +1,8 @@
 #pragma once
 // The admin listener: /api/api-usage/* (bearer token), /healthz, /readyz, /metrics and the
 // dashboard. It accepts on the app's io_context (the I/O threads) and runs every storage
-// query on its own small thread pool, so a heavy report never blocks an I/O thread.
+// query on its own small thread pool (query_pool: "gm-reader" threads at a lower CPU
+// priority, options.query_priority), so a heavy report never blocks an I/O thread.
 #include <boost/asio/io_context.hpp>
 
 #include <cstdint>
