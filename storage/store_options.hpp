@@ -13,6 +13,9 @@ struct store_options {
                                                        // taken up to this many records at once: batches
                                                        // grow with the backlog, and each B-tree page a
                                                        // batch dirties is written once for more rows
+    std::size_t max_queued = 100000;                   // records held in memory for the writer; past this,
+                                                       // records are only journaled and the writer reads
+                                                       // them back (a long outage must not exhaust memory)
     std::chrono::milliseconds max_batch_delay{10};     // wait this long for a batch to fill
     std::chrono::milliseconds retry_initial{50};       // first back-off after a failed commit
     std::chrono::milliseconds retry_max{5000};         // back-off doubles up to this

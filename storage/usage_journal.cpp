@@ -193,6 +193,20 @@ bool usage_journal::write_at_end(std::string_view line, std::error_code& ec) {
     return true;
 }
 
+bool usage_journal::rotate(std::error_code& ec) {
+    try {
+        open_active(active_seq_ + 1);
+        return true;
+    } catch (const std::system_error& e) {
+        ec = e.code();
+        return false;
+    }
+}
+
+void usage_journal::mark_all_committed(std::uint64_t seq) {
+    if (auto it = counts_.find(seq); it != counts_.end()) it->second.committed = it->second.appended;
+}
+
 void usage_journal::add_appended(std::uint64_t seq, std::uint64_t n) { counts_[seq].appended += n; }
 
 void usage_journal::mark_committed(std::uint64_t seq, std::uint64_t n) {

@@ -53,6 +53,16 @@ public:
     // and starts a new active segment when the current one is over max_bytes.
     void collect(std::uint64_t max_bytes, std::error_code& ec);
 
+    // Closes the active segment (its reserved zeros dropped) and opens the next one, so that
+    // the records appended from now on are in a file of their own: the writer keeps the
+    // records it does not hold in memory in segments that hold nothing else. False (and
+    // appends continue in the same segment) when the new file cannot be opened.
+    bool rotate(std::error_code& ec);
+    // Marks every record appended to segment seq committed (the writer committed all it
+    // could read back from the file).
+    void mark_all_committed(std::uint64_t seq);
+    std::string path_of(std::uint64_t seq) const { return segment_path(seq); }
+
     // Closes the active segment, removing it if it is empty (a clean stop leaves no file).
     // A later append() reopens it.
     void close() noexcept;

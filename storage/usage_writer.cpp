@@ -27,21 +27,40 @@ usage_writer::~usage_writer() { shutdown(); }
 
 void usage_writer::replay_leftovers() {
     // Runs before the writer thread exists and before anyone can submit; still take the
-    // lock so the invariants on journal_ and queue_ hold by construction.
+    // lock so the invariants on journal_, queue_ and spilled_ hold by construction.
     std::lock_guard lk(mutex_);
     for (const auto& seg : journal_.leftover()) {
         std::error_code ec;
         auto records = decode_journal_segment(usage_journal::read_bytes(seg.path, ec));
         const std::uint64_t n = records.size();
-        for (auto& r : records) queue_.push_back({seg.seq, std::move(r)});
         journal_.add_appended(seg.seq, n);
         enqueued_seq_ += n;
         replayed_ += n;
+        if (n == 0) continue;  // released by collect() below
+        if (spilled_.empty() && queue_.size() + n <= options_.max_queued) {
+            for (auto& r : records) queue_.push_back({seg.seq, std::move(r)});
+        } else {
+            // Hours of outage left more than memory may hold: the writer reads it again later.
+            spilled_.push_back({seg.seq, n, true});
+            journal_only_ += n;
+        }
     }
+    // New traffic waits behind a backlog left in the journal, in spill segments of its own
+    // (the active segment is new and empty: nothing to rotate away from).
+    spilling_ = !spilled_.empty();
     std::error_code ec;
     journal_.collect(options_.journal_segment_bytes, ec);
     queued_ = queue_.size();
     backlog_ = journal_.backlog_records();
+}
+
+bool usage_writer::start_spilling() {
+    // The active segment holds queued records; the spilled ones must go to a file that holds
+    // nothing else, or the writer could not tell which records to read back.
+    std::error_code ec;
+    if (!journal_.rotate(ec)) return false;  // keep queueing (over the cap) rather than lose track
+    spilling_ = true;
+    return true;
 }
 
 void usage_writer::submit(metering::usage_record&& record) {
@@ -53,24 +72,50 @@ void usage_writer::submit(metering::usage_record&& record) {
     bool wake = false;
     {
         std::lock_guard lk(mutex_);
+        if (!spilling_ && queue_.size() >= options_.max_queued) wake = start_spilling();
+        if (spilling_ && !spilled_.empty() && !spilled_.back().closed &&
+            spilled_.back().records >= options_.max_queued) {
+            // The writer decodes a spill segment whole: at most max_queued records each.
+            // Rotated before the next append, not after the last one, so that the active
+            // spill segment is never empty and flush() cannot return while spilling goes on.
+            std::error_code rec;
+            if (journal_.rotate(rec)) spilled_.back().closed = true;
+        }
         std::error_code ec;
         std::uint64_t seq = journal_.append(line, ec);
+        bool spilled = false;
         if (ec) {
             // Disk full or I/O error on the journal: the record still goes to the database
-            // through the queue, but a crash before its commit would lose it. Counted.
+            // through the queue (even past the cap: memory is its only copy), but a crash
+            // before its commit would lose it. Counted.
             ++journal_errors_;
             seq = 0;
         } else {
             journal_.add_appended(seq, 1);
             ++backlog_;
+            if (spilling_) {
+                // A new spill segment: the first record after spilling started, after the
+                // rotation above, or after collect() on the writer thread started a new
+                // segment (size limit).
+                if (spilled_.empty() || spilled_.back().closed || spilled_.back().seq != seq) {
+                    if (!spilled_.empty()) spilled_.back().closed = true;
+                    spilled_.push_back({seq, 0, false});
+                }
+                ++spilled_.back().records;
+                ++journal_only_;
+                ++enqueued_seq_;
+                spilled = true;
+            }
         }
-        queue_.push_back({seq, std::move(record)});
-        ++enqueued_seq_;
-        queued_ = queue_.size();
-        // The writer waits either for a first record or for a full batch (or its delay to
-        // pass); waking it on any other record would cost a futex call and a context
-        // switch per record for nothing. The queue grows one by one, so it passes both sizes.
-        wake = queue_.size() == 1 || queue_.size() == options_.batch_size;
+        if (!spilled) {
+            queue_.push_back({seq, std::move(record)});
+            ++enqueued_seq_;
+            queued_ = queue_.size();
+            // The writer waits either for a first record or for a full batch (or its delay to
+            // pass); waking it on any other record would cost a futex call and a context
+            // switch per record for nothing. The queue grows one by one, so it passes both sizes.
+            wake = wake || queue_.size() == 1 || queue_.size() == options_.batch_size;
+        }
     }
     ++submitted_;
     if (wake) wake_writer_.notify_one();
@@ -85,6 +130,7 @@ writer_stats usage_writer::stats() const {
     s.batches = batches_;
     s.failures = failures_;
     s.journal_backlog = backlog_;
+    s.journal_only = journal_only_;
     s.journal_errors = journal_errors_;
     s.replayed = replayed_;
     s.db_writable = db_writable_;
@@ -123,21 +169,96 @@ void usage_writer::run() {
     std::vector<metering::usage_record> records;
     std::vector<std::uint64_t> segments;
     std::vector<queued_record> taken;
+    // A spill segment being committed: its records read back from the file, committed in
+    // batches from spill_pos on; released only once the last batch is committed.
+    std::optional<spilled_segment> spill;
+    std::vector<metering::usage_record> spill_records;
+    std::size_t spill_pos = 0;
+    bool batch_from_spill = false;
+    const std::size_t most = std::max(options_.batch_size, options_.max_batch_size);
     auto backoff = options_.retry_initial;
     std::optional<std::chrono::steady_clock::time_point> give_up_at;
 
+    // Under mutex_: the whole spill segment is in the database.
+    auto release_spill = [&] {
+        journal_.mark_all_committed(spill->seq);
+        committed_seq_ += spill->records;
+        journal_only_ -= spill->records;
+        spill.reset();
+        spill_records.clear();
+        spill_records.shrink_to_fit();  // memory goes back with the backlog
+        spill_pos = 0;
+        // Caught up with every spilled record (the last spill segment was closed when the
+        // writer took it, or, after a start, none was ever opened): queue again.
+        if (spilled_.empty()) spilling_ = false;
+    };
+
     for (;;) {
+        if (records.empty() && spill) {
+            const std::size_t n = std::min(most, spill_records.size() - spill_pos);
+            const auto from = spill_records.begin() + static_cast<std::ptrdiff_t>(spill_pos);
+            records.assign(std::make_move_iterator(from), std::make_move_iterator(from + static_cast<std::ptrdiff_t>(n)));
+            spill_pos += n;
+            batch_from_spill = true;
+        }
         if (records.empty()) {
             std::unique_lock lk(mutex_);
-            wake_writer_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) break;  // stopping and drained
-            if (queue_.size() < options_.batch_size && !stopping_ && options_.max_batch_delay.count() > 0)
+            wake_writer_.wait(lk, [&] { return stopping_ || !queue_.empty() || !spilled_.empty(); });
+            if (queue_.empty() && spilled_.empty()) break;  // stopping and drained
+            if (queue_.empty()) {
+                // Caught up with memory: read back the oldest spill segment. The active one is
+                // closed first, and with it spilling ends: submit() queues again, into a new
+                // segment.
+                spilled_segment front = spilled_.front();
+                if (!front.closed) {
+                    std::error_code ec;
+                    if (front.seq == journal_.active_seq() && !journal_.rotate(ec)) {
+                        const bool stop = stopping_;
+                        lk.unlock();
+                        set_error("cannot start a new journal segment: " + ec.message());
+                        if (stop) break;  // left in the journal for the next start
+                        std::this_thread::sleep_for(options_.retry_initial);
+                        continue;
+                    }
+                    front.closed = true;
+                    spilling_ = false;
+                }
+                spilled_.pop_front();
+                const std::string path = journal_.path_of(front.seq);
+                lk.unlock();
+                std::error_code ec;
+                const std::string bytes = usage_journal::read_bytes(path, ec);
+                if (ec) {
+                    set_error("cannot read journal " + path + ": " + ec.message());
+                    lk.lock();
+                    spilled_.push_front(front);  // try again later; the file stays
+                    if (stopping_) break;
+                    lk.unlock();
+                    std::this_thread::sleep_for(options_.retry_initial);
+                    continue;
+                }
+                spill = front;
+                spill_records = decode_journal_segment(bytes);
+                spill_pos = 0;
+                if (spill_records.empty()) {  // nothing readable in it: release it
+                    {
+                        std::lock_guard g(mutex_);
+                        release_spill();
+                        std::error_code cec;
+                        journal_.collect(options_.journal_segment_bytes, cec);
+                        backlog_ = journal_.backlog_records();
+                    }
+                    progress_.notify_all();
+                }
+                continue;
+            }
+            if (queue_.size() < options_.batch_size && !stopping_ && spilled_.empty() &&
+                options_.max_batch_delay.count() > 0)
                 wake_writer_.wait_for(lk, options_.max_batch_delay,
                                       [&] { return stopping_ || queue_.size() >= options_.batch_size; });
             // Take the batch with as little work under the lock as possible: submitters wait
             // on this mutex. Usually the whole queue is the batch and the swap is O(1); a
             // backlog is taken whole too, up to max_batch_size.
-            const std::size_t most = std::max(options_.batch_size, options_.max_batch_size);
             if (queue_.size() <= most) {
                 taken.swap(queue_);
             } else {
@@ -156,6 +277,7 @@ void usage_writer::run() {
                 records.push_back(std::move(q.record));
             }
             taken.clear();
+            batch_from_spill = false;
         }
 
         try {
@@ -170,16 +292,20 @@ void usage_writer::run() {
             backoff = options_.retry_initial;
             {
                 std::lock_guard lk(mutex_);
-                std::sort(segments.begin(), segments.end());
-                for (std::size_t i = 0; i < segments.size();) {
-                    std::size_t j = i;
-                    while (j < segments.size() && segments[j] == segments[i]) ++j;
-                    journal_.mark_committed(segments[i], j - i);
-                    i = j;
+                if (batch_from_spill) {
+                    if (spill_pos == spill_records.size()) release_spill();
+                } else {
+                    std::sort(segments.begin(), segments.end());
+                    for (std::size_t i = 0; i < segments.size();) {
+                        std::size_t j = i;
+                        while (j < segments.size() && segments[j] == segments[i]) ++j;
+                        journal_.mark_committed(segments[i], j - i);
+                        i = j;
+                    }
+                    committed_seq_ += records.size();
                 }
                 std::error_code ec;
                 journal_.collect(options_.journal_segment_bytes, ec);
-                committed_seq_ += records.size();
                 backlog_ = journal_.backlog_records();
             }
             progress_.notify_all();

@@ -223,3 +223,29 @@ TEST_CASE("usage_journal: a fully committed mapped segment is reused in place, a
     CHECK(j.backlog_records() == 1);
     CHECK(ids_in(path) == std::vector<std::string>{"new1"});
 }
+
+TEST_CASE("usage_journal: rotate() gives later appends a file of their own, released whole", "[usage_journal]") {
+    gm::test::temp_dir dir;
+    const std::string base = dir.file("j");
+    usage_journal j(base, true);
+    std::error_code ec;
+    const auto s1 = j.append("one\n", ec);
+    j.add_appended(s1, 1);
+    REQUIRE(j.rotate(ec));
+    const auto s2 = j.append("two\n", ec);
+    j.add_appended(s2, 1);
+    j.append("three\n", ec);
+    j.add_appended(s2, 1);
+    REQUIRE_FALSE(ec);
+    CHECK(s2 == s1 + 1);
+    // The rotated segment holds its records only (the mapping's reserved zeros are cut).
+    CHECK(fs::file_size(j.path_of(s1)) == 4);
+    CHECK(usage_journal::read_lines(j.path_of(s1), ec) == std::vector<std::string>{"one"});
+    REQUIRE(j.rotate(ec));  // the writer closes a spill segment before reading it back
+    CHECK(usage_journal::read_lines(j.path_of(s2), ec) == std::vector<std::string>{"two", "three"});
+    j.mark_all_committed(s2);
+    j.collect(1 << 20, ec);
+    CHECK(j.backlog_records() == 1);
+    CHECK_FALSE(fs::exists(j.path_of(s2)));
+    CHECK(fs::exists(j.path_of(s1)));
+}

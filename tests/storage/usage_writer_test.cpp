@@ -321,3 +321,155 @@ TEST_CASE("usage_writer: a full disk delays rows until space returns", "[usage_w
     });
     CHECK(rc == 0);
 }
+
+namespace {
+
+// The cap on records held in memory, small enough that 1,000 records overflow it many times.
+store_options capped(std::size_t cap) {
+    store_options o = fast_retry();
+    o.max_queued = cap;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("usage_writer: past max_queued, records wait in the journal only and all arrive once", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    const int n = 1000;
+    auto store = sqlite_store::open(db, capped(50));
+    sqlite_conn blocker(db, sqlite_conn::mode::read_write);
+    blocker.exec("BEGIN EXCLUSIVE");
+
+    std::uint64_t most_queued = 0;
+    for (int i = 0; i < n; ++i) {
+        store->sink().submit(numbered_record(i));  // returns: never waits on the lock
+        most_queued = std::max(most_queued, store->stats().queued);
+    }
+    CHECK(most_queued <= 50);
+    REQUIRE(eventually([&] { return store->stats().failures > 0; }));
+    auto s = store->stats();
+    CHECK_FALSE(s.db_writable);
+    CHECK(s.written == 0);
+    CHECK(s.submitted == n);
+    CHECK(s.journal_backlog == n);
+    // At most one batch in the writer's hands and a full queue are in memory; the rest is
+    // only in the journal, in segments of at most 50 records.
+    CHECK(s.journal_only >= n - 2 * 50);
+    CHECK(journal_segments(db).size() >= (n - 100) / 50);
+
+    blocker.exec("ROLLBACK");
+    REQUIRE(store->flush(30s));
+    s = store->stats();
+    CHECK(s.db_writable);
+    CHECK(s.written == n);
+    CHECK(s.duplicates == 0);
+    CHECK(s.journal_only == 0);
+    CHECK(s.journal_backlog == 0);
+    CHECK(s.queued == 0);
+    check_consistent(db, n, with_user(n));
+
+    // Spilling has ended: new records are queued in memory again.
+    for (int i = n; i < n + 10; ++i) store->sink().submit(numbered_record(i));
+    CHECK(store->stats().journal_only == 0);
+    REQUIRE(store->flush(30s));
+    check_consistent(db, n + 10, with_user(n + 10));
+    store->shutdown();
+    CHECK(journal_segments(db).empty());
+}
+
+TEST_CASE("usage_writer: records only in the journal survive a writer that gives up at shutdown", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    const int n = 1000;
+    {
+        store_options o = capped(50);
+        o.shutdown_timeout = 50ms;
+        auto store = sqlite_store::open(db, o);
+        sqlite_conn blocker(db, sqlite_conn::mode::read_write);
+        blocker.exec("BEGIN EXCLUSIVE");
+        for (int i = 0; i < n; ++i) store->sink().submit(numbered_record(i));
+        REQUIRE(eventually([&] { return store->stats().failures > 0; }));
+        CHECK(store->stats().journal_only >= n - 2 * 50);
+        store->shutdown();  // the database stays locked: it gives up, the journal keeps all
+        CHECK(store->stats().written == 0);
+        blocker.exec("ROLLBACK");
+    }
+    REQUIRE_FALSE(journal_segments(db).empty());
+    auto store = sqlite_store::open(db, capped(50));  // replays more than the cap holds
+    REQUIRE(store->flush(30s));
+    const auto s = store->stats();
+    CHECK(s.replayed == n);
+    CHECK(s.written == n);
+    CHECK(s.duplicates == 0);
+    CHECK(s.journal_only == 0);
+    CHECK(s.queued == 0);
+    check_consistent(db, n, with_user(n));
+    store->shutdown();
+    CHECK(journal_segments(db).empty());
+}
+
+TEST_CASE("usage_writer: a killed process with records only in the journal loses none, doubles none", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    const int n = 1000;
+    migrate(db);
+    const int status = in_child(dir, false, [&]() -> int {
+        auto store = sqlite_store::open(db, capped(50));
+        // A few rows committed before the outage: the replay must not insert them twice.
+        for (int i = 0; i < 100; ++i) store->sink().submit(numbered_record(i));
+        if (!store->flush(30s)) return 1;
+        sqlite_conn blocker(db, sqlite_conn::mode::read_write);
+        blocker.exec("BEGIN EXCLUSIVE");
+        for (int i = 100; i < n; ++i) store->sink().submit(numbered_record(i));
+        if (!eventually([&] { return store->stats().failures > 0; })) return 2;
+        if (store->stats().journal_only < static_cast<std::uint64_t>(n - 100 - 2 * 50)) return 3;
+        ::raise(SIGKILL);
+        return 4;
+    });
+    REQUIRE(status == 100 + SIGKILL);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 100);
+    REQUIRE_FALSE(journal_segments(db).empty());
+
+    auto store = sqlite_store::open(db, capped(50));
+    REQUIRE(store->flush(30s));
+    const auto s = store->stats();
+    CHECK(s.written == n - 100);
+    CHECK(s.written + s.duplicates == s.replayed);
+    CHECK(s.journal_only == 0);
+    check_consistent(db, n, with_user(n));
+    store->shutdown();
+    CHECK(journal_segments(db).empty());
+}
+
+TEST_CASE("usage_writer: traffic that goes on while the journal-only backlog drains is kept whole", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    const int n = 4000;
+    auto store = sqlite_store::open(db, capped(50));
+    sqlite_conn blocker(db, sqlite_conn::mode::read_write);
+    blocker.exec("BEGIN EXCLUSIVE");
+    for (int i = 0; i < n / 2; ++i) store->sink().submit(numbered_record(i));
+    REQUIRE(eventually([&] { return store->stats().failures > 0; }));
+    CHECK(store->stats().journal_only > 0);
+    // The second half arrives from two threads while the writer reads the first back:
+    // spilling starts and ends any number of times under them.
+    blocker.exec("ROLLBACK");
+    std::thread a([&] {
+        for (int i = n / 2; i < n; i += 2) store->sink().submit(numbered_record(i));
+    });
+    std::thread b([&] {
+        for (int i = n / 2 + 1; i < n; i += 2) store->sink().submit(numbered_record(i));
+    });
+    a.join();
+    b.join();
+    REQUIRE(store->flush(30s));
+    const auto s = store->stats();
+    CHECK(s.written == n);
+    CHECK(s.duplicates == 0);
+    CHECK(s.journal_only == 0);
+    CHECK(s.journal_backlog == 0);
+    check_consistent(db, n, with_user(n));
+    store->shutdown();
+    CHECK(journal_segments(db).empty());
+}
