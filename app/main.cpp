@@ -107,6 +107,8 @@ int serve(const app::app_config& c) {
     admin_options.tokens = admin_api::load_admin_tokens(c.admin_token_file, env_token);
     admin_options.cors_origin = c.cors_origin;
     admin_options.max_range_days = c.max_range_days;
+    // validate() has accepted the name.
+    admin_options.query_priority = *admin_api::parse_query_priority(c.admin_priority);
     admin_api::admin_deps deps;
     deps.open_reader = [&store] { return store->open_reader(); };
     deps.health = [&store, &proxy] {

@@ -9,7 +9,7 @@
 #include "http_client.hpp"
 #include "promtool_check.hpp"
 #include "server_fixture.hpp"
-#include "thread_sched.hpp"
+#include "support/thread_sched.hpp"
 
 using namespace gm::admin_api;
 using gm::test::admin_fixture;

@@ -9,7 +9,7 @@
 #include <latch>
 #include <mutex>
 
-#include "thread_sched.hpp"
+#include "support/thread_sched.hpp"
 
 using namespace gm::admin_api;
 using gm::test::read_thread_sched;

@@ -5,7 +5,7 @@
 
 #include <thread>
 
-#include "thread_sched.hpp"
+#include "support/thread_sched.hpp"
 
 using namespace gm::admin_api;
 

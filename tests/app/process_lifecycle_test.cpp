@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "meter_process.hpp"
+#include "support/thread_sched.hpp"
 
 using namespace gm::test;
 
@@ -133,4 +134,29 @@ TEST_CASE("memory stays small idle and with 1,000 open client connections") {
     CHECK(loaded < 30 * 1024);
     clients.clear();
     m.stop();
+}
+
+TEST_CASE("the admin query threads run at the priority --admin-priority names, SCHED_IDLE by default") {
+    const auto readers_of = [](meter_process& m) { return threads_named("gm-reader", m.proc->pid()); };
+    {
+        meter_process m;
+        const auto readers = readers_of(m);
+        REQUIRE_FALSE(readers.empty());
+        for (const auto& t : readers)
+            CHECK(t.policy == SCHED_IDLE);
+        m.stop();
+    }
+    {
+        meter_process m({"--admin-priority", "low"});
+        const auto readers = readers_of(m);
+        REQUIRE_FALSE(readers.empty());
+        for (const auto& t : readers) {
+            CHECK(t.policy == SCHED_BATCH);
+            CHECK(t.nice == 19);
+        }
+        // The proxy's own threads keep the process's priority.
+        for (const auto& t : threads_named("gm-io", m.proc->pid()))
+            CHECK(t.policy == SCHED_OTHER);
+        m.stop();
+    }
 }

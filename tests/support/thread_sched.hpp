@@ -1,6 +1,7 @@
 #pragma once
 // A thread's name, scheduling policy and nice value as the kernel reports them in
-// /proc/self/task/<tid>/ (what top -H and ps show), for the query threads' tests.
+// /proc/<pid>/task/<tid>/ (what top -H and ps show), for the query threads' tests: of this
+// process by default, or of a child such as the gemini-meter binary.
 #include <sched.h>
 #include <unistd.h>
 
@@ -19,10 +20,12 @@ struct thread_sched {
     int nice = 0;
 };
 
-inline thread_sched read_thread_sched(pid_t tid) {
+inline std::string proc_dir(pid_t pid) { return pid == 0 ? "/proc/self" : "/proc/" + std::to_string(pid); }
+
+inline thread_sched read_thread_sched(pid_t tid, pid_t pid = 0) {
     thread_sched t;
     t.tid = tid;
-    const auto dir = "/proc/self/task/" + std::to_string(tid);
+    const auto dir = proc_dir(pid) + "/task/" + std::to_string(tid);
     std::getline(std::ifstream(dir + "/comm"), t.name);
     std::string stat;
     std::getline(std::ifstream(dir + "/stat"), stat);
@@ -37,10 +40,10 @@ inline thread_sched read_thread_sched(pid_t tid) {
     return t;
 }
 
-inline std::vector<thread_sched> threads_named(const std::string& name) {
+inline std::vector<thread_sched> threads_named(const std::string& name, pid_t pid = 0) {
     std::vector<thread_sched> out;
-    for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
-        auto t = read_thread_sched(static_cast<pid_t>(std::stoi(e.path().filename().string())));
+    for (const auto& e : std::filesystem::directory_iterator(proc_dir(pid) + "/task")) {
+        auto t = read_thread_sched(static_cast<pid_t>(std::stoi(e.path().filename().string())), pid);
         if (t.name == name) out.push_back(t);
     }
     return out;
