@@ -202,6 +202,11 @@ std::optional<metering::usage_record> decode_journal_record(std::string_view dat
 
 std::vector<metering::usage_record> decode_journal_segment(std::string_view bytes, std::uint64_t* skipped) {
     std::vector<metering::usage_record> out;
+    decode_journal_segment(bytes, out, skipped);
+    return out;
+}
+
+void decode_journal_segment(std::string_view bytes, std::vector<metering::usage_record>& out, std::uint64_t* skipped) {
     std::uint64_t bad = 0;
     bool in_garbage = false;
     bool boundary = true;  // pos starts a line or follows a frame
@@ -243,7 +248,6 @@ std::vector<metering::usage_record> decode_journal_segment(std::string_view byte
         ++pos;
     }
     if (skipped) *skipped = bad;
-    return out;
 }
 
 }  // namespace gm::storage

@@ -33,5 +33,9 @@ std::optional<metering::usage_record> decode_journal_record(std::string_view dat
 // space after a crash) are skipped. A torn or corrupt frame or line is skipped
 // (counted in *skipped) and reading resumes at the next frame or line.
 std::vector<metering::usage_record> decode_journal_segment(std::string_view bytes, std::uint64_t* skipped = nullptr);
+// The same, appended to out: the writer reads spill segments back into one vector it keeps,
+// rather than growing a new one (page faults, moves) for every segment.
+void decode_journal_segment(std::string_view bytes, std::vector<metering::usage_record>& out,
+                            std::uint64_t* skipped = nullptr);
 
 }  // namespace gm::storage

@@ -139,12 +139,20 @@ std::vector<std::string> usage_journal::read_lines(const std::string& path, std:
 }
 
 std::string usage_journal::read_bytes(const std::string& path, std::error_code& ec) {
-    std::ifstream in(path, std::ios::binary);
+    // One read of the whole file: the writer reads spill segments of many MB back while it
+    // drains a backlog (a character-at-a-time stream iterator costs several times more).
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in) {
         ec = std::make_error_code(std::errc::no_such_file_or_directory);
         return {};
     }
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const std::streamoff size = in.tellg();
+    std::string out(size > 0 ? static_cast<std::size_t>(size) : 0, '\0');
+    in.seekg(0);
+    in.read(out.data(), static_cast<std::streamsize>(out.size()));
+    out.resize(static_cast<std::size_t>(in.gcount()));
+    if (in.bad()) ec = std::make_error_code(std::errc::io_error);
+    return out;
 }
 
 std::uint64_t usage_journal::append(std::string_view line, std::error_code& ec) {

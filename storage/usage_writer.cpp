@@ -15,6 +15,8 @@ namespace {
 std::string journal_base(const std::string& db_path, const store_options& o) {
     return o.journal_path.empty() ? db_path + ".journal" : o.journal_path;
 }
+// The largest batch the writer commits at once.
+std::size_t most_per_batch(const store_options& o) { return std::max(o.batch_size, o.max_batch_size); }
 }  // namespace
 
 usage_writer::usage_writer(std::string db_path, const store_options& options)
@@ -74,8 +76,9 @@ void usage_writer::submit(metering::usage_record&& record) {
         std::lock_guard lk(mutex_);
         if (!spilling_ && queue_.size() >= options_.max_queued) wake = start_spilling();
         if (spilling_ && !spilled_.empty() && !spilled_.back().closed &&
-            spilled_.back().records >= options_.max_queued) {
-            // The writer decodes a spill segment whole: at most max_queued records each.
+            spilled_.back().records >= std::min(options_.max_queued, most_per_batch(options_))) {
+            // The writer decodes a spill segment whole: at most max_queued records each, and
+            // no more than one batch, so that it commits them without moving them again.
             // Rotated before the next append, not after the last one, so that the active
             // spill segment is never empty and flush() cannot return while spilling goes on.
             std::error_code rec;
@@ -175,7 +178,7 @@ void usage_writer::run() {
     std::vector<metering::usage_record> spill_records;
     std::size_t spill_pos = 0;
     bool batch_from_spill = false;
-    const std::size_t most = std::max(options_.batch_size, options_.max_batch_size);
+    const std::size_t most = most_per_batch(options_);
     auto backoff = options_.retry_initial;
     std::optional<std::chrono::steady_clock::time_point> give_up_at;
 
@@ -185,16 +188,24 @@ void usage_writer::run() {
         committed_seq_ += spill->records;
         journal_only_ -= spill->records;
         spill.reset();
-        spill_records.clear();
-        spill_records.shrink_to_fit();  // memory goes back with the backlog
+        spill_records.clear();  // its capacity is kept for the next segment of the backlog
         spill_pos = 0;
         // Caught up with every spilled record (the last spill segment was closed when the
-        // writer took it, or, after a start, none was ever opened): queue again.
-        if (spilled_.empty()) spilling_ = false;
+        // writer took it, or, after a start, none was ever opened): queue again, and the
+        // memory goes back with the backlog.
+        if (spilled_.empty()) {
+            spilling_ = false;
+            spill_records.shrink_to_fit();
+        }
     };
 
     for (;;) {
-        if (records.empty() && spill) {
+        if (records.empty() && spill && spill_pos == 0 && spill_records.size() <= most) {
+            records.swap(spill_records);  // the usual case: the segment is one batch
+            spill_pos = records.size();
+            batch_from_spill = true;
+        } else if (records.empty() && spill) {
+            // A larger segment left by a previous process: committed in batches.
             const std::size_t n = std::min(most, spill_records.size() - spill_pos);
             const auto from = spill_records.begin() + static_cast<std::ptrdiff_t>(spill_pos);
             records.assign(std::make_move_iterator(from), std::make_move_iterator(from + static_cast<std::ptrdiff_t>(n)));
@@ -238,7 +249,7 @@ void usage_writer::run() {
                     continue;
                 }
                 spill = front;
-                spill_records = decode_journal_segment(bytes);
+                decode_journal_segment(bytes, spill_records);
                 spill_pos = 0;
                 if (spill_records.empty()) {  // nothing readable in it: release it
                     {
@@ -293,7 +304,7 @@ void usage_writer::run() {
             {
                 std::lock_guard lk(mutex_);
                 if (batch_from_spill) {
-                    if (spill_pos == spill_records.size()) release_spill();
+                    if (spill_pos >= spill_records.size()) release_spill();
                 } else {
                     std::sort(segments.begin(), segments.end());
                     for (std::size_t i = 0; i < segments.size();) {

@@ -473,3 +473,34 @@ TEST_CASE("usage_writer: traffic that goes on while the journal-only backlog dra
     store->shutdown();
     CHECK(journal_segments(db).empty());
 }
+
+TEST_CASE("usage_writer: a journal left over larger than max_queued is read back, in batches", "[usage_writer]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    migrate(db);
+    // One segment of 10,000 records, as an older version (or a larger cap) would leave it.
+    {
+        std::ofstream j(db + ".journal.00000001", std::ios::binary);
+        for (int i = 0; i < 10000; ++i) j << encode_journal_line(numbered_record(i));
+    }
+    store_options o;
+    o.batch_size = 1000;
+    o.max_batch_size = 4000;
+    o.max_queued = 2000;
+    auto store = sqlite_store::open(db, o);
+    CHECK(store->stats().queued == 0);  // none of it held in the queue
+    REQUIRE(store->flush(30s));
+    auto s = store->stats();
+    CHECK(s.replayed == 10000);
+    CHECK(s.written == 10000);
+    CHECK(s.batches == 3);  // 4000, 4000, 2000
+    CHECK(s.journal_only == 0);
+    check_consistent(db, 10000, with_user(10000));
+    // Caught up: new records are queued in memory again.
+    store->sink().submit(numbered_record(10000));
+    CHECK(store->stats().journal_only == 0);
+    REQUIRE(store->flush(30s));
+    store->shutdown();
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 10001);
+    CHECK(journal_segments(db).empty());
+}
