@@ -28,6 +28,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Journal segment 1 holding records 0 .. n-1, as a process that died before committing
+// them would leave it.
+void leave_journal_segment(const std::string& db, int n) {
+    std::ofstream j(db + ".journal.00000001", std::ios::binary);
+    for (int i = 0; i < n; ++i) j << encode_journal_line(numbered_record(i));
+}
+
 store_options fast_retry() {
     store_options o;
     o.busy_timeout_ms = 20;
@@ -211,10 +218,7 @@ TEST_CASE("usage_writer: a backlog is committed in batches that grow up to max_b
     migrate(db);
     // A journal left by a previous process: the whole backlog is queued before the writer
     // starts, so how it is cut into batches does not depend on timing.
-    {
-        std::ofstream j(db + ".journal.00000001", std::ios::binary);
-        for (int i = 0; i < 10000; ++i) j << encode_journal_line(numbered_record(i));
-    }
+    leave_journal_segment(db, 10000);
     store_options o;
     o.batch_size = 1000;
     o.max_batch_size = 4000;
@@ -479,10 +483,7 @@ TEST_CASE("usage_writer: a journal left over larger than max_queued is read back
     const std::string db = dir.file("usage.db");
     migrate(db);
     // One segment of 10,000 records, as an older version (or a larger cap) would leave it.
-    {
-        std::ofstream j(db + ".journal.00000001", std::ios::binary);
-        for (int i = 0; i < 10000; ++i) j << encode_journal_line(numbered_record(i));
-    }
+    leave_journal_segment(db, 10000);
     store_options o;
     o.batch_size = 1000;
     o.max_batch_size = 4000;
