@@ -379,21 +379,28 @@ body_decoder::body_decoder(std::string_view content_encoding) {
 body_decoder::~body_decoder() = default;
 
 void body_decoder::run(std::size_t stage, std::string_view bytes, const sink& out) {
-    if (failed_) return;
+    if (stage >= failed_stage_) return;  // a failed stage and what follows it take nothing more
     if (stage == stages_.size()) {
-        out(bytes);
+        if (!failed_) out(bytes);
         return;
     }
     auto& st = *stages_[stage];
     st.decode(bytes, stage_output{this, stage + 1, &out});
-    if (!st.error.empty()) {
-        if (st.corrupt && !failed_) corrupt_ = true;
-        fail(st.error);
-    }
+    if (!st.error.empty()) stage_failed(stage);
+}
+
+void body_decoder::stage_failed(std::size_t stage) noexcept {
+    if (stage >= failed_stage_) return;
+    // An earlier stage's error replaces a later one's: the later one may only have choked
+    // on what the earlier one emitted before noticing bad data, which depends on the split.
+    failed_stage_ = stage;
+    corrupt_ = stages_[stage]->corrupt;
+    problem_.clear();
+    fail(stages_[stage]->error);
 }
 
 void body_decoder::feed(std::string_view bytes, const sink& out) noexcept {
-    if (failed_) return;
+    if (failed_stage_ == 0) return;
     try {
         run(0, bytes, out);
     } catch (...) {
@@ -402,15 +409,12 @@ void body_decoder::feed(std::string_view bytes, const sink& out) noexcept {
 }
 
 void body_decoder::finish(const sink& out) noexcept {
-    if (failed_) return;
+    if (failed_stage_ == 0) return;
     try {
         // Each stage's end may flush into the next one, so finish them in order.
-        for (std::size_t i = 0; i < stages_.size() && !failed_; ++i) {
+        for (std::size_t i = 0; i < stages_.size() && i < failed_stage_; ++i) {
             stages_[i]->finish(stage_output{this, i + 1, &out});
-            if (!stages_[i]->error.empty()) {
-                if (stages_[i]->corrupt && !failed_) corrupt_ = true;
-                fail(stages_[i]->error);
-            }
+            if (!stages_[i]->error.empty()) stage_failed(i);
         }
     } catch (...) {
         fail("decoder failed (out of memory)");
@@ -419,6 +423,8 @@ void body_decoder::finish(const sink& out) noexcept {
 
 void body_decoder::fail(std::string why) noexcept {
     failed_ = true;
+    if (failed_stage_ == static_cast<std::size_t>(-1))
+        failed_stage_ = 0;  // not one stage's error (set-up, out of memory): nothing runs on
     if (problem_.empty()) {
         try {
             problem_ = std::move(why);

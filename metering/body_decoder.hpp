@@ -47,9 +47,15 @@ private:
     void fail(std::string why) noexcept;
 
     std::vector<std::unique_ptr<decode_stage>> stages_;  // in decoding order
+    void stage_failed(std::size_t stage) noexcept;
+
     bool failed_ = false;
     bool corrupt_ = false;
     std::string problem_;
+    // The first stage, in decoding order, that has failed: stages before it still take
+    // their input, so that when one of them fails too, its error is the one reported,
+    // however the bytes arrived (a stage after it may fail first on partial output).
+    std::size_t failed_stage_ = static_cast<std::size_t>(-1);
 };
 
 }  // namespace gm::metering
