@@ -84,6 +84,17 @@ std::int64_t with_user(int n) {
     return k;
 }
 
+// After a drain: each of the n records committed once, none waiting only in the journal,
+// the rows and rollups consistent, and the journal released at shutdown.
+void check_drained(sqlite_store& store, const writer_stats& s, const std::string& db, int n) {
+    CHECK(s.written == static_cast<std::uint64_t>(n));
+    CHECK(s.duplicates == 0);
+    CHECK(s.journal_only == 0);
+    check_consistent(db, n, with_user(n));
+    store.shutdown();
+    CHECK(journal_segments(db).empty());
+}
+
 // Runs body in a child process (optionally as an unprivileged user, so that file modes
 // bind even when the tests run as root) and returns its exit status; body returns 0 for
 // success or the number of the step that failed.
@@ -404,13 +415,8 @@ TEST_CASE("usage_writer: records only in the journal survive a writer that gives
     REQUIRE(store->flush(30s));
     const auto s = store->stats();
     CHECK(s.replayed == n);
-    CHECK(s.written == n);
-    CHECK(s.duplicates == 0);
-    CHECK(s.journal_only == 0);
     CHECK(s.queued == 0);
-    check_consistent(db, n, with_user(n));
-    store->shutdown();
-    CHECK(journal_segments(db).empty());
+    check_drained(*store, s, db, n);
 }
 
 TEST_CASE("usage_writer: a killed process with records only in the journal loses none, doubles none", "[usage_writer]") {
@@ -469,13 +475,8 @@ TEST_CASE("usage_writer: traffic that goes on while the journal-only backlog dra
     b.join();
     REQUIRE(store->flush(30s));
     const auto s = store->stats();
-    CHECK(s.written == n);
-    CHECK(s.duplicates == 0);
-    CHECK(s.journal_only == 0);
     CHECK(s.journal_backlog == 0);
-    check_consistent(db, n, with_user(n));
-    store->shutdown();
-    CHECK(journal_segments(db).empty());
+    check_drained(*store, s, db, n);
 }
 
 TEST_CASE("usage_writer: a journal left over larger than max_queued is read back, in batches", "[usage_writer]") {
