@@ -22,6 +22,10 @@ namespace gm::admin_api {
 struct health_snapshot {
     bool db_writable = true;
     std::int64_t journal_backlog = 0;
+    // Of the backlog, records held only in the journal (the writer's memory queue was full
+    // during an outage, or a crash left them): read back once the database is writable.
+    std::int64_t journal_only = 0;
+    std::int64_t journal_errors = 0;  // journal writes that failed (those records were only in memory)
     std::int64_t queued = 0;
     std::int64_t written = 0;
     std::int64_t batches = 0;

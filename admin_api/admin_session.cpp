@@ -47,11 +47,18 @@ admin_response text_response(unsigned status, std::string content_type, std::str
 admin_response health_response(const health_snapshot& h, bool have_health) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    // Ready means "records reach the database". Records waiting only in the journal
+    // (journalOnly) do not change it: during an outage the database is unwritable anyway,
+    // and afterwards the writer is reading them back while the proxy serves normally, so
+    // taking the instance out of rotation would not help; the count says how far behind
+    // the stored figures still are.
     const bool ready = h.db_writable;
     w.StartObject();
     w.Key("status"); w.String(ready ? "ready" : "not ready");
     w.Key("databaseWritable"); w.Bool(h.db_writable);
     w.Key("journalBacklog"); w.Int64(h.journal_backlog);
+    w.Key("journalOnly"); w.Int64(h.journal_only);
+    w.Key("journalErrors"); w.Int64(h.journal_errors);
     w.Key("writerQueued"); w.Int64(h.queued);
     w.Key("writerWritten"); w.Int64(h.written);
     w.Key("writerFailures"); w.Int64(h.failures);

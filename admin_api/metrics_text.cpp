@@ -108,6 +108,11 @@ std::string render_metrics(const metering::call_metrics_snapshot* calls, const h
         fmt::format_to(o, "gemini_meter_writer_failures_total {}\n", health->failures);
         help(out, "gemini_meter_journal_backlog", "gauge", "Records in the journal not yet committed.");
         fmt::format_to(o, "gemini_meter_journal_backlog {}\n", health->journal_backlog);
+        help(out, "gemini_meter_journal_only", "gauge",
+             "Of the journal backlog, records held only in the journal (the writer's memory queue was full); read back once the database is writable.");
+        fmt::format_to(o, "gemini_meter_journal_only {}\n", health->journal_only);
+        help(out, "gemini_meter_journal_errors_total", "counter", "Journal writes that failed (those records were held only in memory).");
+        fmt::format_to(o, "gemini_meter_journal_errors_total {}\n", health->journal_errors);
         help(out, "gemini_meter_database_writable", "gauge", "1 when the last write to the database succeeded.");
         fmt::format_to(o, "gemini_meter_database_writable {}\n", health->db_writable ? 1 : 0);
         help(out, "gemini_meter_upstream_reachable", "gauge", "1 when the upstream answered the last attempt.");

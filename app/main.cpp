@@ -13,6 +13,7 @@
 
 #include "admin_api/admin_server.hpp"
 #include "admin_api/admin_tokens.hpp"
+#include "admin_api/writer_health.hpp"
 #include "app/call_log.hpp"
 #include "app/call_pipeline.hpp"
 #include "app/log_sink.hpp"
@@ -112,16 +113,8 @@ int serve(const app::app_config& c) {
     admin_api::admin_deps deps;
     deps.open_reader = [&store] { return store->open_reader(); };
     deps.health = [&store, &proxy] {
-        const auto s = store->stats();
         const auto p = proxy.counters();
-        admin_api::health_snapshot h;
-        h.db_writable = s.db_writable;
-        h.journal_backlog = static_cast<std::int64_t>(s.journal_backlog);
-        h.queued = static_cast<std::int64_t>(s.queued);
-        h.written = static_cast<std::int64_t>(s.written);
-        h.batches = static_cast<std::int64_t>(s.batches);
-        h.failures = static_cast<std::int64_t>(s.failures);
-        h.last_error = s.last_error;
+        auto h = admin_api::health_from_writer(store->stats());
         h.upstream_reachable = p.upstream.connect_failures == 0 || p.upstream.connections_opened > 0;
         return h;
     };

@@ -184,10 +184,12 @@ TEST_CASE("healthz is always 200; readyz follows database writability") {
     CHECK(j["status"].GetString() == std::string("ready"));
     CHECK(j["databaseWritable"].GetBool());
     CHECK(j["journalBacklog"].GetInt64() == 4);
+    CHECK(j["journalOnly"].GetInt64() == 0);
     CHECK(j["upstreamReachable"].GetBool());
     shared->db_writable = false;
     shared->last_error = "database is locked";
     shared->upstream_reachable = false;
+    shared->journal_only = 3;
     r = http_request(f.port(), "/readyz");
     CHECK(r.status == 503);
     j = json(r.body);
@@ -195,6 +197,7 @@ TEST_CASE("healthz is always 200; readyz follows database writability") {
     CHECK_FALSE(j["databaseWritable"].GetBool());
     CHECK_FALSE(j["upstreamReachable"].GetBool());
     CHECK(j["lastError"].GetString() == std::string("database is locked"));
+    CHECK(j["journalOnly"].GetInt64() == 3);
 }
 
 TEST_CASE("/metrics needs no token and passes promtool") {

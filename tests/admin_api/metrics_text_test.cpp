@@ -37,6 +37,8 @@ TEST_CASE("render_metrics writes the documented series with exact values") {
     health_snapshot h;
     h.db_writable = false;
     h.journal_backlog = 12;
+    h.journal_only = 9;
+    h.journal_errors = 1;
     h.queued = 3;
     h.written = 100;
     h.batches = 7;
@@ -55,6 +57,9 @@ TEST_CASE("render_metrics writes the documented series with exact values") {
     CHECK(has_line(text, R"(gemini_meter_request_duration_seconds_sum 4.5)"));
     CHECK(has_line(text, R"(gemini_meter_time_to_first_byte_seconds_bucket{le="0.25"} 3)"));
     CHECK(has_line(text, "gemini_meter_journal_backlog 12"));
+    CHECK(has_line(text, "gemini_meter_journal_only 9"));
+    CHECK(has_line(text, "# TYPE gemini_meter_journal_only gauge"));
+    CHECK(has_line(text, "gemini_meter_journal_errors_total 1"));
     CHECK(has_line(text, "gemini_meter_writer_written_total 100"));
     CHECK(has_line(text, "gemini_meter_writer_failures_total 2"));
     CHECK(has_line(text, "gemini_meter_database_writable 0"));

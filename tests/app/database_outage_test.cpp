@@ -1,0 +1,96 @@
+// The real binary while its database is locked by another connection: calls keep flowing,
+// /readyz says the database is not writable and how many records wait in the journal
+// (none of them journal-only: the memory cap is 100,000), /metrics says the same, and both
+// return to ready with an empty backlog once the lock is gone, with every call stored.
+#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
+
+#include <functional>
+#include <thread>
+
+#include "meter_process.hpp"
+#include "storage/sqlite_conn.hpp"
+
+using namespace gm::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+raw_response admin_get(const meter_process& m, const std::string& target) {
+    raw_http_client c;
+    c.connect("127.0.0.1", m.admin_port);
+    c.send(raw_http_client::make_request("GET", target));
+    return c.read_response();
+}
+
+rapidjson::Document json(const std::string& s) {
+    rapidjson::Document d;
+    d.Parse(s.c_str(), s.size());
+    REQUIRE_FALSE(d.HasParseError());
+    return d;
+}
+
+// "name value" from the exposition text, -1 when the line is missing.
+long long metric(const std::string& text, const std::string& name) {
+    const auto at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(text.substr(at + name.size() + 2));
+}
+
+// Polls until pred() holds; generous (the writer backs off up to 5 s, the machine is shared).
+bool eventually(const std::function<bool()>& pred) {
+    for (int i = 0; i < 600; ++i) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return pred();
+}
+
+}  // namespace
+
+TEST_CASE("database locked: calls flow, /readyz is 503 with the journal backlog, then ready again with every call stored") {
+    meter_process m;
+    const int calls = 20;
+    {
+        gm::storage::sqlite_conn blocker(m.db_path, gm::storage::sqlite_conn::mode::read_write, 30000);
+        blocker.exec("BEGIN EXCLUSIVE");
+        auto c = m.connect();
+        for (int i = 0; i < calls; ++i) {
+            c->send(raw_http_client::make_request("GET", "/v1beta/models?pageSize=5"));
+            REQUIRE(c->read_response().status == 200);
+        }
+        rapidjson::Document j;
+        raw_response r;
+        REQUIRE(eventually([&] {
+            r = admin_get(m, "/readyz");
+            return r.status == 503;
+        }));
+        j = json(r.body);
+        CHECK(j["status"].GetString() == std::string("not ready"));
+        CHECK_FALSE(j["databaseWritable"].GetBool());
+        CHECK(j["journalBacklog"].GetInt64() == calls);
+        CHECK(j["journalOnly"].GetInt64() == 0);
+        CHECK(j["journalErrors"].GetInt64() == 0);
+        CHECK(j["writerFailures"].GetInt64() > 0);
+        CHECK(std::string(j["lastError"].GetString()).find("locked") != std::string::npos);
+        r = admin_get(m, "/metrics");
+        CHECK(metric(r.body, "gemini_meter_database_writable") == 0);
+        CHECK(metric(r.body, "gemini_meter_journal_backlog") == calls);
+        CHECK(metric(r.body, "gemini_meter_journal_only") == 0);
+        blocker.exec("ROLLBACK");
+    }
+    raw_response r;
+    REQUIRE(eventually([&] {
+        r = admin_get(m, "/readyz");
+        return r.status == 200 && json(r.body)["journalBacklog"].GetInt64() == 0;
+    }));
+    auto j = json(r.body);
+    CHECK(j["databaseWritable"].GetBool());
+    CHECK(j["journalOnly"].GetInt64() == 0);
+    CHECK(j["writerWritten"].GetInt64() == calls);
+    r = admin_get(m, "/metrics");
+    CHECK(metric(r.body, "gemini_meter_database_writable") == 1);
+    CHECK(metric(r.body, "gemini_meter_journal_backlog") == 0);
+    m.stop();
+    CHECK(m.rows().size() == calls);
+}
