@@ -12,3 +12,7 @@ target_compile_options(storage_bench PRIVATE ${GM_WARNINGS})
 add_executable(storage_submit_bench ${CMAKE_CURRENT_LIST_DIR}/storage_submit_bench.cpp)
 target_link_libraries(storage_submit_bench PRIVATE gm_storage)
 target_compile_options(storage_submit_bench PRIVATE ${GM_WARNINGS})
+#   writer_ceiling                   : the writer against SQLite's own ceiling for the same rows
+add_executable(writer_ceiling ${CMAKE_CURRENT_LIST_DIR}/writer_ceiling.cpp)
+target_link_libraries(writer_ceiling PRIVATE gm_storage)
+target_compile_options(writer_ceiling PRIVATE ${GM_WARNINGS})
