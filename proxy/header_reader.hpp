@@ -3,6 +3,7 @@
 // reads until the header is whole. Beast's async_read_header does the same through two
 // nested composed operations; this costs one plain handler per socket read, and nothing
 // asynchronous at all when the header is already in the buffer.
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
@@ -39,14 +40,16 @@ boost::beast::error_code header_read_error(Parser& parser, boost::beast::error_c
     return eof_ec ? eof_ec : boost::beast::error_code(boost::beast::http::error::partial_message);
 }
 
-// Reads until the parser holds a whole header, then calls handler(error_code). The stream,
+// Reads until the parser holds a whole header, then calls handler(error_code). The
 // buffer and parser must outlive the operation (the handler owns their owner).
-template <class Stream, class Parser, class Handler>
-void async_read_header_into(Stream& stream, boost::beast::flat_buffer& buffer, std::size_t read_size, Parser& parser,
-                            Handler handler) {
-    stream.async_read_some(buffer.prepare(read_size), [&stream, &buffer, read_size, &parser,
-                                                       handler = std::move(handler)](boost::beast::error_code ec,
-                                                                                     std::size_t n) mutable {
+// read(mutable_buffer, bool first, read_handler) starts one socket read; first is true for
+// the operation's first read.
+template <class Read, class Parser, class Handler>
+void async_read_header_with(Read read, boost::beast::flat_buffer& buffer, std::size_t read_size, Parser& parser,
+                            Handler handler, bool first = true) {
+    auto b = buffer.prepare(read_size);
+    read(b, first, [read, &buffer, read_size, &parser, handler = std::move(handler)](boost::beast::error_code ec,
+                                                                                      std::size_t n) mutable {
         buffer.commit(n);
         if (ec) {
             handler(header_read_error(parser, ec));
@@ -57,8 +60,17 @@ void async_read_header_into(Stream& stream, boost::beast::flat_buffer& buffer, s
             handler(parse_ec);
             return;
         }
-        async_read_header_into(stream, buffer, read_size, parser, std::move(handler));
+        async_read_header_with(std::move(read), buffer, read_size, parser, std::move(handler), false);
     });
+}
+
+// The same with the stream's own async_read_some. The stream must outlive the operation.
+template <class Stream, class Parser, class Handler>
+void async_read_header_into(Stream& stream, boost::beast::flat_buffer& buffer, std::size_t read_size, Parser& parser,
+                            Handler handler) {
+    async_read_header_with(
+        [&stream](boost::asio::mutable_buffer b, bool, auto&& h) { stream.async_read_some(b, std::move(h)); }, buffer,
+        read_size, parser, std::move(handler));
 }
 
 }  // namespace gm::proxy

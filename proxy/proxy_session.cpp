@@ -76,8 +76,9 @@ void proxy_session::do_read_request() {
     // Wait for the first byte of the next request separately, so that durationMs starts at
     // it and an idle keep-alive connection has its own, longer timeout.
     arm(client_, client_deadline_, shared_.options.keep_alive_timeout);
-    client_.async_read_some(client_buffer_.prepare(4096),
-                            beast::bind_front_handler(&proxy_session::on_first_bytes, shared_from_this()));
+    // Fresh: the last thing on this connection was our response (or its accept).
+    async_read_marked(client_, client_reads_, true, client_buffer_.prepare(4096),
+                      beast::bind_front_handler(&proxy_session::on_first_bytes, shared_from_this()));
 }
 
 void proxy_session::on_first_bytes(error_code ec, std::size_t n) {
@@ -102,8 +103,9 @@ void proxy_session::read_request_header() {
         on_request_header(ec);  // the usual case: the whole header came with the first bytes
         return;
     }
-    async_read_header_into(client_, client_buffer_, 4096, *request_,
-                           [self = shared_from_this()](error_code e) { self->on_request_header(e); });
+    async_read_header_with(
+        [this](net::mutable_buffer b, bool, auto&& h) { async_read_marked(client_, client_reads_, false, b, std::move(h)); },
+        client_buffer_, 4096, *request_, [self = shared_from_this()](error_code e) { self->on_request_header(e); });
 }
 
 void proxy_session::on_request_header(error_code ec) {
@@ -290,7 +292,7 @@ void proxy_session::on_request_piece_written(error_code ec, bool with_head) {
             if (self->request_relay_len_ > 0)
                 self->write_request_piece();
             else if (self->request_framer_->done())
-                self->read_response_header();
+                self->read_response_header(true);
             else
                 self->read_request_piece();
         });
@@ -299,7 +301,7 @@ void proxy_session::on_request_piece_written(error_code ec, bool with_head) {
     client_buffer_.consume(request_relay_len_);
     request_relay_len_ = 0;
     if (request_framer_->done()) {
-        read_response_header();
+        read_response_header(true);
         return;
     }
     read_request_piece();
@@ -307,8 +309,8 @@ void proxy_session::on_request_piece_written(error_code ec, bool with_head) {
 
 void proxy_session::read_request_piece() {
     arm(client_, client_deadline_, shared_.options.idle_timeout);
-    client_.async_read_some(client_buffer_.prepare(piece_size),
-                            beast::bind_front_handler(&proxy_session::on_request_piece, shared_from_this()));
+    async_read_marked(client_, client_reads_, false, client_buffer_.prepare(piece_size),
+                      beast::bind_front_handler(&proxy_session::on_request_piece, shared_from_this()));
 }
 
 void proxy_session::on_request_piece(error_code ec, std::size_t n) {
@@ -338,7 +340,7 @@ void proxy_session::on_request_piece(error_code ec, std::size_t n) {
     write_request_piece();
 }
 
-void proxy_session::read_response_header() {
+void proxy_session::read_response_header(bool after_request) {
     response_.emplace(response_in_);
     response_->header_limit(256 * 1024);
     arm(upstream_->tcp(), upstream_deadline_, shared_.options.upstream_first_byte_timeout);
@@ -351,8 +353,12 @@ void proxy_session::read_response_header() {
         on_response_header(ec);  // a final header right behind an interim one
         return;
     }
-    async_read_header_into(*upstream_, upstream_->buffer, piece_size, *response_,
-                           [self = shared_from_this()](error_code e) { self->on_response_header(e); });
+    // The first read is fresh when the request has just been written, not after a 1xx.
+    async_read_header_with(
+        [this, after_request](net::mutable_buffer b, bool first, auto&& h) {
+            upstream_->async_read_piece(b, after_request && first, std::move(h));
+        },
+        upstream_->buffer, piece_size, *response_, [self = shared_from_this()](error_code e) { self->on_response_header(e); });
 }
 
 void proxy_session::on_watch_due() {
@@ -429,7 +435,7 @@ void proxy_session::on_response_header(error_code ec) {
     const unsigned status = res.status;
     if (status >= 100 && status < 200) {
         // Interim answers (100 Continue, 103 Early Hints) are not relayed: read the final one.
-        read_response_header();
+        read_response_header(false);
         return;
     }
     record_.ttfb_ms = ms_since(started_);
@@ -521,8 +527,8 @@ void proxy_session::relay_available() {
 
 void proxy_session::read_response_piece() {
     arm(upstream_->tcp(), upstream_deadline_, shared_.options.idle_timeout);
-    upstream_->async_read_some(upstream_->buffer.prepare(piece_size),
-                               beast::bind_front_handler(&proxy_session::on_response_piece, shared_from_this()));
+    upstream_->async_read_piece(upstream_->buffer.prepare(piece_size), false,
+                                beast::bind_front_handler(&proxy_session::on_response_piece, shared_from_this()));
 }
 
 void proxy_session::on_response_piece(error_code ec, std::size_t n) {

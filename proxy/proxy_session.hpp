@@ -15,6 +15,7 @@
 #include "metering/response_tap.hpp"
 #include "metering/usage_record.hpp"
 #include "proxy/body_framer.hpp"
+#include "proxy/drained_read.hpp"
 #include "proxy/header_parser.hpp"
 #include "proxy/io_types.hpp"
 #include "proxy/proxy_shared.hpp"
@@ -50,7 +51,8 @@ private:
     void frame_request_bytes();
     void read_request_piece();
     void on_request_piece(error_code ec, std::size_t);
-    void read_response_header();
+    // after_request: the request has just been written (the read is fresh, drained_read.hpp).
+    void read_response_header(bool after_request);
     void on_response_header(error_code ec);
     void relay_available();
     void read_response_piece();
@@ -78,6 +80,7 @@ private:
     thread_state& thread_;
     tcp_stream client_;
     boost::beast::flat_buffer client_buffer_;
+    read_state client_reads_;
     std::unique_ptr<upstream_stream> upstream_;
     message_head request_in_;   // the request header as received
     message_head response_in_;  // the response header as received

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "proxy/drained_read.hpp"
 #include "proxy/io_types.hpp"
 
 namespace gm::proxy {
@@ -28,6 +29,16 @@ public:
             tls_->async_read_some(buffers, std::forward<ReadHandler>(handler));
         else
             plain_->async_read_some(buffers, std::forward<ReadHandler>(handler));
+    }
+
+    // A relay read: on a plain connection a drain-marking one (see drained_read.hpp).
+    // fresh: a request was written on this connection since the last read.
+    template <class ReadHandler>
+    void async_read_piece(boost::asio::mutable_buffer b, bool fresh, ReadHandler&& handler) {
+        if (tls_)
+            tls_->async_read_some(b, std::forward<ReadHandler>(handler));
+        else
+            async_read_marked(*plain_, reads_, fresh, b, std::forward<ReadHandler>(handler));
     }
 
     template <class ConstBufferSequence, class WriteHandler>
@@ -53,6 +64,7 @@ public:
 
 private:
     std::optional<tcp_stream> plain_;
+    read_state reads_;
     std::unique_ptr<boost::beast::ssl_stream<tcp_stream>> tls_;
 };
 
