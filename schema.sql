@@ -1,4 +1,4 @@
--- gemini-meter SQLite schema, version 10 (PRAGMA user_version = 10).
+-- gemini-meter SQLite schema, version 11 (PRAGMA user_version = 11).
 --
 -- This file documents the full schema. The binary does not read it: it applies the same
 -- schema as versioned migration steps compiled in (storage/migrations.cpp), so that an
@@ -30,6 +30,12 @@
 --              UsageHourlyUserOneDim, and UsageDailyUserOneDim is folded once per finished
 --              day from UsageDailyUserDim (UsageRollupState) instead of written per call:
 --              version 9's tables cost the writer ~54% more instructions per row.
+--   version 11: UsageMonthlyUserSums (per month x user, all sums) and UsageDailyDimPair (per day x
+--              one dimension value x one other dimension), folded once per finished day with
+--              UsageDailyUserOneDim (same UsageRollupState marker) and backfilled up to it; a
+--              trigger moves them when a stored row of a folded day is re-priced. A user's totals
+--              read one row per whole month (top users), a one-dimension filter's breakdowns
+--              ~40 rows per day instead of every combination.
 --
 -- Conventions: times are UTC. createdAt is ISO-8601 text with milliseconds
 -- ("2024-11-06T10:30:00.123Z", fixed width, so text order is time order); createdAtMs is
@@ -203,10 +209,66 @@ CREATE TABLE UsageHourlyUserDim (
 ) WITHOUT ROWID;
 
 -- Progress of rollups that the writer builds in bulk rather than per call (version 10):
--- 'UsageDailyUserOneDim' is the last UTC day folded into that table.
+-- 'UsageDailyUserOneDim' is the last UTC day folded into that table, and since version 11 also
+-- into UsageMonthlyUserSums and UsageDailyDimPair (one marker: the three fold together).
 CREATE TABLE UsageRollupState (
   name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Per UTC month (months since 1970-01) x user, the twelve sums (version 11), folded from
+-- UsageDailyUser once per finished day; holds the days up to UsageRollupState's marker only
+-- (readers add later days from UsageDailyUser; the writer adds a late call of a folded day
+-- directly). A user's totals over a range read one row per whole month: top users' candidates.
+CREATE TABLE UsageMonthlyUserSums (
+  month INTEGER NOT NULL, userId TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (month, userId)
+) WITHOUT ROWID;
+
+-- Per UTC day x one dimension value (dim 'model', 'endpoint', 'bot' or 'guest', keys as in
+-- UsageDailyDim) x one other breakdown dimension (byDim 'model', 'endpoint' or 'bot')
+-- (version 11), folded from UsageDaily like UsageMonthlyUserSums, for the days up to the marker:
+-- a filter on exactly one of model, endpoint, bot or guest reads its breakdowns here.
+CREATE TABLE UsageDailyDimPair (
+  day INTEGER NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL, byDim TEXT NOT NULL, byKey TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, dim, key, byDim, byKey)
+) WITHOUT ROWID;
+
+-- Re-pricing a stored row of a folded day moves the two folded rollups above by the same
+-- difference (reprice moves every other rollup itself). The writer never updates ApiUsage
+-- rows, so this never runs on its path.
+CREATE TRIGGER UsageFoldedRollups_reprice AFTER UPDATE OF costPicoUsd, priced ON ApiUsage
+  WHEN (NEW.costPicoUsd IS NOT OLD.costPicoUsd OR NEW.priced IS NOT OLD.priced)
+   AND NEW.createdAtMs / 86400000 <= (SELECT value FROM UsageRollupState WHERE name = 'UsageDailyUserOneDim')
+BEGIN
+  UPDATE UsageMonthlyUserSums
+    SET costPicoUsd = costPicoUsd + (NEW.costPicoUsd - OLD.costPicoUsd),
+        unpricedCalls = unpricedCalls + ((NEW.priced = 0) - (OLD.priced = 0))
+    WHERE month = ((CAST(strftime('%Y', (NEW.createdAtMs / 86400000) * 86400, 'unixepoch') AS INTEGER) - 1970) * 12
+                   + CAST(strftime('%m', (NEW.createdAtMs / 86400000) * 86400, 'unixepoch') AS INTEGER) - 1)
+      AND userId = NEW.userId;
+  UPDATE UsageDailyDimPair
+    SET costPicoUsd = costPicoUsd + (NEW.costPicoUsd - OLD.costPicoUsd),
+        unpricedCalls = unpricedCalls + ((NEW.priced = 0) - (OLD.priced = 0))
+    WHERE day = NEW.createdAtMs / 86400000 AND (dim, key, byDim, byKey) IN (VALUES
+      ('model', NEW.model, 'endpoint', NEW.endpoint), ('model', NEW.model, 'bot', COALESCE(NEW.botId, '')),
+      ('endpoint', NEW.endpoint, 'model', NEW.model), ('endpoint', NEW.endpoint, 'bot', COALESCE(NEW.botId, '')),
+      ('bot', COALESCE(NEW.botId, ''), 'model', NEW.model), ('bot', COALESCE(NEW.botId, ''), 'endpoint', NEW.endpoint),
+      ('guest', CAST((NEW.isGuest <> 0) AS TEXT), 'model', NEW.model),
+      ('guest', CAST((NEW.isGuest <> 0) AS TEXT), 'endpoint', NEW.endpoint),
+      ('guest', CAST((NEW.isGuest <> 0) AS TEXT), 'bot', COALESCE(NEW.botId, '')));
+END;
 
 -- Per UTC hour (createdAtMs / 3600000) with UsageDaily's dimensions: the whole hours of
 -- a range's partial first and last days, so that only the partial hours read raw rows.
@@ -294,4 +356,4 @@ CREATE TABLE UsageMonthlyUser (
 ) WITHOUT ROWID;
 CREATE INDEX UsageMonthlyUser_cost_idx ON UsageMonthlyUser(month, costPicoUsd DESC, userId);
 
-PRAGMA user_version = 10;
+PRAGMA user_version = 11;

@@ -387,6 +387,48 @@ DELETE FROM UsageDailyUserOneDim
                        rollup_sum_defs, rollup_sum_columns, raw_sum_select);
 }
 
+// Version 11: the two reads still over 20 ms at 10M rows (top 100 users over 90 days, a
+// model-filtered stats with mid-day edges) cost days x groups of seeks. Two rollups folded
+// once per finished UTC day, with UsageDailyUserOneDim (same UsageRollupState marker), so that
+// the writer's per-call work does not grow:
+//   UsageMonthlyUserSums: per month x user, all twelve sums, from UsageDailyUser. A user's
+//     totals over a range read one row per whole month (top users: ~7 seeks per candidate
+//     instead of ~115).
+//   UsageDailyDimPair: per day x one dimension value x one other dimension, from UsageDaily
+//     (model x endpoint, model x bot, endpoint x model, ..., guest x bot). A filter on one of
+//     model, endpoint, bot or guest reads ~40 rows per day for its breakdowns instead of
+//     every endpoint x bot x guest combination (~240 for the busiest model).
+// Both hold folded days only and are backfilled up to the marker. A trigger carries a stored
+// row's cost change (re-pricing) of a folded day into both, as the other rollups are moved by
+// reprice itself: the writer never updates ApiUsage rows, so it never fires on the hot path.
+std::string v11_sql() {
+    return fmt::format(R"sql(
+CREATE TABLE UsageMonthlyUserSums (
+  month INTEGER NOT NULL, userId TEXT NOT NULL, {0},
+  PRIMARY KEY (month, userId)
+) WITHOUT ROWID;
+CREATE TABLE UsageDailyDimPair (
+  day INTEGER NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL, byDim TEXT NOT NULL, byKey TEXT NOT NULL, {0},
+  PRIMARY KEY (day, dim, key, byDim, byKey)
+) WITHOUT ROWID;
+INSERT INTO UsageMonthlyUserSums (month, userId, {1})
+  SELECT {2}, userId, {3} FROM UsageDailyUser
+  WHERE day <= ({4}) GROUP BY 1, 2;
+INSERT INTO UsageDailyDimPair (day, dim, key, byDim, byKey, {1})
+  SELECT day, pairs.dim, {6}, pairs.byDim, {7}, {3} FROM UsageDaily, {5}
+  WHERE day <= ({4}) GROUP BY 1, 2, 3, 4, 5;
+CREATE TRIGGER UsageFoldedRollups_reprice AFTER UPDATE OF costPicoUsd, priced ON ApiUsage
+  WHEN (NEW.costPicoUsd IS NOT OLD.costPicoUsd OR NEW.priced IS NOT OLD.priced)
+   AND NEW.createdAtMs / 86400000 <= ({4})
+BEGIN
+  {8}
+END;
+)sql",
+                       rollup_sum_defs, rollup_sum_columns, month_of_day_sql("day"), rollup_sum_select,
+                       daily_user_one_dim_state, dim_pair_rows, dim_pair_key, dim_pair_by_key,
+                       folded_rollups_reprice_sql());
+}
+
 const std::vector<migration_step>& steps() {
     static const std::vector<migration_step> all = {
         {1, "ApiUsage table and the specification's four indexes", v1_sql()},
@@ -399,6 +441,7 @@ const std::vector<migration_step>& steps() {
         {8, "model and endpoint indexes by time (rebuilt)", v8_sql()},
         {9, "per-hour user rollup and per-user rollups by one dimension (backfilled)", v9_sql()},
         {10, "per-hour user rollup by model, endpoint, bot and guest; daily per-user one-dimension rollup folded once a day (backfilled)", v10_sql()},
+        {11, "per-month user rollup with all sums and per-day rollup by pairs of dimensions, folded once a day (backfilled)", v11_sql()},
     };
     return all;
 }

@@ -2,6 +2,7 @@
 // The twelve sums every rollup row carries, in one order shared by the migrations, the
 // writer, the queries and re-pricing, so that a column can never be read as another.
 #include <cstdint>
+#include <string>
 
 #include "metering/usage_record.hpp"
 #include "storage/usage_queries.hpp"
@@ -54,6 +55,47 @@ inline constexpr const char* one_dim_key =
 // UsageRollupState's row naming the last UTC day folded into UsageDailyUserOneDim.
 inline constexpr const char* daily_user_one_dim_state =
     "SELECT value FROM UsageRollupState WHERE name = 'UsageDailyUserOneDim'";
+
+// Months since 1970-01 of a day number, in SQL (as utc_month does in C++).
+inline std::string month_of_day_sql(const std::string& day) {
+    return "((CAST(strftime('%Y', (" + day + ") * 86400, 'unixepoch') AS INTEGER) - 1970) * 12 + "
+           "CAST(strftime('%m', (" + day + ") * 86400, 'unixepoch') AS INTEGER) - 1)";
+}
+
+// Folding UsageDaily rows into UsageDailyDimPair (schema 11): join them with dim_pair_rows and
+// select dim_pair_key / dim_pair_by_key. Each value of one dimension, by each value of one
+// other breakdown dimension (guest is filtered on, never broken down by).
+inline constexpr const char* dim_pair_rows =
+    "(SELECT 'bot' AS dim, 'endpoint' AS byDim UNION ALL SELECT 'bot', 'model' "
+    "UNION ALL SELECT 'endpoint', 'bot' UNION ALL SELECT 'endpoint', 'model' "
+    "UNION ALL SELECT 'guest', 'bot' UNION ALL SELECT 'guest', 'endpoint' UNION ALL SELECT 'guest', 'model' "
+    "UNION ALL SELECT 'model', 'bot' UNION ALL SELECT 'model', 'endpoint') pairs";
+inline constexpr const char* dim_pair_key =
+    "CASE pairs.dim WHEN 'model' THEN model WHEN 'endpoint' THEN endpoint WHEN 'bot' THEN botId "
+    "ELSE CAST(isGuest AS TEXT) END";
+inline constexpr const char* dim_pair_by_key =
+    "CASE pairs.byDim WHEN 'model' THEN model WHEN 'endpoint' THEN endpoint ELSE botId END";
+
+// The body of the trigger that moves the folded rollups (UsageMonthlyUserSums,
+// UsageDailyDimPair) by a stored row's change of cost or priced, for a folded day.
+inline std::string folded_rollups_reprice_sql() {
+    const std::string sets =
+        "SET costPicoUsd = costPicoUsd + (NEW.costPicoUsd - OLD.costPicoUsd), "
+        "unpricedCalls = unpricedCalls + ((NEW.priced = 0) - (OLD.priced = 0))";
+    const std::string bot = "COALESCE(NEW.botId, '')";
+    const std::string guest = "CAST((NEW.isGuest <> 0) AS TEXT)";
+    auto pair = [](const std::string& dim, const std::string& key, const std::string& by, const std::string& by_key) {
+        return "('" + dim + "', " + key + ", '" + by + "', " + by_key + ")";
+    };
+    return "UPDATE UsageMonthlyUserSums " + sets + " WHERE month = " +
+           month_of_day_sql("NEW.createdAtMs / 86400000") + " AND userId = NEW.userId;\n  UPDATE UsageDailyDimPair " +
+           sets + " WHERE day = NEW.createdAtMs / 86400000 AND (dim, key, byDim, byKey) IN (VALUES " +
+           pair("model", "NEW.model", "endpoint", "NEW.endpoint") + ", " + pair("model", "NEW.model", "bot", bot) +
+           ", " + pair("endpoint", "NEW.endpoint", "model", "NEW.model") + ", " +
+           pair("endpoint", "NEW.endpoint", "bot", bot) + ", " + pair("bot", bot, "model", "NEW.model") + ", " +
+           pair("bot", bot, "endpoint", "NEW.endpoint") + ", " + pair("guest", guest, "model", "NEW.model") + ", " +
+           pair("guest", guest, "endpoint", "NEW.endpoint") + ", " + pair("guest", guest, "bot", bot) + ");";
+}
 
 inline void add_record(usage_totals& t, const metering::usage_record& r) {
     t.calls += 1;

@@ -234,6 +234,53 @@ struct sqlite_batch_inserter::user_hour_rollups {
     }
 };
 
+// Schema 11's folded rollups for the batch's calls of days already folded (late calls, a
+// replayed journal): per month x user, and per day x dimension value x other dimension.
+struct sqlite_batch_inserter::folded_day_rollups {
+    struct pair_key {
+        std::int64_t day;
+        std::string_view dim, key, by_dim, by_key;  // dim and by_dim: static strings
+        friend bool operator==(const pair_key&, const pair_key&) = default;
+        friend bool operator<(const pair_key& a, const pair_key& b) {
+            return std::tie(a.day, a.dim, a.key, a.by_dim, a.by_key) < std::tie(b.day, b.dim, b.key, b.by_dim, b.by_key);
+        }
+    };
+    struct pair_hash {
+        std::size_t operator()(const pair_key& k) const {
+            std::size_t h = std::hash<std::int64_t>()(k.day);
+            for (auto v : {k.dim, k.key, k.by_dim, k.by_key}) h = mix(h, std::hash<std::string_view>()(v));
+            return h;
+        }
+    };
+    std::unordered_map<user_month_key, usage_totals, key_hash> months;
+    std::unordered_map<pair_key, usage_totals, pair_hash> pairs;
+
+    // r's day is folded (at most UsageRollupState's marker).
+    void add(const metering::usage_record& r, std::int64_t day) {
+        if (!r.user_id.empty()) add_record(months[{utc_month(day), r.user_id}], r);
+        const std::string_view guest = r.is_guest ? "1" : "0";
+        const std::pair<std::string_view, std::string_view> values[] = {
+            {"model", r.model}, {"endpoint", r.endpoint}, {"bot", r.bot_id}, {"guest", guest}};
+        for (const auto& [dim, key] : values)
+            for (const auto& [by_dim, by_key] : values)
+                if (by_dim != dim && by_dim != "guest") add_record(pairs[{day, dim, key, by_dim, by_key}], r);
+    }
+};
+
+void sqlite_batch_inserter::write_folded_day_rollups(const folded_day_rollups& groups) {
+    upsert_user_month_sums_.run_all(sorted(groups.months), [](sqlite_stmt& st, int p, const auto* e) {
+        const auto& [k, t] = *e;
+        st.bind(p, k.month).bind_static(p + 1, k.user);
+        bind_sums(st, p + 2, t);
+    });
+    upsert_day_pair_.run_all(sorted(groups.pairs), [](sqlite_stmt& st, int p, const auto* e) {
+        const auto& [k, t] = *e;
+        st.bind(p, k.day).bind_static(p + 1, k.dim).bind_static(p + 2, k.key).bind_static(p + 3, k.by_dim);
+        st.bind_static(p + 4, k.by_key);
+        bind_sums(st, p + 5, t);
+    });
+}
+
 std::int64_t sqlite_batch_inserter::folded_user_day() {
     auto& st = read_folded_user_day_;
     st.rewind();
@@ -270,6 +317,11 @@ void sqlite_batch_inserter::write_user_hour_rollups(const user_hour_rollups& gro
         fold_user_days_.rewind();
         fold_user_days_.bind(1, groups.folded_day).bind(2, yesterday);
         fold_user_days_.run();
+        for (auto* fold : {&fold_user_months_, &fold_day_pairs_}) {
+            fold->rewind();
+            fold->bind(1, groups.folded_day).bind(2, yesterday);
+            fold->run();
+        }
         set_folded_user_day_.rewind();
         set_folded_user_day_.bind(1, yesterday);
         set_folded_user_day_.run();
@@ -349,6 +401,17 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
         rollup_sum_columns, one_dim_key, rollup_sum_select, one_dim_rows, rollup_sum_upsert));
     set_folded_user_day_ =
         conn_.prepare("UPDATE UsageRollupState SET value = ? WHERE name = 'UsageDailyUserOneDim'");
+    upsert_user_month_sums_ = rollup_upsert(conn_, "UsageMonthlyUserSums", "month, userId", 2);
+    upsert_day_pair_ = rollup_upsert(conn_, "UsageDailyDimPair", "day, dim, key, byDim, byKey", 5);
+    fold_user_months_ = conn_.prepare(fmt::format(
+        "INSERT INTO UsageMonthlyUserSums (month, userId, {0}) SELECT {1}, userId, {2} FROM UsageDailyUser "
+        "WHERE day > ? AND day <= ? GROUP BY 1, 2 ON CONFLICT DO UPDATE SET {3}",
+        rollup_sum_columns, month_of_day_sql("day"), rollup_sum_select, rollup_sum_upsert));
+    fold_day_pairs_ = conn_.prepare(fmt::format(
+        "INSERT INTO UsageDailyDimPair (day, dim, key, byDim, byKey, {0}) "
+        "SELECT day, pairs.dim, {1}, pairs.byDim, {2}, {3} FROM UsageDaily, {4} WHERE day > ? AND day <= ? "
+        "GROUP BY 1, 2, 3, 4, 5 ON CONFLICT DO UPDATE SET {5}",
+        rollup_sum_columns, dim_pair_key, dim_pair_by_key, rollup_sum_select, dim_pair_rows, rollup_sum_upsert));
 }
 
 sqlite_batch_inserter::~sqlite_batch_inserter() {
@@ -394,6 +457,7 @@ std::size_t sqlite_batch_inserter::write(const std::vector<metering::usage_recor
     std::unordered_map<user_month_key, std::int64_t, key_hash> user_months;
     std::unordered_map<std::string_view, user_seen> users;
     user_hour_rollups user_hour_groups;
+    folded_day_rollups folded_day_groups;
     std::size_t inserted = 0;
 
     begin_.rewind();
@@ -416,6 +480,7 @@ std::size_t sqlite_batch_inserter::write(const std::vector<metering::usage_recor
             const std::int64_t day = utc_day(r.created_at_ms);
             const std::int64_t hour = utc_hour(r.created_at_ms);
             const int guest = r.is_guest ? 1 : 0;
+            if (day <= user_hour_groups.folded_day) folded_day_groups.add(r, day);
             add_record(daily[{day, r.model, r.endpoint, r.bot_id, guest}], r);
             add_record(hourly[{hour, r.model, r.endpoint, r.bot_id, guest}], r);
             if (!r.tags.empty()) {
@@ -507,6 +572,7 @@ std::size_t sqlite_batch_inserter::write(const std::vector<metering::usage_recor
             const auto& [k, cost] = *e;
             st.bind(p, k.month).bind_static(p + 1, k.user).bind(p + 2, cost);
         });
+        write_folded_day_rollups(folded_day_groups);
         write_user_hour_rollups(user_hour_groups);
         upsert_user_.run_all(sorted(users), [](sqlite_stmt& st, int p, const auto* e) {
             const auto& [id, u] = *e;

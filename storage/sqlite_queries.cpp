@@ -102,6 +102,161 @@ const char* raw_key(group g) {
     return "''";
 }
 
+void sub_totals(usage_totals& t, const usage_totals& o) {
+    usage_totals neg;
+    neg.calls = -o.calls;
+    neg.successful_calls = -o.successful_calls;
+    neg.guest_calls = -o.guest_calls;
+    neg.input_tokens = -o.input_tokens;
+    neg.output_tokens = -o.output_tokens;
+    neg.total_tokens = -o.total_tokens;
+    neg.cached_tokens = -o.cached_tokens;
+    neg.thoughts_tokens = -o.thoughts_tokens;
+    neg.cost_pico_usd = -o.cost_pico_usd;
+    neg.duration_ms_sum = -o.duration_ms_sum;
+    neg.duration_count = -o.duration_count;
+    neg.unpriced_calls = -o.unpriced_calls;
+    add_totals(t, neg);
+}
+
+// Keys whose additions and subtractions cancelled out (a value seen only outside the range).
+void drop_empty(std::map<std::string, usage_totals>& m) {
+    std::erase_if(m, [](const auto& e) { return e.second == usage_totals{}; });
+}
+
+// Splitting a range into pieces of the rollups. A span [s, e) is covered at a level
+// (month, day, hour) by the whole buckets inside it, and each end that is not on a bucket
+// boundary either by finer pieces of its own, or as the whole bucket it lies in less the
+// finer pieces of that bucket outside the span, whichever reads fewer buckets: "the last
+// 30 days" starting at 01:23 is that day less its hour 0 and its raw rows 01:00-01:23
+// (3 reads), not hours 2..23 and the raw rows 01:23-02:00 (23). Buckets and raw spans that
+// lie in a gap (no row there, see range_gaps) cost nothing and are not read: the range
+// ending now reads the current month's or day's row, not its days or hours up to now.
+enum class level { month, day, hour, raw };
+
+level finer(level l) { return l == level::month ? level::day : l == level::day ? level::hour : level::raw; }
+
+std::int64_t bucket_of(level l, std::int64_t ms) {
+    return l == level::month ? utc_month(utc_day(ms)) : l == level::day ? utc_day(ms) : utc_hour(ms);
+}
+std::int64_t bucket_start(level l, std::int64_t b) {
+    return l == level::month ? day_start_ms(month_first_day(b)) : l == level::day ? day_start_ms(b) : b * ms_per_hour;
+}
+
+struct piece {
+    level lv;
+    std::int64_t first, end;  // buckets [first, end), or ms for raw
+    int sign;
+};
+
+struct plan {
+    double cost = 0;
+    std::vector<piece> pieces;
+    void add(const plan& o, int sign) {
+        cost += o.cost;
+        for (auto p : o.pieces) {
+            p.sign *= sign;
+            pieces.push_back(p);
+        }
+    }
+};
+
+class range_planner {
+public:
+    // spans: [from, to) with no row and no rollup sum. folded_day: the last day folded into the
+    // monthly rollup (its later days cost one more read each).
+    // stored_from: the oldest stored row, if any. Raw rows before it may have been removed by
+    // retention while the rollups still count them, so no raw span before it is subtracted.
+    range_planner(const std::vector<std::pair<std::int64_t, std::int64_t>>& spans,
+                  std::optional<std::int64_t> stored_from, std::int64_t folded_day)
+        : spans_(spans), stored_from_(stored_from.value_or(std::numeric_limits<std::int64_t>::max())),
+          folded_day_(folded_day) {}
+
+    // [a, b) less the gaps at its ends; empty (a >= b) when it lies in gaps.
+    std::pair<std::int64_t, std::int64_t> trim(std::int64_t a, std::int64_t b) const {
+        for (bool moved = true; moved && a < b;) {
+            moved = false;
+            for (const auto& [from, to] : spans_) {
+                if (from <= a && a < to) { a = to; moved = true; }
+                if (a < b && from < b && b <= to) { b = from; moved = true; }
+            }
+        }
+        return {a, b};
+    }
+
+    plan cover(std::int64_t s, std::int64_t e, level l) const {
+        plan out;
+        if (s >= e) return out;
+        if (const auto [a, b] = trim(s, e); a >= b) return out;
+        if (l == level::raw) {
+            const auto [a, b] = trim(s, e);
+            // A raw span costs a seek and its rows: taken as 50 bucket reads per hour.
+            out.cost = 1 + 50.0 * static_cast<double>(b - a) / ms_per_hour;
+            out.pieces.push_back({level::raw, s, e, 1});
+            return out;
+        }
+        std::int64_t b1 = bucket_of(l, s);
+        if (bucket_start(l, b1) < s) ++b1;
+        const std::int64_t b2 = bucket_of(l, e);
+        if (b1 <= b2) {
+            out.add(buckets(l, b1, b2), 1);
+            out.add(edge(s, bucket_start(l, b1), l, true), 1);
+            out.add(edge(bucket_start(l, b2), e, l, false), 1);
+            return out;
+        }
+        // Both ends inside one bucket: finer pieces, or the bucket less both outer parts.
+        const std::int64_t b = b2;
+        plan direct = cover(s, e, finer(l));
+        plan whole = buckets(l, b, b + 1);
+        whole.add(cover(bucket_start(l, b), s, finer(l)), -1);
+        whole.add(cover(e, bucket_start(l, b + 1), finer(l)), -1);
+        forbid_removed(whole);
+        return whole.cost < direct.cost ? whole : direct;
+    }
+
+private:
+    // [s, x) ending on a boundary (left), or [x, e) starting on one.
+    plan edge(std::int64_t a, std::int64_t b, level l, bool left) const {
+        plan out;
+        if (a >= b) return out;
+        plan direct = cover(a, b, finer(l));
+        const std::int64_t bucket = bucket_of(l, left ? a : b);
+        plan whole = buckets(l, bucket, bucket + 1);
+        if (left)
+            whole.add(cover(bucket_start(l, bucket), a, finer(l)), -1);
+        else
+            whole.add(cover(b, bucket_start(l, bucket + 1), finer(l)), -1);
+        forbid_removed(whole);
+        return whole.cost < direct.cost ? whole : direct;
+    }
+
+    plan buckets(level l, std::int64_t first, std::int64_t end) const {
+        plan out;
+        if (first >= end) return out;
+        const auto [a, b] = trim(bucket_start(l, first), bucket_start(l, end));
+        if (a >= b) return out;
+        const std::int64_t f = bucket_of(l, a), e = bucket_of(l, b - 1) + 1;
+        out.cost = static_cast<double>(e - f);
+        if (l == level::month) {
+            // Days after the fold marker are read from the daily rollup.
+            const std::int64_t unfolded = utc_day(b - 1) + 1 - std::max(folded_day_ + 1, utc_day(a));
+            if (unfolded > 0) out.cost += static_cast<double>(unfolded);
+        }
+        out.pieces.push_back({l, first, end, 1});
+        return out;
+    }
+
+    // A whole bucket less raw spans of removed rows would count those rows: never chosen.
+    void forbid_removed(plan& whole) const {
+        for (const auto& p : whole.pieces)
+            if (p.lv == level::raw && p.sign < 0 && p.first < stored_from_) whole.cost += 1e12;
+    }
+
+    const std::vector<std::pair<std::int64_t, std::int64_t>>& spans_;
+    std::int64_t stored_from_;
+    std::int64_t folded_day_;
+};
+
 std::vector<std::string> split_key(const std::string& k) {
     std::vector<std::string> parts;
     std::size_t start = 0;
@@ -142,11 +297,34 @@ sqlite_stmt& sqlite_queries::prepared(const std::string& sql, const std::vector<
 
 void sqlite_queries::run_grouped(const std::string& sql, const std::vector<param>& params,
                                  std::map<std::string, usage_totals>& out) {
+    if (sql.starts_with(day_series) && params.size() >= 2) {
+        // A few buckets: one plain seek each. The bucket series is a recursive CTE, which
+        // SQLite materializes into a temporary B-tree on every run (~13,000 instructions,
+        // more than the seeks: a top-users candidate's 6-8 pieces are one or two buckets).
+        const std::int64_t first = std::get<std::int64_t>(params[0]), end = std::get<std::int64_t>(params[1]);
+        if (end - first <= 3) {
+            const auto from = sql.find(" FROM d JOIN "), on = sql.find(" ON ", from), at = sql.find(" = d.x", on);
+            const std::string one = "SELECT" + sql.substr(std::string_view(day_series).size() + 7,
+                                                          from - std::string_view(day_series).size() - 7) +
+                                    " FROM " + sql.substr(from + 13, on - from - 13) + " WHERE " +
+                                    sql.substr(on + 4, at - on - 4) + " = ?1 AND ?2 > ?1" + sql.substr(at + 6);
+            std::vector<param> p = params;
+            for (std::int64_t b = first; b < end; ++b) {
+                p[0] = b;
+                p[1] = b + 1;
+                run_grouped(one, p, out);
+            }
+            return;
+        }
+    }
     auto& st = prepared(sql, params);
     while (st.step()) {
         const usage_totals t = read_sums(st, 1);
         if (t.calls == 0 && t.duration_count == 0) continue;  // the empty aggregate of "no group"
-        add_totals(out[st.col_text(0)], t);
+        if (sign_ > 0)
+            add_totals(out[st.col_text(0)], t);
+        else
+            sub_totals(out[st.col_text(0)], t);
     }
     st.reset();
 }
@@ -192,12 +370,20 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
             if (first >= end) return;
         }
     }
+    std::string one_dim_key;
+    const char* one_dim = single_dim(f, one_dim_key);
+    if (r == rollups::dims && one_dim && g == group::breakdown && !hourly) {
+        // Folded days: the value's rows by each other dimension (~40 a day); later days
+        // (today, until the writer's first batch after midnight) by every combination below.
+        const std::int64_t split = std::clamp(folded_user_day() + 1, first, end);
+        pair_part(first, split, one_dim, one_dim_key, out);
+        first = split;
+        if (first >= end) return;
+    }
     std::vector<param> params{first, end};
     std::string sql;
     const char* bucket = hourly ? "hour" : "day";
     const char* user_table = hourly ? "UsageHourlyUser" : "UsageDailyUser";
-    std::string one_dim_key;
-    const char* one_dim = single_dim(f, one_dim_key);
     if (r == rollups::user) {
         // Per user per day or hour; also answers a user filter for totals and daily series.
         const char* key = g == group::user ? "userId" : g == group::day ? (hourly ? "hour / 24" : "day") : "''";
@@ -294,7 +480,7 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
         if (f.model && r == rollups::dims) {
             // The key starts (bucket, model): one seek per day or hour to the model's rows
             // instead of reading every model's.
-            sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x WHERE 1", day_series, key,
+            sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x", day_series, key,
                               rollup_sum_select, table, bucket);
         } else {
             sql = fmt::format("SELECT {}, {} FROM {} WHERE {} >= ? AND {} < ?", key, rollup_sum_select, table, bucket,
@@ -322,60 +508,118 @@ std::int64_t sqlite_queries::folded_user_day() {
     return day;
 }
 
-bool sqlite_queries::no_rows_between(std::int64_t start_ms, std::int64_t end_ms) {
-    auto& st = prepared("SELECT 1 FROM ApiUsage WHERE createdAtMs >= ? AND createdAtMs < ? LIMIT 1", {start_ms, end_ms});
-    const bool found = st.step();
-    st.reset();
-    return !found;
+void sqlite_queries::month_part(std::int64_t first, std::int64_t end, const usage_filter& f, const gaps& gp,
+                                std::map<std::string, usage_totals>& out) {
+    if (first >= end) return;
+    run_grouped(fmt::format("{} SELECT '', {} FROM d JOIN UsageMonthlyUserSums ON month = d.x AND userId = ?",
+                            day_series, rollup_sum_select),
+                {first, end, *f.user_id}, out);
+    // The months' days after the fold marker are not in their monthly rows yet.
+    const std::int64_t from = std::max(gp.folded_day + 1, month_first_day(first));
+    std::int64_t to = month_first_day(end);
+    // Not past the newest row's day: later days are empty (they would cost a seek each).
+    if (gp.newest) to = std::min(to, utc_day(*gp.newest) + 1);
+    if (from < to) rollup_part(from, to, false, rollups::user, f, group::none, out);
 }
 
-void sqlite_queries::edge_part(std::int64_t start_ms, std::int64_t end_ms, rollups r, const usage_filter& f, group g,
+void sqlite_queries::pair_part(std::int64_t first, std::int64_t end, const char* dim, const std::string& key,
                                std::map<std::string, usage_totals>& out) {
-    if (end_ms <= start_ms) return;
-    // The whole hours inside a partial day come from the hourly rollups: raw rows are read
-    // for at most the two partial hours at the ends.
-    const bool has_hourly = r != rollups::none;  // since schema 10 every rollup family has hourly rows
-    std::int64_t first_hour = utc_hour(start_ms);
-    if (first_hour * ms_per_hour < start_ms) ++first_hour;
-    std::int64_t end_hour = utc_hour(end_ms);
-    // A partial hour whose rows all lie inside the range is its hourly rollup row. This is
-    // the hour being written when a range ends now (the dashboard's default): read raw,
-    // it costs as many rows as the proxy carried since the hour began.
-    if (has_hourly && end_hour * ms_per_hour < end_ms && first_hour <= end_hour &&
-        no_rows_between(end_ms, (end_hour + 1) * ms_per_hour)) {
-        ++end_hour;
-        end_ms = end_hour * ms_per_hour;
+    if (first >= end) return;
+    // The value's totals under the "guest" dimension's name, which stats() folds into the
+    // totals, and again under its own dimension (a model filter's by-model breakdown).
+    // (dim is one of the four dimension names, never a caller's text.)
+    for (const std::string_view as : {std::string_view("guest"), std::string_view(dim)}) {
+        run_grouped(fmt::format("{} SELECT '{}' || char(31){}, {} FROM d JOIN UsageDailyDim ON day = d.x "
+                                "AND dim = ? AND key = ?",
+                                day_series, as, as == "guest" ? "" : " || key", rollup_sum_select),
+                    {first, end, std::string(dim), key}, out);
+        if (std::string_view(dim) == "guest") break;
     }
-    if (!has_hourly || first_hour >= end_hour) {
-        raw_part(start_ms, end_ms, f, g, out);
-        return;
+    run_grouped(fmt::format("{} SELECT byDim || char(31) || byKey, {} FROM d JOIN UsageDailyDimPair ON day = d.x "
+                            "AND dim = ? AND key = ? GROUP BY 1",
+                            day_series, rollup_sum_select),
+                {first, end, std::string(dim), key}, out);
+}
+
+// Spans that hold no row, neither stored nor summed in a rollup: after the newest row;
+// between the last row before the range and its start; between its end and the first row
+// after it. Retention removes the oldest rows first, so a span after a stored row that holds
+// no stored row never held one (a span before every stored row may hold removed rows'
+// sums, and is not a gap).
+sqlite_queries::gaps sqlite_queries::gaps_around(const time_range& range) {
+    gaps g;
+    g.folded_day = folded_user_day();
+    auto one = [&](const char* sql, std::vector<param> params) -> std::optional<std::int64_t> {
+        auto& st = prepared(sql, params);
+        std::optional<std::int64_t> v;
+        if (st.step()) v = st.col_int(0);
+        st.reset();
+        return v;
+    };
+    const auto newest = one("SELECT createdAtMs FROM ApiUsage ORDER BY createdAtMs DESC LIMIT 1", {});
+    if (!newest) return g;  // no stored row: nothing is known about what the rollups hold
+    g.newest = newest;
+    constexpr std::int64_t forever = std::numeric_limits<std::int64_t>::max();
+    g.spans.emplace_back(*newest + 1, forever);
+    if (const auto before = one("SELECT createdAtMs FROM ApiUsage WHERE createdAtMs < ? "
+                                "ORDER BY createdAtMs DESC LIMIT 1",
+                                {range.start_ms})) {
+        g.spans.emplace_back(*before + 1, range.start_ms);
     }
-    if (start_ms < first_hour * ms_per_hour) raw_part(start_ms, first_hour * ms_per_hour, f, g, out);
-    rollup_part(first_hour, end_hour, true, r, f, g, out);
-    if (end_hour * ms_per_hour < end_ms) raw_part(end_hour * ms_per_hour, end_ms, f, g, out);
+    const auto oldest = one("SELECT createdAtMs FROM ApiUsage ORDER BY createdAtMs LIMIT 1", {});
+    g.oldest = oldest;
+    if (oldest && *oldest < range.end_ms) {
+        const auto after =
+            one("SELECT createdAtMs FROM ApiUsage WHERE createdAtMs >= ? ORDER BY createdAtMs LIMIT 1", {range.end_ms});
+        g.spans.emplace_back(range.end_ms, after ? *after : forever);
+    }
+    return g;
 }
 
 std::map<std::string, usage_totals> sqlite_queries::grouped(const time_range& range, const usage_filter& f, group g) {
+    if (range.end_ms <= range.start_ms) return {};
+    // One snapshot for every part: rollups and raw rows then agree with each other (and
+    // with the gaps) however the writer commits meanwhile.
+    read_transaction snapshot(conn_);
+    return grouped_in_snapshot(range, f, g, gaps_around(range));
+}
+
+std::map<std::string, usage_totals> sqlite_queries::grouped_in_snapshot(const time_range& range,
+                                                                        const usage_filter& f, group g,
+                                                                        const gaps& gp) {
     std::map<std::string, usage_totals> out;
     if (range.end_ms <= range.start_ms) return out;
-    // One snapshot for every part: rollups and raw rows then agree with each other (and
-    // with no_rows_between) however the writer commits meanwhile.
-    read_transaction snapshot(conn_);
     const rollups r = rollups_for(f, g);
     if (r == rollups::none) {
         raw_part(range.start_ms, range.end_ms, f, g, out);
         return out;
     }
-    std::int64_t first_full = utc_day(range.start_ms);
-    if (day_start_ms(first_full) < range.start_ms) ++first_full;
-    const std::int64_t end_full = utc_day(range.end_ms);  // days before it end at or before end_ms
-    if (first_full >= end_full) {
-        edge_part(range.start_ms, range.end_ms, r, f, g, out);
-        return out;
+    // A user's totals have monthly rows (schema 11); everything else starts at days.
+    const bool monthly = r == rollups::user && g == group::none && f.user_id;
+    const range_planner planner(gp.spans, gp.oldest, gp.folded_day);
+    const plan pl = planner.cover(range.start_ms, range.end_ms, monthly ? level::month : level::day);
+    for (const auto& p : pl.pieces) {
+        sign_ = p.sign;
+        try {
+            if (p.lv == level::raw) {
+                const auto [a, b] = planner.trim(p.first, p.end);
+                if (a < b) raw_part(a, b, f, g, out);
+            } else {
+                const auto [a, b] = planner.trim(bucket_start(p.lv, p.first), bucket_start(p.lv, p.end));
+                if (a >= b) continue;
+                const std::int64_t first = bucket_of(p.lv, a), end = bucket_of(p.lv, b - 1) + 1;
+                if (p.lv == level::month)
+                    month_part(first, end, f, gp, out);
+                else
+                    rollup_part(first, end, p.lv == level::hour, r, f, g, out);
+            }
+        } catch (...) {
+            sign_ = 1;
+            throw;
+        }
     }
-    edge_part(range.start_ms, day_start_ms(first_full), r, f, g, out);
-    rollup_part(first_full, end_full, false, r, f, g, out);
-    edge_part(day_start_ms(end_full), range.end_ms, r, f, g, out);
+    sign_ = 1;
+    drop_empty(out);
     return out;
 }
 
@@ -399,6 +643,7 @@ usage_stats sqlite_queries::stats(const time_range& range, const usage_filter& f
         }
     }
     auto to_vec = [](std::map<std::string, usage_totals>& m) {
+        drop_empty(m);
         std::vector<keyed_totals> v;
         v.reserve(m.size());
         for (auto& [k, t] : m) v.push_back({k, t});
@@ -462,6 +707,9 @@ std::vector<user_usage> sqlite_queries::top_users_by_month(const time_range& ran
         std::int64_t bound = 0;  // cost of the last user read; nothing below it is larger
         bool done = false;
     };
+    // One snapshot for the lists and every candidate's totals, and the range's gaps found once.
+    read_transaction snapshot(conn_);
+    const gaps gp = gaps_around(range);
     std::vector<list> lists;
     for (std::int64_t m = first_month; m <= last_month; ++m) {
         list l{conn_.prepare("SELECT userId, costPicoUsd FROM UsageMonthlyUser WHERE month = ? "
@@ -486,7 +734,7 @@ std::vector<user_usage> sqlite_queries::top_users_by_month(const time_range& ran
             if (!seen.insert(user).second) continue;
             usage_filter only;
             only.user_id = user;
-            const auto m = grouped(range, only, group::none);
+            const auto m = grouped_in_snapshot(range, only, group::none, gp);
             if (m.empty()) continue;  // active in the months, not in the range
             user_usage u{std::move(user), "", m.begin()->second};
             if (u.totals.calls == 0) continue;

@@ -6,6 +6,7 @@
 // through the createdAtMs or (userId, createdAtMs) index. Every value is a bound parameter.
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -41,7 +42,6 @@ private:
                      std::map<std::string, usage_totals>& out);
     void raw_part(std::int64_t start_ms, std::int64_t end_ms, const usage_filter& f, group g,
                   std::map<std::string, usage_totals>& out);
-    bool no_rows_between(std::int64_t start_ms, std::int64_t end_ms);
     // The last UTC day folded into UsageDailyUserOneDim (days after it: UsageDailyUserDim).
     std::int64_t folded_user_day();
     // The rollup family that can answer a filter and grouping, if any.
@@ -53,16 +53,39 @@ private:
     // [first, end) in days, or in hours when hourly.
     void rollup_part(std::int64_t first, std::int64_t end, bool hourly, rollups r, const usage_filter& f, group g,
                      std::map<std::string, usage_totals>& out);
-    // Part of a day: whole hours from the hourly rollups where they exist, the rest raw.
+    // One user's totals over whole months [first, end): UsageMonthlyUserSums for folded days,
+    // UsageDailyUser for the days after the fold marker (schema 11).
+    struct gaps;
+    void month_part(std::int64_t first, std::int64_t end, const usage_filter& f, const gaps& gp,
+                    std::map<std::string, usage_totals>& out);
+    // A one-dimension filter's breakdowns over folded days [first, end): UsageDailyDim for
+    // its totals and own key, UsageDailyDimPair for the other dimensions (schema 11).
+    void pair_part(std::int64_t first, std::int64_t end, const char* dim, const std::string& key,
+                   std::map<std::string, usage_totals>& out);
     // Unfiltered top users over a range covering at most max_top_user_months months.
     static constexpr std::int64_t max_top_user_months = 4;
     std::vector<user_usage> top_users_by_month(const time_range& range, std::int64_t first_month,
                                                std::int64_t last_month, std::size_t limit);
-    void edge_part(std::int64_t start_ms, std::int64_t end_ms, rollups r, const usage_filter& f, group g,
-                   std::map<std::string, usage_totals>& out);
+
+    // Time spans known to hold no row and no rollup sum, found once per range (see
+    // range_gaps in the .cpp): buckets inside them are not read.
+    struct gaps {
+        std::vector<std::pair<std::int64_t, std::int64_t>> spans;  // [from, to) in ms
+        std::optional<std::int64_t> oldest, newest;                 // stored rows' createdAtMs
+        std::int64_t folded_day = 0;                                // folded_user_day()
+    };
+    gaps gaps_around(const time_range& range);
+    // The range as whole months (user totals only), days and hours of the rollups, each
+    // added or subtracted (a partial day may be its day less the hours outside the range),
+    // and raw spans; run inside the caller's snapshot.
+    std::map<std::string, usage_totals> grouped_in_snapshot(const time_range& range, const usage_filter& f, group g,
+                                                            const gaps& gp);
 
     sqlite_conn conn_;
     std::map<std::string, sqlite_stmt> stmts_;  // prepared once per query shape
+    // +1 or -1: whether run_grouped adds the rows it reads or takes them away (a piece
+    // subtracted from a whole bucket).
+    int sign_ = 1;
 };
 
 }  // namespace gm::storage

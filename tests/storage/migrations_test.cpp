@@ -22,6 +22,8 @@ namespace {
 std::string describe_schema(const std::string& db) {
     sqlite_conn c(db, sqlite_conn::mode::read_write);
     std::ostringstream out;
+    auto triggers = c.prepare("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' ORDER BY name");
+    while (triggers.step()) out << "trigger " << triggers.col_text(0) << " on " << triggers.col_text(1) << "\n";
     auto tables = c.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
     while (tables.step()) {
         const std::string t = tables.col_text(0);
@@ -69,11 +71,15 @@ PRAGMA user_version = 1;
 )sql");
 }
 
-// Removes what versions 9 and 10 added, for tests that take a database made at the latest
+// Removes what version 11 added, for tests that take a database made at the latest version
+// back to version 10 or older.
+constexpr const char* drop_v11_tables =
+    "DROP TRIGGER UsageFoldedRollups_reprice; DROP TABLE UsageMonthlyUserSums; DROP TABLE UsageDailyDimPair;";
+// Removes what versions 9 to 11 added, for tests that take a database made at the latest
 // version back to version 8 or older.
-constexpr const char* drop_v9_tables =
-    "DROP TABLE UsageHourlyUser; DROP TABLE UsageDailyUserOneDim; DROP TABLE UsageHourlyUserDim; "
-    "DROP TABLE UsageRollupState;";
+const std::string drop_v9_tables = std::string(drop_v11_tables) +
+                                   "DROP TABLE UsageHourlyUser; DROP TABLE UsageDailyUserOneDim; "
+                                   "DROP TABLE UsageHourlyUserDim; DROP TABLE UsageRollupState;";
 
 }  // namespace
 
@@ -558,7 +564,7 @@ TEST_CASE("migrations: versions 9 and 10 build the per-user hourly and one-dimen
     }
     const auto before = migration_state(db);
     CHECK(before.current == 8);
-    REQUIRE(before.pending.size() == 2);
+    REQUIRE(before.pending.size() == 3);
     migrate(db);
     CHECK(migration_state(db).current == latest_schema_version());
     CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 300);
