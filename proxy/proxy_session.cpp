@@ -13,6 +13,7 @@
 #include "proxy/error_response.hpp"
 #include "proxy/header_reader.hpp"
 #include "proxy/hop_by_hop.hpp"
+#include "proxy/write_now.hpp"
 
 namespace gm::proxy {
 
@@ -50,8 +51,7 @@ proxy_session::~proxy_session() {
 }
 
 void proxy_session::start() {
-    error_code ec;
-    client_.socket().set_option(net::ip::tcp::no_delay(true), ec);
+    set_relay_socket_options(client_.socket());
     do_read_request();
 }
 
@@ -252,6 +252,13 @@ void proxy_session::write_request_piece() {
     std::array<net::const_buffer, 2> out{
         net::buffer(request_head_.data(), with_head ? request_head_.size() : 0),
         net::buffer(client_buffer_.data().data(), expect_continue_ ? 0 : request_relay_len_)};
+    if (!upstream_->tls()) {
+        error_code ec;
+        if (write_now(upstream_->tcp().socket(), out, ec)) {
+            on_request_piece_written(ec, with_head);
+            return;
+        }
+    }
     arm(upstream_->tcp(), upstream_deadline_, shared_.options.idle_timeout);
     net::async_write(*upstream_, out,
                      [self = shared_from_this(), with_head](error_code ec, std::size_t) {
@@ -516,8 +523,9 @@ void proxy_session::relay_available() {
     std::array<net::const_buffer, 2> out{net::buffer(response_head_.data(), head_pending_ ? response_head_.size() : 0),
                                          dechunk_ ? net::buffer(dechunked_) : net::buffer(raw.data(), relay_len_)};
     head_pending_ = false;
-    if (out[0].size() + out[1].size() == 0) {
-        on_response_piece_written({}, 0);
+    error_code ec;
+    if (write_now(client_.socket(), out, ec)) {
+        on_response_piece_written(ec, 0);
         return;
     }
     arm(client_, client_deadline_, shared_.options.idle_timeout);

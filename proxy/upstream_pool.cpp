@@ -5,6 +5,8 @@
 #include <boost/beast/core/error.hpp>
 #include <stdexcept>
 
+#include "proxy/write_now.hpp"
+
 namespace gm::proxy {
 
 namespace net = boost::asio;
@@ -130,7 +132,7 @@ void upstream_pool::on_resolved(std::unique_ptr<upstream_stream> conn, connect_h
                 handler(ec, nullptr, "connect");
                 return;
             }
-            conn->tcp().socket().set_option(net::ip::tcp::no_delay(true));
+            set_relay_socket_options(conn->tcp().socket());
             if (!conn->tls()) {
                 ++counters_.connections_opened;
                 handler({}, std::move(conn), "");
