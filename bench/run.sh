@@ -13,7 +13,10 @@
 # and prints medians over the rounds and ratios against nginx and haproxy.
 #
 # Usage: bench/run.sh            (environment: BUILD ROUNDS DUR WARM CONNS RATE IDLE_CONNS
-#                                 FAKE_THREADS METER METER_ARGS TARGETS OUT SSE_FLUSH)
+#                                 FAKE_THREADS METER METER_ARGS TARGETS OUT SSE_FLUSH METER_OLD)
+# METER_OLD=path/to/an/older/gemini-meter adds the target meter-old (that binary with
+# --metering off) to the default targets, so that a change is measured against the binary
+# before it in the same alternating rounds.
 # SSE_FLUSH=1 makes the fake write each of the 20 events separately (20 small writes per
 # stream through the proxy); by default a stream's events leave the fake in one write.
 # gemini-meter is skipped when $METER (default $BUILD/app/gemini-meter) does not exist.
@@ -30,7 +33,8 @@ IDLE_CONNS=${IDLE_CONNS:-1000}
 FAKE_THREADS=${FAKE_THREADS:-2}
 METER=${METER:-$BUILD/app/gemini-meter}
 METER_ARGS=${METER_ARGS:-}
-TARGETS=${TARGETS:-direct nginx haproxy meter meter-nometer}
+METER_OLD=${METER_OLD:-}
+TARGETS=${TARGETS:-direct nginx haproxy meter meter-nometer${METER_OLD:+ meter-old}}
 OUT=${OUT:-$ROOT/bench/out}
 SSE_FLUSH=${SSE_FLUSH:-0}
 FAKE=${FAKE:-$BUILD/tests/fake_gemini/fake-gemini}
@@ -129,13 +133,13 @@ haproxy -db -f "$T/haproxy.cfg" > "$T/haproxy.log" 2>&1 &
 PIDS[haproxy]=$!
 PORT[haproxy]=$HAPROXY_PORT
 
-start_meter() {  # name, extra args...
+start_meter() {  # name, extra args... (the binary is $METER, or $BIN when set)
   local name=$1; shift
-  local p a
+  local p a bin=${BIN:-$METER}
   next_port; p=$PORT_OUT
   next_port; a=$PORT_OUT
   # shellcheck disable=SC2086
-  "$METER" --listen 127.0.0.1:"$p" --upstream http://127.0.0.1:"$FAKE_PORT" --admin-listen 127.0.0.1:"$a" \
+  "$bin" --listen 127.0.0.1:"$p" --upstream http://127.0.0.1:"$FAKE_PORT" --admin-listen 127.0.0.1:"$a" \
     --database sqlite:"$T/$name.db" --log-format json $METER_ARGS "$@" > "$T/$name.log" 2>&1 &
   PIDS[$name]=$!
   PORT[$name]=$p
@@ -155,6 +159,9 @@ for t in $TARGETS; do
       if [[ -x $METER ]] && "$METER" --help 2>&1 | grep -q -- '--metering'; then
         start_meter meter-nometer --metering off; ACTIVE+=(meter-nometer)
       elif [[ -x $METER ]]; then log "skipping meter-nometer: $METER has no --metering flag"; fi ;;
+    meter-old)
+      if [[ -x $METER_OLD ]]; then BIN=$METER_OLD start_meter meter-old --metering off; ACTIVE+=(meter-old)
+      else log "skipping meter-old: set METER_OLD to an older gemini-meter binary"; fi ;;
     *) log "unknown target $t"; exit 1 ;;
   esac
 done
