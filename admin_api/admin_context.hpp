@@ -10,6 +10,7 @@
 #include "admin_api/admin_server.hpp"
 #include "admin_api/bearer_auth.hpp"
 #include "admin_api/failure_limiter.hpp"
+#include "admin_api/hand_back.hpp"
 #include "admin_api/metrics_text.hpp"
 #include "admin_api/query_pool.hpp"
 #include "admin_api/reader_pool.hpp"
@@ -24,6 +25,7 @@ struct admin_context {
     bearer_auth auth;
     failure_limiter limiter;
     reader_pool readers;
+    std::shared_ptr<admin_api::hand_back> hand_back;  // query threads -> I/O thread (set by admin_server::start)
     std::unique_ptr<query_pool> pool;  // last: its threads use the members above
     std::atomic<bool> stopping{false};
 

@@ -27,6 +27,8 @@ admin_server::~admin_server() {
     // Queries still running finish (an export notices `stopping`); queued ones are dropped.
     ctx_->pool->stop();
     ctx_->pool->join();
+    // No query thread pushes any more: drop what waits (it holds sessions, which hold ctx_).
+    if (ctx_->hand_back) ctx_->hand_back->stop();
     ctx_->readers.clear();
 }
 
@@ -47,6 +49,8 @@ void admin_server::start() {
                   "(--admin-token-file or GEMINI_METER_ADMIN_TOKEN)");
     }
     listener_ = std::make_shared<admin_listener>(ioc_, net::ip::tcp::endpoint(address, ctx_->options.port), ctx_);
+    ctx_->hand_back = std::make_shared<hand_back>(ioc_);
+    ctx_->hand_back->start();
     listener_->run();
 }
 

@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -77,16 +78,43 @@ admin_response health_response(const health_snapshot& h, bool have_health) {
 }  // namespace
 
 admin_session::admin_session(net::ip::tcp::socket&& socket, std::shared_ptr<admin_context> ctx)
-    : stream_(std::move(socket)), ctx_(std::move(ctx)), export_retry_(stream_.get_executor()) {
+    : stream_(std::move(socket)), ctx_(std::move(ctx)), idle_timer_(stream_.get_executor()),
+      export_retry_(stream_.get_executor()) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     client_address_ = ec ? "unknown" : ep.address().to_string();
+    // write_wire's direct send must return would_block rather than wait for the client.
+    stream_.socket().non_blocking(true, ec);
 }
 
 void admin_session::run() {
     // The socket was accepted on this connection's strand: start there so that every
     // handler of this session runs on it.
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&admin_session::do_read, shared_from_this()));
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&admin_session::start, shared_from_this()));
+}
+
+void admin_session::start() {
+    idle_timer_.expires_after(idle_timeout);
+    idle_timer_.async_wait(beast::bind_front_handler(&admin_session::on_idle, shared_from_this()));
+    do_read();
+}
+
+void admin_session::on_idle(beast::error_code ec) {
+    if (ec || ended_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (reading_ && now - read_started_ >= idle_timeout) {
+        // No complete request within the timeout: the pending read ends with an error.
+        stream_.close();
+        return;
+    }
+    // Busy (a query or a write) or read recently: look again a timeout after the read began.
+    idle_timer_.expires_at(reading_ ? read_started_ + idle_timeout : now + idle_timeout);
+    idle_timer_.async_wait(beast::bind_front_handler(&admin_session::on_idle, shared_from_this()));
+}
+
+void admin_session::end() {
+    ended_ = true;
+    idle_timer_.cancel();
 }
 
 void admin_session::do_read() {
@@ -94,11 +122,15 @@ void admin_session::do_read() {
     parser_.emplace();
     parser_->header_limit(header_limit);
     parser_->body_limit(body_limit);
-    stream_.expires_after(idle_timeout);
+    // The whole request must arrive within idle_timeout of this moment (on_idle checks).
+    read_started_ = std::chrono::steady_clock::now();
+    reading_ = true;
+    stream_.expires_never();  // a write's timeout must not apply to the read
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&admin_session::on_read, shared_from_this()));
 }
 
 void admin_session::on_read(beast::error_code ec, std::size_t) {
+    reading_ = false;
     // The client closed a keep-alive connection between requests: the normal end.
     if (ec == http::error::end_of_stream) return do_close();
     if (ec) {
@@ -107,7 +139,7 @@ void admin_session::on_read(beast::error_code ec, std::size_t) {
             version_ = 11;
             return send(json_error(400, "malformed HTTP request"));
         }
-        return;  // timeout or reset: nothing to answer
+        return end();  // timeout or reset: nothing to answer
     }
     handle();
 }
@@ -212,8 +244,9 @@ void admin_session::handle_api(const route& r, const query_params& params) {
 }
 
 void admin_session::run_query(api_query&& q) {
-    // Off the I/O thread: the query may take a while; the rendered answer comes back to
-    // this connection's strand.
+    // Off the I/O thread: the query may take a while. The query thread also renders the
+    // whole HTTP response into one buffer, so that all the I/O thread does with it is one
+    // send (write_wire), after one wake through the hand-back queue.
     net::post(ctx_->pool->get_executor(), [self = shared_from_this(), q = std::move(q)]() mutable {
         admin_context& ctx = *self->ctx_;
         admin_response res;
@@ -235,36 +268,67 @@ void admin_session::run_query(api_query&& q) {
                 res = json_error(500, "the query failed; see the gemini-meter log");
             }
         }
-        net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
+        // version_, keep_alive_ and origin_ are not touched until this response is written.
+        auto wire = self->serialize(std::move(res));
+        ctx.hand_back->push([self, wire = std::make_shared<std::string>(std::move(wire))]() mutable {
+            net::dispatch(self->stream_.get_executor(),
+                          [self, wire = std::move(wire)] { self->write_wire(std::move(*wire)); });
+        });
     });
 }
 
-void admin_session::send(admin_response&& r) {
-    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version_);
-    res->set(http::field::server, "gemini-meter");
-    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
-    res->set(http::field::cache_control, "no-store");
-    res->set("X-Content-Type-Options", "nosniff");
-    for (auto& [name, value] : r.headers) res->set(name, value);
+std::string admin_session::serialize(admin_response&& r) const {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version_};
+    res.set(http::field::server, "gemini-meter");
+    if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+    res.set(http::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
+    for (auto& [name, value] : r.headers) res.set(name, value);
     if (!ctx_->options.cors_origin.empty()) {
-        res->set(http::field::vary, "Origin");
+        res.set(http::field::vary, "Origin");
         if (origin_allowed()) {
-            res->set(http::field::access_control_allow_origin, ctx_->options.cors_origin == "*" ? "*" : origin_);
-            res->set(http::field::access_control_expose_headers, "Retry-After, WWW-Authenticate");
+            res.set(http::field::access_control_allow_origin, ctx_->options.cors_origin == "*" ? "*" : origin_);
+            res.set(http::field::access_control_expose_headers, "Retry-After, WWW-Authenticate");
         }
     }
-    res->keep_alive(keep_alive_);
-    res->body() = std::move(r.body);
-    res->prepare_payload();
-    res_ = std::move(res);
+    res.keep_alive(keep_alive_);
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+    // Beast's serializer, run to the end into one string: the same bytes async_write sends.
+    std::string wire;
+    wire.reserve(res.body().size() + 512);
+    http::response_serializer<http::string_body> sr{res};
+    beast::error_code ec;
+    do {
+        sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+            for (auto b : beast::buffers_range_ref(buffers)) wire.append(static_cast<const char*>(b.data()), b.size());
+            sr.consume(beast::buffer_bytes(buffers));
+        });
+    } while (!ec && !sr.is_done());
+    return wire;
+}
+
+void admin_session::send(admin_response&& r) { write_wire(serialize(std::move(r))); }
+
+void admin_session::write_wire(std::string&& wire) {
+    wire_ = std::move(wire);
+    const bool close = !keep_alive_;
+    // One non-blocking send: a response fits the socket buffer almost always, and then no
+    // write operation, timer or completion handler is needed at all.
+    beast::error_code ec;
+    const std::size_t n = stream_.socket().write_some(net::buffer(wire_), ec);
+    if (ec && ec != net::error::would_block) return end();  // the client went away
+    if (!ec && n == wire_.size()) return on_write(close, {}, n);
+    const std::size_t done = ec ? 0 : n;
     stream_.expires_after(write_timeout);
-    http::async_write(stream_, *res_,
-                      beast::bind_front_handler(&admin_session::on_write, shared_from_this(), res_->need_eof()));
+    net::async_write(stream_, net::buffer(wire_.data() + done, wire_.size() - done),
+                     beast::bind_front_handler(&admin_session::on_write, shared_from_this(), close));
 }
 
 void admin_session::on_write(bool close, beast::error_code ec, std::size_t) {
-    if (ec) return;  // the client went away; the session ends with the last handler
-    res_.reset();
+    if (ec) return end();  // the client went away; the session ends with the last handler
+    wire_.clear();
+    wire_.shrink_to_fit();  // an idle keep-alive connection holds no response
     if (close) return do_close();
     do_read();
 }
@@ -273,6 +337,7 @@ void admin_session::do_close() {
     // Half-close so the client sees the end of the response before the socket goes.
     beast::error_code ec;
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    end();
 }
 
 void admin_session::start_export(api_query&& q) {
@@ -284,7 +349,9 @@ void admin_session::start_export(api_query&& q) {
                                    format_iso_date(q.range.end_ms - 1));
     net::post(ctx_->pool->get_executor(), [self = shared_from_this(), ch = export_, q = std::move(q)]() mutable {
         admin_context& ctx = *self->ctx_;
-        auto notify = [&] { net::post(self->stream_.get_executor(), beast::bind_front_handler(&admin_session::pump_export, self)); };
+        auto notify = [&] {
+            ctx.hand_back->push([self] { net::dispatch(self->stream_.get_executor(), beast::bind_front_handler(&admin_session::pump_export, self)); });
+        };
         std::string buf = csv_header();
         bool open = true;
         auto flush = [&] {
@@ -373,7 +440,7 @@ void admin_session::pump_export() {
             beast::error_code ec;
             stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
         }
-        return;
+        return end();
     }
 }
 
@@ -407,6 +474,7 @@ void admin_session::abort_export() {
     export_aborted_ = true;
     if (export_) export_->close();
     export_.reset();
+    end();
 }
 
 }  // namespace gm::admin_api

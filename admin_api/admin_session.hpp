@@ -13,6 +13,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,11 +32,18 @@ public:
     void run();
 
 private:
+    void start();
+    void on_idle(boost::beast::error_code ec);
+    void end();
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     void handle();
     void handle_api(const route& r, const query_params& params);
     void send(admin_response&& r);
+    // The whole HTTP message (status line, fields, body) as bytes; any thread, while no
+    // request is being read.
+    std::string serialize(admin_response&& r) const;
+    void write_wire(std::string&& wire);
     void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
     void do_close();
 
@@ -55,11 +63,19 @@ private:
     std::shared_ptr<admin_context> ctx_;
     std::string client_address_;
 
+    // The idle timeout, armed once per connection rather than once per request: it looks
+    // at when the current read began and waits again if that is less than the timeout ago
+    // (no timer re-armed, and no cancelled timer handler run, per admin query).
+    boost::asio::steady_timer idle_timer_;
+    std::chrono::steady_clock::time_point read_started_{};
+    bool reading_ = false;  // a request read is pending
+    bool ended_ = false;    // the session is over: the timer stops too
+
     // The request being answered.
     unsigned version_ = 11;
     bool keep_alive_ = true;
     std::string origin_;
-    std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> res_;
+    std::string wire_;  // the response being written
 
     // The export being streamed, if any.
     std::shared_ptr<export_channel> export_;
