@@ -5,7 +5,7 @@ APT_PACKAGES = build-essential cmake pkg-config ccache \
   libboost1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev libboost-system1.81-dev \
   libssl-dev openssl libsqlite3-dev sqlite3 rapidjson-dev libfmt-dev catch2 \
   zlib1g-dev libbrotli-dev libzstd-dev libdeflate-dev libpq-dev
-TEST_PACKAGES = curl prometheus chromium ca-certificates
+TEST_PACKAGES = curl prometheus chromium ca-certificates python3 python3-yaml
 
 .PHONY: deps test-deps configure build run test bench clean
 
