@@ -19,6 +19,7 @@ namespace gm::storage {
 class sqlite_queries final : public usage_queries {
 public:
     explicit sqlite_queries(const std::string& db_path);
+    ~sqlite_queries() override;
 
     usage_stats stats(const time_range& range, const usage_filter& filter) override;
     std::vector<daily_usage> daily(const time_range& range, const usage_filter& filter) override;
@@ -73,6 +74,7 @@ private:
         std::vector<std::pair<std::int64_t, std::int64_t>> spans;  // [from, to) in ms
         std::optional<std::int64_t> oldest, newest;                 // stored rows' createdAtMs
         std::int64_t folded_day = 0;                                // folded_user_day()
+        std::uint64_t id = 0;                                       // gaps_around's call, for plans_
     };
     gaps gaps_around(const time_range& range);
     // The range as whole months (user totals only), days and hours of the rollups, each
@@ -86,6 +88,10 @@ private:
     // +1 or -1: whether run_grouped adds the rows it reads or takes them away (a piece
     // subtracted from a whole bucket).
     int sign_ = 1;
+    // The last range's pieces: top users covers the same range once per candidate.
+    struct range_pieces;
+    std::unique_ptr<range_pieces> plan_;
+    std::uint64_t gaps_made_ = 0;
 };
 
 }  // namespace gm::storage
