@@ -12,6 +12,8 @@
 //       schedule, over C keep-alive connections, default 1) to a running admin listener for
 //       S seconds or until SIGTERM/SIGINT, for measuring the proxy with admin load beside it.
 //       Prints the admin latencies (all, and per endpoint) at the end.
+//   Any of them with --only NAME[,NAME...]: only those endpoints (names as printed, e.g.
+//       "recent,stats user"); bench/admin_run.sh's phase (C) measures them one at a time.
 //
 // Each endpoint gets N requests (default 200) after 3 warm-up requests, but no more than S
 // seconds (default 10; at least 10 requests), so that one slow query does not hold up the
@@ -62,13 +64,15 @@ struct args {
     std::string token = "bench-token";
     double rate = 0;
     double duration_s = 60;
+    std::string only;  // comma-separated endpoint names; empty: all
 };
 
 [[noreturn]] void usage() {
     std::fprintf(stderr,
                  "usage: admin_bench --db PATH [--requests N] [--clients C] [--max-seconds S]\n"
                  "       admin_bench --port P --token T [--requests N] [--clients C] [--max-seconds S]\n"
-                 "       admin_bench --port P --token T --rate QPS [--duration S] [--clients C]\n");
+                 "       admin_bench --port P --token T --rate QPS [--duration S] [--clients C]\n"
+                 "       any of them: --only NAME[,NAME...] (endpoint names as printed, e.g. \"recent,metrics\")\n");
     std::exit(2);
 }
 
@@ -88,6 +92,7 @@ args parse(int argc, char** argv) {
         else if (k == "--token") a.token = next();
         else if (k == "--rate") a.rate = std::stod(next());
         else if (k == "--duration") a.duration_s = std::stod(next());
+        else if (k == "--only") a.only = next();
         else usage();
     }
     if (a.db.empty() == (a.port == 0)) usage();  // exactly one of --db and --port
@@ -119,6 +124,22 @@ const std::vector<std::pair<std::string, std::string>> endpoints = {
     {"export 15 min", "/api/api-usage/export?format=csv&startDate={time:1455}&endDate={time:1440}"},
     {"metrics", "/metrics"},
 };
+
+// The endpoints --only names (all when it is empty); an unknown name is an error.
+std::vector<std::pair<std::string, std::string>> selected(const std::string& only) {
+    if (only.empty()) return endpoints;
+    std::vector<std::pair<std::string, std::string>> out;
+    std::size_t from = 0;
+    for (;;) {
+        const auto comma = only.find(',', from);
+        const std::string name = only.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+        auto it = std::find_if(endpoints.begin(), endpoints.end(), [&](const auto& e) { return e.first == name; });
+        if (it == endpoints.end()) throw std::runtime_error("--only: no endpoint named '" + name + "'");
+        out.push_back(*it);
+        if (comma == std::string::npos) return out;
+        from = comma + 1;
+    }
+}
 
 std::string b64url(const std::string& in) {
     static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -235,7 +256,8 @@ int measure_endpoints(const args& a, unsigned short port, const std::string& whe
     std::printf("%-18s %7s %9s %9s %9s %9s %7s\n", "endpoint", "n", "p50 ms", "p99 ms", "max ms", "bytes", "result");
     std::fflush(stdout);
     int failures = 0;
-    for (const auto& [name, raw] : endpoints) {
+    const auto chosen = selected(a.only);
+    for (const auto& [name, raw] : chosen) {
         std::vector<double> lat;
         std::mutex m;
         std::atomic<std::size_t> failed{0}, bytes{0};
@@ -272,7 +294,7 @@ int measure_endpoints(const args& a, unsigned short port, const std::string& whe
                     s.failed ? "FAILED" : ok ? "ok" : "SLOW");
         std::fflush(stdout);
     }
-    std::printf("admin_bench: %d of %zu endpoints over the goal or failing\n", failures, endpoints.size());
+    std::printf("admin_bench: %d of %zu endpoints over the goal or failing\n", failures, chosen.size());
     return failures == 0 ? 0 : 1;
 }
 
@@ -318,6 +340,7 @@ int run_rate(const args& a) {
     std::vector<double> lat;
     std::map<std::string, std::vector<double>> per_endpoint;
     std::size_t failed = 0;
+    const auto chosen = selected(a.only);
     std::printf("admin_bench: sending %.1f queries/s to 127.0.0.1:%u on %d connection(s)\n", a.rate, a.port, a.clients);
     std::fflush(stdout);
     std::vector<std::thread> threads;
@@ -332,7 +355,7 @@ int run_rate(const args& a) {
                 while (!stop_requested && clock_type::now() < due)
                     std::this_thread::sleep_until(std::min(due, clock_type::now() + std::chrono::milliseconds(10)));
                 if (stop_requested) break;
-                const auto& [name, raw] = endpoints[k % endpoints.size()];
+                const auto& [name, raw] = chosen[k % chosen.size()];
                 double ms = -1;
                 try {
                     ms = cl.get(expand(raw));
@@ -353,7 +376,7 @@ int run_rate(const args& a) {
     std::printf("admin_bench: %.1f queries/s asked, %.1f sent over %.1f s: %zu ok, %zu failed, p50 %.2f ms, "
                 "p99 %.2f ms, max %.2f ms\n",
                 a.rate, static_cast<double>(s.n + s.failed) / seconds, seconds, s.n, s.failed, s.p50, s.p99, s.max);
-    for (const auto& [name, raw] : endpoints) {
+    for (const auto& [name, raw] : chosen) {
         auto it = per_endpoint.find(name);
         if (it == per_endpoint.end()) continue;
         auto e = summarize(it->second, 0);

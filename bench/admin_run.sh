@@ -18,6 +18,9 @@
 #          admin query pool, "gm-writer" the storage writer, "gemini-meter" any unnamed
 #          thread), and its p50/p99 latency. Medians over the rounds of the per-round
 #          differences and ratios; goals: CPU per request +<5%, p99 +<1 ms.
+#   (C)    gm-io's CPU and context switches per admin query, proxy idle, for a few endpoints
+#          ($C_ENDPOINTS, $C_REQUESTS sequential queries each): what the I/O thread pays
+#          for an admin query by itself (wake-ups, parsing, the write).
 #   (A)    the endpoints of (A0) again while gm-loadgen drives the proxy in a closed loop
 #          ($CONNS connections, unary generateContent): admin latency while the proxy
 #          carries all the load it can. Run last, because it writes thousands of rows per
@@ -28,7 +31,7 @@
 #
 # Usage: bench/admin_run.sh   (environment: BUILD DB ROWS OUT COPY_DIR KEEP_COPY ROUNDS DUR
 #        WARM RATE ADMIN_QPS ADMIN_CONNS CONNS REQUESTS MAX_SECONDS FAKE_THREADS METER_ARGS SKIP_IDLE
-#        SKIP_B SKIP_A)
+#        SKIP_C C_REQUESTS C_ENDPOINTS SKIP_B SKIP_A)
 #   REQUESTS, MAX_SECONDS  per endpoint in (A0) and (A): up to REQUESTS requests (default
 #             200), stopping after MAX_SECONDS (default 10) once 10 are done
 #   DB        the big database (default $OUT/usage-$ROWS.db; filled when missing)
@@ -58,6 +61,9 @@ METER_ARGS=${METER_ARGS---io-threads 1}
 SKIP_A=${SKIP_A:-0}
 SKIP_B=${SKIP_B:-0}
 SKIP_IDLE=${SKIP_IDLE:-0}
+SKIP_C=${SKIP_C:-0}
+C_REQUESTS=${C_REQUESTS:-200}
+C_ENDPOINTS=${C_ENDPOINTS:-recent,stats user,projections,metrics,export 15 min}
 METER=${METER:-$BUILD/app/gemini-meter}
 FAKE=${FAKE:-$BUILD/tests/fake_gemini/fake-gemini}
 LOADGEN=${LOADGEN:-$BUILD/bench/gm-loadgen}
@@ -207,6 +213,40 @@ if [[ $SKIP_IDLE != 1 ]]; then
   say ""
   say "(A0) admin endpoints with the proxy idle (the cost of each query by itself); load average $(loadavg)"
   measure_endpoints A0
+fi
+
+# --- (C) what one admin query costs the I/O thread, proxy idle ------------------------------
+# gm-io's CPU (schedstat) and context switches (/proc/PID/task/TID/status) over $C_REQUESTS
+# sequential queries of each endpoint in $C_ENDPOINTS (admin_bench --only): the wake-ups an
+# admin query adds to the thread that also relays the proxy's calls.
+if [[ $SKIP_C != 1 ]]; then
+  say ""
+  say "(C) gm-io per admin query, proxy idle, $C_REQUESTS sequential queries per endpoint on one connection; load average $(loadavg)"
+  io_tasks() { grep -lx gm-io /proc/"$MPID"/task/*/comm 2>/dev/null | cut -d/ -f5; }
+  io_snapshot() {  # cpu_ns timeslices voluntary nonvoluntary, summed over the gm-io threads
+    local tid ns slices v nv sns=0 ss=0 sv=0 snv=0
+    for tid in $(io_tasks); do
+      read -r ns _ slices < /proc/"$MPID"/task/"$tid"/schedstat
+      v=$(awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/"$MPID"/task/"$tid"/status)
+      nv=$(awk '/^nonvoluntary_ctxt_switches/ { print $2 }' /proc/"$MPID"/task/"$tid"/status)
+      sns=$((sns + ns)); ss=$((ss + slices)); sv=$((sv + v)); snv=$((snv + nv))
+    done
+    echo "$sns $ss $sv $snv"
+  }
+  say "$(printf '%-18s %6s %12s %14s %12s %12s' endpoint queries "gm-io us/q" "timeslices/q" "vol cs/q" "invol cs/q")"
+  IFS=, read -ra c_endpoints <<< "$C_ENDPOINTS"
+  for e in "${c_endpoints[@]}"; do
+    read -r a0 b0 c0 d0 <<< "$(io_snapshot)"
+    "$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --requests "$C_REQUESTS" --max-seconds 60 --only "$e" > "$T/c.out" 2>&1 || true
+    read -r a1 b1 c1 d1 <<< "$(io_snapshot)"
+    n=$(awk -v e="$e" 'index($0, e " ") == 1 { print $(NF-5) + 3 }' "$T/c.out")  # + its 3 warm-up queries
+    [[ -n $n && $n -gt 0 ]] || { log "(C) $e: no result"; cat "$T/c.out" >&2; continue; }
+    line=$(awk -v e="$e" -v n="$n" -v ns=$((a1 - a0)) -v s=$((b1 - b0)) -v v=$((c1 - c0)) -v nv=$((d1 - d0)) \
+      'BEGIN { printf "%-18s %6d %12.1f %14.2f %12.2f %12.2f", e, n, ns / 1000 / n, s / n, v / n, nv / n }')
+    say "$line"
+    record C "$e" io_us_per_query "$(awk -v ns=$((a1 - a0)) -v n="$n" 'BEGIN { printf "%.1f", ns / 1000 / n }')"
+    record C "$e" io_slices_per_query "$(awk -v s=$((b1 - b0)) -v n="$n" 'BEGIN { printf "%.2f", s / n }')"
+  done
 fi
 
 # --- (B) the proxy alone vs. with admin queries beside it -----------------------------------
