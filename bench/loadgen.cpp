@@ -8,6 +8,14 @@
 //           (so a stall is not hidden by sending less: no coordinated omission).
 //   idle:   opens C connections, does one request on each, prints "ready", holds them open
 //           for the duration: for a proxy's memory with many idle keep-alive clients.
+//   open with --pair-port D: each tick sends the request both to --port (the proxy) and to
+//           D (the upstream directly), in alternating order, and also reports the
+//           percentiles of the per-tick differences (proxy minus direct). Both requests of
+//           a pair meet the same machine at the same moment, so a stall of the host, of
+//           this program or of the upstream's scheduling delays both and cancels out in
+//           the difference; what remains is the proxy's hop plus the part of the noise
+//           the two requests do not share, which widens the tails of the difference on
+//           both sides (its p50 is the median added latency, its p99 an upper estimate).
 //
 // Prints one line of key=value pairs for the script to parse. Standard library and POSIX
 // only, so it builds with a plain compiler call when the CMake target is not there.
@@ -21,6 +29,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -51,6 +60,7 @@ struct options {
     std::string model = "gemini-2.5-flash";
     std::vector<std::string> headers;
     bool event_flush = false;
+    int pair_port = 0;  // open mode: also send each tick's request to this port directly
 };
 
 [[noreturn]] void die(const char* what) {
@@ -174,6 +184,8 @@ struct response_parser {
 };
 
 struct connection {
+    int side = 0;               // 0: --port, 1: --pair-port
+    std::uint64_t tick = 0;     // paired runs: the tick this request belongs to
     int fd = -1;
     bool connected = false;
     bool busy = false;
@@ -187,25 +199,34 @@ struct runner {
     std::string request;
     int ep = -1;
     std::vector<std::unique_ptr<connection>> conns;
-    std::deque<clock_type::time_point> backlog;  // open loop: due requests with no free connection
+    struct due {
+        clock_type::time_point at;
+        int side;
+        std::uint64_t tick;
+    };
+    std::deque<due> backlog;  // open loop: due requests with no free connection
+    // Paired runs: each measured tick's latency on either side, -1 until it completes.
+    std::vector<std::array<std::int64_t, 2>> pairs;
+    std::uint64_t ticks = 0;
     std::vector<std::uint32_t> latencies_us;
     std::uint64_t total = 0, errors = 0, measured = 0;
     clock_type::time_point start, warm_end, end;
     bool stopping = false;
     int busy = 0;
 
-    connection* open_connection() {
+    connection* open_connection(int side = 0) {
         const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) die("socket");
         int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         sockaddr_in a{};
         a.sin_family = AF_INET;
-        a.sin_port = htons(static_cast<std::uint16_t>(o.port));
+        a.sin_port = htons(static_cast<std::uint16_t>(side ? o.pair_port : o.port));
         ::inet_pton(AF_INET, o.host.c_str(), &a.sin_addr);
         if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) die("connect");
         auto c = std::make_unique<connection>();
         c->fd = fd;
+        c->side = side;
         epoll_event ev{};
         ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
         ev.data.ptr = c.get();
@@ -220,7 +241,8 @@ struct runner {
         c->fd = -1;
     }
 
-    void send_on(connection* c, clock_type::time_point started) {
+    void send_on(connection* c, clock_type::time_point started, std::uint64_t tick = 0) {
+        c->tick = tick;
         c->busy = true;
         ++busy;
         c->out_off = 0;
@@ -246,7 +268,7 @@ struct runner {
         close_connection(c);
         // Replace it, so that the load keeps its shape.
         if (!stopping) {
-            connection* n = open_connection();
+            connection* n = open_connection(c->side);
             if (o.mode == "closed") send_on(n, clock_type::now());
         }
     }
@@ -255,25 +277,30 @@ struct runner {
         const auto now = clock_type::now();
         c->busy = false;
         --busy;
-        ++total;
+        // Paired runs: the first line's counts and percentiles are the proxy side's.
+        if (c->side == 0) ++total;
         if (c->parser.status != 200) ++errors;
         if (now >= warm_end && !stopping) {
-            ++measured;
-            latencies_us.push_back(static_cast<std::uint32_t>(
-                std::chrono::duration_cast<std::chrono::microseconds>(now - c->started).count()));
+            if (c->side == 0) ++measured;
+            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - c->started).count();
+            if (c->side == 0)
+                latencies_us.push_back(static_cast<std::uint32_t>(us));
+            if (o.pair_port && c->tick < pairs.size())
+                pairs[c->tick][c->side] = us;
         }
         if (c->parser.close) {
             close_connection(c);
             if (stopping) return;
-            c = open_connection();
+            c = open_connection(c->side);
         }
         if (stopping || o.mode == "idle") return;
         if (o.mode == "closed") return send_on(c, clock_type::now());
-        if (!backlog.empty()) {
-            const auto t = backlog.front();
-            backlog.pop_front();
-            send_on(c, t);
-        }
+        for (auto it = backlog.begin(); it != backlog.end(); ++it)
+            if (it->side == c->side) {
+                const due d = *it;
+                backlog.erase(it);
+                return send_on(c, d.at, d.tick);
+            }
     }
 
     void on_event(connection* c, std::uint32_t events) {
@@ -350,7 +377,18 @@ struct runner {
                     [[maybe_unused]] auto r = ::read(tfd, &ticks, sizeof ticks);
                     const auto now = clock_type::now();
                     while (next <= now) {
-                        dispatch(next);
+                        if (o.pair_port) {
+                            // Measured ticks get a slot; the order alternates so that
+                            // neither side always leaves first.
+                            std::uint64_t tick = pairs.size();
+                            if (next >= warm_end) pairs.push_back({-1, -1});
+                            else tick = ~0ull;
+                            const int first = static_cast<int>(ticks++ % 2);
+                            dispatch(next, first, tick);
+                            dispatch(next, 1 - first, tick);
+                        } else {
+                            dispatch(next);
+                        }
                         next += interval;
                     }
                     arm(tfd, next);
@@ -367,11 +405,11 @@ struct runner {
         return 0;
     }
 
-    void dispatch(clock_type::time_point scheduled) {
+    void dispatch(clock_type::time_point scheduled, int side = 0, std::uint64_t tick = 0) {
         for (auto& c : conns)
-            if (c->fd >= 0 && !c->busy) return send_on(c.get(), scheduled);
-        if (static_cast<int>(conns.size()) < 4096) return send_on(open_connection(), scheduled);
-        backlog.push_back(scheduled);
+            if (c->fd >= 0 && !c->busy && c->side == side) return send_on(c.get(), scheduled, tick);
+        if (static_cast<int>(conns.size()) < 4096) return send_on(open_connection(side), scheduled, tick);
+        backlog.push_back({scheduled, side, tick});
     }
 
     static void arm(int tfd, clock_type::time_point at) {
@@ -403,6 +441,28 @@ struct runner {
                     static_cast<unsigned long long>(measured), static_cast<unsigned long long>(errors), o.duration,
                     measured / o.duration, pct(0.5), pct(0.9), pct(0.99),
                     latencies_us.empty() ? 0ul : static_cast<unsigned long>(latencies_us.back()), conns.size());
+        if (o.pair_port) report_pairs();
+    }
+
+    // A second line for paired runs: both sides' percentiles over the
+    // ticks where both completed, and the percentiles of the per-tick differences.
+    void report_pairs() {
+        std::vector<std::int64_t> side[2], diff;
+        for (const auto& p : pairs) {
+            if (p[0] < 0 || p[1] < 0) continue;
+            side[0].push_back(p[0]);
+            side[1].push_back(p[1]);
+            diff.push_back(p[0] - p[1]);
+        }
+        auto pct = [](std::vector<std::int64_t>& v, double q) -> long long {
+            if (v.empty()) return 0;
+            std::sort(v.begin(), v.end());
+            return v[std::min(v.size() - 1, static_cast<std::size_t>(q * v.size()))];
+        };
+        std::printf("pairs=%zu unpaired=%zu proxy_p50_us=%lld proxy_p99_us=%lld direct_p50_us=%lld direct_p99_us=%lld "
+                    "diff_p50_us=%lld diff_p90_us=%lld diff_p99_us=%lld\n",
+                    diff.size(), pairs.size() - diff.size(), pct(side[0], 0.5), pct(side[0], 0.99), pct(side[1], 0.5),
+                    pct(side[1], 0.99), pct(diff, 0.5), pct(diff, 0.9), pct(diff, 0.99));
     }
 };
 
@@ -410,7 +470,7 @@ void usage() {
     std::fprintf(stderr,
                  "usage: gm-loadgen --port P [--host 127.0.0.1] [--mode closed|open|idle] [--shape unary|sse]\n"
                  "  [--connections C] [--duration S] [--warmup S] [--rate R] [--body-bytes N] [--events N]\n"
-                 "  [--answer-bytes N] [--model M] [--event-flush] [--header 'Name: value']...\n");
+                 "  [--answer-bytes N] [--model M] [--event-flush] [--header 'Name: value']... [--pair-port D]\n");
     std::exit(2);
 }
 
@@ -439,9 +499,11 @@ int main(int argc, char** argv) {
         else if (a == "--model") o.model = val();
         else if (a == "--header") o.headers.push_back(val());
         else if (a == "--event-flush") o.event_flush = true;
+        else if (a == "--pair-port") o.pair_port = std::atoi(val().c_str());
         else usage();
     }
-    if (o.port <= 0 || (o.mode != "closed" && o.mode != "open" && o.mode != "idle") || o.connections <= 0 || o.rate <= 0)
+    if (o.port <= 0 || (o.mode != "closed" && o.mode != "open" && o.mode != "idle") || o.connections <= 0 || o.rate <= 0 ||
+        (o.pair_port && o.mode != "open"))
         usage();
     return r.run();
 }
