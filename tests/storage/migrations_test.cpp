@@ -592,3 +592,73 @@ TEST_CASE("migrations: versions 9 and 10 build the per-user hourly and one-dimen
     }
     CHECK(dump(tables[1].name, tables[1].order, tables[1].columns) == kept[1]);
 }
+
+TEST_CASE("migrations: version 11 backfills the monthly user and pair rollups as the writer keeps them, rows intact",
+          "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    {
+        auto store = sqlite_store::open(db);
+        const std::int64_t base = gm::test::at("2024-10-30T00:00:00Z");
+        for (int i = 0; i < 300; ++i) {
+            gm::test::record_spec r;
+            r.id = fmt::format("p{:04}", i);
+            r.ms = base + std::int64_t{i} * 9'876'543;  // about 34 days: October, November and December
+            if (i % 4) r.user = fmt::format("u{}", i % 6);
+            r.model = i % 2 ? "flash" : "pro";
+            r.endpoint = i % 3 ? "chat" : "analyze";
+            if (i % 5 < 2) r.bot = i % 5 ? "b1" : "b2";
+            r.success = i % 9 != 0;
+            r.prompt = i % 17;
+            r.candidates = i % 5;
+            r.cost = i * 10;
+            r.priced = i % 7 != 0;
+            r.duration = i;
+            store->sink().submit(gm::test::make_record(r));
+        }
+        REQUIRE(store->flush(std::chrono::seconds(30)));
+    }
+    auto dump = [&](const char* table, const char* order, int columns) {
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        auto st = c.prepare(fmt::format("SELECT * FROM {} ORDER BY {}", table, order));
+        std::ostringstream out;
+        while (st.step()) {
+            for (int i = 0; i < columns; ++i) out << st.col_text(i) << ",";
+            out << "\n";
+        }
+        return out.str();
+    };
+    // The rows' days are all folded: the writer kept both tables itself.
+    const std::string months = dump("UsageMonthlyUserSums", "1, 2", 14);
+    const std::string pairs = dump("UsageDailyDimPair", "1, 2, 3, 4, 5", 17);
+    CHECK(query_int(db, "SELECT COUNT(DISTINCT month) FROM UsageMonthlyUserSums") == 3);
+    CHECK(query_int(db, "SELECT SUM(calls) FROM UsageMonthlyUserSums") == 225);
+    CHECK(query_int(db, "SELECT SUM(calls) FROM UsageDailyDimPair WHERE dim = 'guest' AND byDim = 'bot'") == 300);
+    const std::int64_t rows_cost = query_int(db, "SELECT SUM(costPicoUsd) FROM ApiUsage");
+    {
+        // Back to version 10. Retention removes the first ten rows: their sums live on in
+        // UsageDailyUser and UsageDaily, which the backfill reads.
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec(drop_v11_tables);
+        c.exec("PRAGMA user_version = 10");
+        c.exec("DELETE FROM ApiUsage WHERE id < 'p0010'");
+    }
+    const auto before = migration_state(db);
+    CHECK(before.current == 10);
+    REQUIRE(before.pending.size() == 1);
+    migrate(db);
+    CHECK(migration_state(db).current == latest_schema_version());
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 290);
+    CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM ApiUsage") == rows_cost - 450);
+    CHECK(dump("UsageMonthlyUserSums", "1, 2", 14) == months);
+    CHECK(dump("UsageDailyDimPair", "1, 2, 3, 4, 5", 17) == pairs);
+    // The trigger came back with the tables: re-pricing a folded day's row moves them.
+    {
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec("UPDATE ApiUsage SET costPicoUsd = costPicoUsd + 5, priced = 0 WHERE id = 'p0013'");
+    }
+    CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageMonthlyUserSums") ==
+          query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyUser") + 5);
+    CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyDimPair WHERE dim = 'model' AND byDim = 'bot'") ==
+          query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDaily") + 5);
+}

@@ -6,6 +6,8 @@
 #include <map>
 #include <random>
 
+#include "storage/migrations.hpp"
+#include "storage/reprice.hpp"
 #include "storage/rollup_columns.hpp"
 #include "storage/utc_time.hpp"
 
@@ -749,4 +751,290 @@ TEST_CASE("sqlite_queries: a user's days not yet folded into the one-dimension r
     CHECK(s.totals.cost_pico_usd == 10111);
     CHECK(find(s.by_bot, "")->totals.cost_pico_usd == 10010);
     CHECK(find(s.by_model, "flash")->totals.cost_pico_usd == 10101);
+}
+
+namespace {
+
+// Six calls around the month boundaries of November 2024; every expectation in the test
+// below is summed by hand from this table. All their days are folded (the marker starts at
+// yesterday), so the writer adds them to the monthly and pair rollups directly.
+//   id  createdAt                   user   model  endpoint  bot  cost  prompt
+//   m1  10-31T23:30:00.000Z         u1     flash  chat      b1   100   1
+//   m2  11-01T00:00:00.000Z         u1     flash  analyze   -    200   2
+//   m3  11-01T00:30:00.000Z         u2     pro    chat      b1   1000  4
+//   m4  11-15T12:00:00.000Z         u1     flash  chat      b2   50    8
+//   m5  12-01T00:00:00.000Z         guest  flash  chat      b1   7     16
+//   m6  12-01T00:00:00.001Z         u2     flash  chat      -    3000  32
+void fill_month_edges(const std::string& db) {
+    auto store = sqlite_store::open(db);
+    auto add = [&](const char* id, const char* iso, const char* user, const char* model, const char* endpoint,
+                   const char* bot, std::int64_t cost, std::int64_t prompt) {
+        record_spec s;
+        s.id = id;
+        s.ms = at(iso);
+        s.user = user;
+        s.model = model;
+        s.endpoint = endpoint;
+        s.bot = bot;
+        s.cost = cost;
+        s.prompt = prompt;
+        s.duration = 10;
+        store->sink().submit(gm::test::make_record(s));
+    };
+    add("m1", "2024-10-31T23:30:00.000Z", "u1", "flash", "chat", "b1", 100, 1);
+    add("m2", "2024-11-01T00:00:00.000Z", "u1", "flash", "analyze", "", 200, 2);
+    add("m3", "2024-11-01T00:30:00.000Z", "u2", "pro", "chat", "b1", 1000, 4);
+    add("m4", "2024-11-15T12:00:00.000Z", "u1", "flash", "chat", "b2", 50, 8);
+    add("m5", "2024-12-01T00:00:00.000Z", "", "flash", "chat", "b1", 7, 16);
+    add("m6", "2024-12-01T00:00:00.001Z", "u2", "flash", "chat", "", 3000, 32);
+    REQUIRE(store->flush(std::chrono::seconds(30)));
+}
+
+std::vector<std::pair<std::string, std::int64_t>> costs(const std::vector<user_usage>& v) {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    for (const auto& u : v) out.emplace_back(u.user_id, u.totals.cost_pico_usd);
+    return out;
+}
+
+std::map<std::string, std::int64_t> key_costs(const std::vector<keyed_totals>& v) {
+    std::map<std::string, std::int64_t> out;
+    for (const auto& k : v) out[k.key] = k.totals.cost_pico_usd;
+    return out;
+}
+
+using cost_list = std::vector<std::pair<std::string, std::int64_t>>;
+using cost_map = std::map<std::string, std::int64_t>;
+
+}  // namespace
+
+TEST_CASE("sqlite_queries: top users and a one-dimension filter's breakdowns across month boundaries, by hand",
+          "[sqlite_queries]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    fill_month_edges(db);
+    sqlite_queries q(db);
+    const time_range partial_month{at("2024-10-31T23:45:00Z"), at("2024-12-01T00:00:00Z")};
+    const time_range whole_days{at("2024-10-31T00:00:00Z"), at("2024-12-01T00:00:00Z")};
+    const time_range november{at("2024-11-01T00:00:00Z"), at("2024-12-01T00:00:00Z")};
+    const time_range shifted{at("2024-11-01T00:00:00.001Z"), at("2024-12-01T00:00:00.002Z")};
+    usage_filter flash;
+    flash.model = "flash";
+    const time_range flash_range{at("2024-10-31T23:45:00Z"), at("2024-12-01T00:00:00.001Z")};
+    const time_range quarter{at("2024-10-01T00:00:00Z"), at("2025-01-01T00:00:00Z")};
+    usage_filter guests;
+    guests.guest = true;
+
+    auto check_all = [&](bool removed) {
+        // m2 + m4 for u1 (m1 is before 23:45), m3 for u2.
+        CHECK(costs(q.top_users(partial_month, {}, 10)) == cost_list{{"u2", 1000}, {"u1", 250}});
+        CHECK(q.top_users(partial_month, {}, 10)[1].totals.calls == 2);
+        CHECK(costs(q.top_users(whole_days, {}, 10)) == cost_list{{"u2", 1000}, {"u1", 350}});
+        CHECK(costs(q.top_users(november, {}, 10)) == cost_list{{"u2", 1000}, {"u1", 250}});
+        CHECK(costs(q.top_users(november, {}, 1)) == cost_list{{"u2", 1000}});
+        // m2 lies exactly at the excluded start; m6 one millisecond inside the end. Once
+        // retention has removed m3, a partial day sees only the rows still stored.
+        if (!removed) {
+            CHECK(costs(q.top_users(shifted, {}, 10)) == cost_list{{"u2", 4000}, {"u1", 50}});
+            CHECK(q.top_users(shifted, {}, 10)[0].totals.calls == 2);
+        } else {
+            CHECK(costs(q.top_users(shifted, {}, 10)) == cost_list{{"u2", 3000}, {"u1", 50}});
+        }
+
+        // flash: m2, m4, m5 (m1 before the start, m6 at the excluded end).
+        const auto s = q.stats(flash_range, flash);
+        CHECK(s.totals.calls == 3);
+        CHECK(s.totals.cost_pico_usd == 257);
+        CHECK(s.totals.input_tokens == 2 + 8 + 16);
+        CHECK(s.totals.guest_calls == 1);
+        CHECK(key_costs(s.by_model) == cost_map{{"flash", 257}});
+        CHECK(key_costs(s.by_endpoint) == cost_map{{"analyze", 200}, {"chat", 57}});
+        CHECK(key_costs(s.by_bot) == cost_map{{"", 200}, {"b1", 7}, {"b2", 50}});
+        // Whole months around it: m1, m2, m4, m5, m6.
+        const auto all = q.stats(quarter, flash);
+        CHECK(all.totals.calls == 5);
+        CHECK(all.totals.cost_pico_usd == 3357);
+        CHECK(key_costs(all.by_endpoint) == cost_map{{"analyze", 200}, {"chat", 3157}});
+        CHECK(key_costs(all.by_bot) == cost_map{{"", 3200}, {"b1", 107}, {"b2", 50}});
+        // Guests only: m5.
+        const auto g = q.stats({at("2024-11-01T00:00:00Z"), at("2024-12-02T00:00:00Z")}, guests);
+        CHECK(g.totals.calls == 1);
+        CHECK(key_costs(g.by_model) == cost_map{{"flash", 7}});
+        CHECK(key_costs(g.by_endpoint) == cost_map{{"chat", 7}});
+        CHECK(key_costs(g.by_bot) == cost_map{{"b1", 7}});
+        // Empty, reversed and future ranges.
+        for (const time_range r : {time_range{november.start_ms, november.start_ms},
+                                   time_range{november.end_ms, november.start_ms},
+                                   time_range{at("2030-01-01T00:00:00Z"), at("2030-03-01T00:00:00Z")}}) {
+            CHECK(q.top_users(r, {}, 10).empty());
+            CHECK(q.stats(r, flash).totals == usage_totals{});
+            CHECK(q.stats(r, flash).by_endpoint.empty());
+        }
+    };
+    check_all(false);
+    // Retention removes the oldest rows (m1, m2, m3): whole days and months answer the same
+    // from the rollups, and the partial first day starts after the last removed row.
+    {
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec("DELETE FROM ApiUsage WHERE id IN ('m1', 'm2', 'm3')");
+    }
+    check_all(true);
+}
+
+TEST_CASE("sqlite_queries: monthly and pair rollups equal their rows through the fold, late calls, re-pricing and "
+          "retention",
+          "[sqlite_queries]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    const std::int64_t today = utc_day(now);
+    const std::int64_t base = day_start_ms(today - 75);
+    // Folded up to 40 days ago: the writer's first batch folds the days after it up to
+    // yesterday, and adds calls of older days directly.
+    migrate(db);
+    {
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec(fmt::format("UPDATE UsageRollupState SET value = {} WHERE name = 'UsageDailyUserOneDim'", today - 40));
+    }
+    std::vector<gm::metering::usage_record> all;
+    std::mt19937 rng(11);
+    {
+        auto store = sqlite_store::open(db);
+        for (int chunk = 0; chunk < 3; ++chunk) {
+            for (int i = 0; i < 400; ++i) {
+                record_spec s;
+                s.id = fmt::format("f{}{:04}", chunk, i);
+                s.ms = base + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(now - base));
+                const int u = static_cast<int>(rng() % 7);
+                if (u < 5) s.user = fmt::format("u{}", u);
+                s.model = rng() % 3 ? "flash" : "pro";
+                s.endpoint = rng() % 3 ? "chat" : "analyze";
+                if (rng() % 3) s.bot = rng() % 2 ? "b1" : "b2";
+                s.success = rng() % 5 != 0;
+                s.prompt = static_cast<std::int64_t>(rng() % 100);
+                s.candidates = static_cast<std::int64_t>(rng() % 50);
+                s.cost = static_cast<std::int64_t>(rng() % 10000);
+                s.priced = rng() % 7 != 0;
+                s.duration = static_cast<std::int64_t>(rng() % 900);
+                auto r = gm::test::make_record(s);
+                store->sink().submit(gm::metering::usage_record(r));
+                all.push_back(std::move(r));
+            }
+            REQUIRE(store->flush(std::chrono::seconds(30)));
+        }
+    }
+    const std::int64_t folded = gm::test::query_int(db, std::string(daily_user_one_dim_state));
+    CHECK(folded == today - 1);
+
+    // Each folded rollup row by row equals the same sums computed from ApiUsage.
+    auto check_tables = [&] {
+        const std::string raw_months = fmt::format(
+            "SELECT {}, userId, {} FROM ApiUsage WHERE userId IS NOT NULL AND createdAtMs / 86400000 <= {} "
+            "GROUP BY 1, 2",
+            month_of_day_sql("createdAtMs / 86400000"), raw_sum_select, folded);
+        const std::string months = fmt::format("SELECT month, userId, {} FROM UsageMonthlyUserSums", rollup_sum_columns);
+        const std::string raw_pairs = fmt::format(
+            "SELECT day, pairs.dim, {}, pairs.byDim, {}, {} FROM "
+            "(SELECT createdAtMs / 86400000 AS day, model, endpoint, COALESCE(botId, '') AS botId, "
+            "isGuest <> 0 AS isGuest, success, inputTokens, outputTokens, totalTokens, cachedTokens, thoughtsTokens, "
+            "costPicoUsd, durationMs, priced FROM ApiUsage WHERE createdAtMs / 86400000 <= {}), {} "
+            "GROUP BY 1, 2, 3, 4, 5",
+            dim_pair_key, dim_pair_by_key, raw_sum_select, folded, dim_pair_rows);
+        const std::string pairs =
+            fmt::format("SELECT day, dim, key, byDim, byKey, {} FROM UsageDailyDimPair", rollup_sum_columns);
+        for (const auto& [a, b] : {std::pair{raw_months, months}, std::pair{months, raw_months},
+                                   std::pair{raw_pairs, pairs}, std::pair{pairs, raw_pairs}}) {
+            INFO(a << "\nEXCEPT\n" << b);
+            CHECK(gm::test::query_int(db, "SELECT COUNT(*) FROM (" + a + " EXCEPT " + b + ")") == 0);
+        }
+        CHECK(gm::test::query_int(db, "SELECT COUNT(*) FROM UsageMonthlyUserSums") > 5);
+    };
+    check_tables();
+
+    sqlite_queries q(db);
+    std::vector<usage_filter> filters(6);
+    filters[1].model = "pro";
+    filters[2].endpoint = "analyze";
+    filters[3].bot_id = "";
+    filters[4].guest = true;
+    filters[5].user_id = "u2";
+    std::vector<time_range> ranges = {
+        {base, now},                                                               // everything, to now
+        {day_start_ms(today - 60), day_start_ms(today - 1)},                       // whole days
+        {day_start_ms(today - 50) + 5 * ms_per_hour + 17, now + ms_per_day},       // into the future
+        {day_start_ms(today - 80), day_start_ms(today - 30) + 3},                  // from before any row
+        {now + ms_per_day, now + 40 * ms_per_day},                                 // future only
+    };
+    for (int i = 0; i < 10; ++i) {
+        const auto a = base + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(now - base));
+        const auto b = base + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(now - base));
+        ranges.push_back({std::min(a, b), std::max(a, b) + 1});
+    }
+    auto check_queries = [&](const std::vector<time_range>& rs, const std::vector<gm::metering::usage_record>& rows) {
+        for (std::size_t fi = 0; fi < filters.size(); ++fi) {
+            for (const auto& range : rs) {
+                INFO("filter " << fi << " range " << range.start_ms << " .. " << range.end_ms);
+                usage_totals want;
+                std::map<std::string, usage_totals> want_model, want_endpoint, want_bot, want_user;
+                std::map<std::int64_t, usage_totals> want_day;
+                for (const auto& r : rows) {
+                    if (r.created_at_ms < range.start_ms || r.created_at_ms >= range.end_ms) continue;
+                    if (fi == 0 && !r.user_id.empty()) gm::storage::add_record(want_user[r.user_id], r);
+                    if (!matches(r, filters[fi])) continue;
+                    gm::storage::add_record(want, r);
+                    gm::storage::add_record(want_model[r.model], r);
+                    gm::storage::add_record(want_endpoint[r.endpoint], r);
+                    gm::storage::add_record(want_bot[r.bot_id], r);
+                    gm::storage::add_record(want_day[utc_day(r.created_at_ms)], r);
+                }
+                const auto s = q.stats(range, filters[fi]);
+                CHECK(s.totals == want);
+                REQUIRE(s.by_model.size() == want_model.size());
+                for (const auto& k : s.by_model) CHECK(k.totals == want_model[k.key]);
+                REQUIRE(s.by_endpoint.size() == want_endpoint.size());
+                for (const auto& k : s.by_endpoint) CHECK(k.totals == want_endpoint[k.key]);
+                REQUIRE(s.by_bot.size() == want_bot.size());
+                for (const auto& k : s.by_bot) CHECK(k.totals == want_bot[k.key]);
+                for (const auto& e : q.daily(range, filters[fi]))
+                    CHECK(e.totals == want_day[utc_day(*parse_iso_ms(e.date))]);
+                if (fi == 0) {
+                    const auto top = q.top_users(range, {}, 3);
+                    CHECK(top.size() == std::min<std::size_t>(3, want_user.size()));
+                    for (const auto& u : top) CHECK(u.totals == want_user[u.user_id]);
+                }
+            }
+        }
+    };
+    check_queries(ranges, all);
+
+    // Re-pricing a month of folded days and today: the trigger moves the folded rollups.
+    const std::int64_t since = day_start_ms(today - 45), until = now + 1;
+    auto doubled = [](const gm::metering::usage_record& r) {
+        return price_result{true, r.model == "pro" ? r.cost_pico_usd * 2 : r.cost_pico_usd, "v2"};
+    };
+    reprice(db, since, until, record_pricer(doubled));
+    for (auto& r : all) {
+        if (r.created_at_ms < since || r.created_at_ms >= until) continue;
+        const auto p = doubled(r);
+        r.cost_pico_usd = p.cost_pico_usd;
+        r.priced = p.priced;
+    }
+    check_tables();
+    check_queries(ranges, all);
+
+    // Retention removes the rows before a midnight: ranges from a midnight at or before it
+    // still answer every call, removed ones from the rollups.
+    const std::int64_t cutoff = day_start_ms(today - 35);
+    {
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec(fmt::format("DELETE FROM ApiUsage WHERE createdAtMs < {}", cutoff));
+    }
+    std::vector<time_range> after_retention = {
+        {day_start_ms(today - 70), now},
+        {day_start_ms(today - 62), day_start_ms(today - 3) + 7 * ms_per_hour + 5},
+        {day_start_ms(today - 40), cutoff + 17},
+        {cutoff, now + ms_per_day},
+    };
+    check_queries(after_retention, all);
 }
