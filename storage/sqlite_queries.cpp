@@ -130,7 +130,7 @@ void drop_empty(std::map<std::string, usage_totals>& m) {
 // finer pieces of that bucket outside the span, whichever reads fewer buckets: "the last
 // 30 days" starting at 01:23 is that day less its hour 0 and its raw rows 01:00-01:23
 // (3 reads), not hours 2..23 and the raw rows 01:23-02:00 (23). Buckets and raw spans that
-// lie in a gap (no row there, see range_gaps) cost nothing and are not read: the range
+// lie in a gap (no row there, see gaps_around) cost nothing and are not read: the range
 // ending now reads the current month's or day's row, not its days or hours up to now.
 enum class level { month, day, hour, raw };
 
@@ -559,7 +559,9 @@ void sqlite_queries::pair_part(std::int64_t first, std::int64_t end, const char*
 // between the last row before the range and its start; between its end and the first row
 // after it. Retention removes the oldest rows first, so a span after a stored row that holds
 // no stored row never held one (a span before every stored row may hold removed rows'
-// sums, and is not a gap).
+// sums, and is not a gap). One exception: a journal replayed after retention ran can store
+// a row older than rows already removed; until the next retention run removes it, a gap
+// next to it may hide removed rows' sums from a partial day's complement.
 sqlite_queries::gaps sqlite_queries::gaps_around(const time_range& range) {
     gaps g;
     g.id = ++gaps_made_;

@@ -1,9 +1,10 @@
 #pragma once
 // usage_queries over SQLite, on a connection of its own (query_only), one per admin worker
-// thread. Whole UTC days in a range are answered from the daily rollups, whole hours of a
-// partial first or last day from the hourly ones, and only the partial hours at the ends
-// (and filter combinations no rollup holds, e.g. user and tag together) from raw rows,
-// through the createdAtMs or (userId, createdAtMs) index. Every value is a bound parameter.
+// thread. A range is covered by rollup buckets — whole months (a user's totals), days and
+// hours — each added, or subtracted from the whole bucket around a range edge when that reads
+// fewer buckets; only the partial hours at the ends (and filter combinations no rollup holds,
+// e.g. user and tag together) come from raw rows, through the createdAtMs or (userId,
+// createdAtMs) index. Every value is a bound parameter.
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,13 +69,13 @@ private:
     std::vector<user_usage> top_users_by_month(const time_range& range, std::int64_t first_month,
                                                std::int64_t last_month, std::size_t limit);
 
-    // Time spans known to hold no row and no rollup sum, found once per range (see
-    // range_gaps in the .cpp): buckets inside them are not read.
+    // Time spans known to hold no row and no rollup sum, found once per range and snapshot
+    // (gaps_around in the .cpp says why they are safe): buckets inside them are not read.
     struct gaps {
         std::vector<std::pair<std::int64_t, std::int64_t>> spans;  // [from, to) in ms
         std::optional<std::int64_t> oldest, newest;                 // stored rows' createdAtMs
         std::int64_t folded_day = 0;                                // folded_user_day()
-        std::uint64_t id = 0;                                       // gaps_around's call, for plans_
+        std::uint64_t id = 0;                                       // gaps_around's call, for plan_
     };
     gaps gaps_around(const time_range& range);
     // The range as whole months (user totals only), days and hours of the rollups, each
