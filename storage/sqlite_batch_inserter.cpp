@@ -320,10 +320,15 @@ void sqlite_batch_inserter::write_user_hour_rollups(const user_hour_rollups& gro
         fold_user_days_.rewind();
         fold_user_days_.bind(1, groups.folded_day).bind(2, yesterday);
         fold_user_days_.run();
-        for (auto* fold : {&fold_user_months_, &fold_day_pairs_}) {
-            fold->rewind();
-            fold->bind(1, groups.folded_day).bind(2, yesterday);
-            fold->run();
+        fold_day_pairs_.rewind();
+        fold_day_pairs_.bind(1, groups.folded_day).bind(2, yesterday);
+        fold_day_pairs_.run();
+        // One day at a time, its month bound from here: a day's (day, userId) rows are already
+        // one per user, in key order, so neither SQL date functions nor a GROUP BY sort run.
+        for (std::int64_t day = groups.folded_day + 1; day <= yesterday; ++day) {
+            fold_user_months_.rewind();
+            fold_user_months_.bind(1, utc_month(day)).bind(2, day);
+            fold_user_months_.run();
         }
         set_folded_user_day_.rewind();
         set_folded_user_day_.bind(1, yesterday);
@@ -407,9 +412,9 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
     upsert_user_month_sums_ = rollup_upsert(conn_, "UsageMonthlyUserSums", "month, userId", 2);
     upsert_day_pair_ = rollup_upsert(conn_, "UsageDailyDimPair", "day, dim, key, byDim, byKey", 5);
     fold_user_months_ = conn_.prepare(fmt::format(
-        "INSERT INTO UsageMonthlyUserSums (month, userId, {0}) SELECT {1}, userId, {2} FROM UsageDailyUser "
-        "WHERE day > ? AND day <= ? GROUP BY 1, 2 ON CONFLICT DO UPDATE SET {3}",
-        rollup_sum_columns, month_of_day_sql("day"), rollup_sum_select, rollup_sum_upsert));
+        "INSERT INTO UsageMonthlyUserSums (month, userId, {0}) SELECT ?, userId, {0} FROM UsageDailyUser "
+        "WHERE day = ? ON CONFLICT DO UPDATE SET {1}",
+        rollup_sum_columns, rollup_sum_upsert));
     fold_day_pairs_ = conn_.prepare(fmt::format(
         "INSERT INTO UsageDailyDimPair (day, dim, key, byDim, byKey, {0}) "
         "SELECT day, pairs.dim, {1}, pairs.byDim, {2}, {3} FROM UsageDaily, {4} WHERE day > ? AND day <= ? "
