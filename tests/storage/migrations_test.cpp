@@ -81,6 +81,42 @@ const std::string drop_v9_tables = std::string(drop_v11_tables) +
                                    "DROP TABLE UsageHourlyUser; DROP TABLE UsageDailyUserOneDim; "
                                    "DROP TABLE UsageHourlyUserDim; DROP TABLE UsageRollupState;";
 
+// A table's rows in a stable order as text (NULL as "-"), to compare what a migration built
+// with what the writer keeps.
+std::string dump_table(const std::string& db, const char* table, const char* order, int columns) {
+    sqlite_conn c(db, sqlite_conn::mode::read_write);
+    auto st = c.prepare(fmt::format("SELECT * FROM {} ORDER BY {}", table, order));
+    std::ostringstream out;
+    while (st.step()) {
+        for (int i = 0; i < columns; ++i) out << (st.col_null(i) ? std::string("-") : st.col_text(i)) << ",";
+        out << "\n";
+    }
+    return out.str();
+}
+
+// 300 calls step_ms apart from base, through the real writer: six users and guests, two
+// models, two endpoints, two bots, failures, unpriced calls.
+void write_varied_calls(const std::string& db, const char* id_prefix, std::int64_t base, std::int64_t step_ms) {
+    auto store = sqlite_store::open(db);
+    for (int i = 0; i < 300; ++i) {
+        gm::test::record_spec r;
+        r.id = fmt::format("{}{:04}", id_prefix, i);
+        r.ms = base + std::int64_t{i} * step_ms;
+        if (i % 4) r.user = fmt::format("u{}", i % 6);
+        r.model = i % 2 ? "flash" : "pro";
+        r.endpoint = i % 3 ? "chat" : "analyze";
+        if (i % 5 < 2) r.bot = i % 5 ? "b1" : "b2";
+        r.success = i % 9 != 0;
+        r.prompt = i % 17;
+        r.candidates = i % 5;
+        r.cost = i * 10;
+        r.priced = i % 7 != 0;
+        r.duration = i;
+        store->sink().submit(gm::test::make_record(r));
+    }
+    REQUIRE(store->flush(std::chrono::seconds(30)));
+}
+
 }  // namespace
 
 TEST_CASE("migrations: an empty file migrates to the latest version", "[migrations]") {
@@ -417,16 +453,7 @@ TEST_CASE("migrations: version 7 builds the one-dimension hourly and tag rollups
         }
         REQUIRE(store->flush(std::chrono::seconds(30)));
     }
-    auto dump = [&](const char* table, const char* order, int columns) {
-        sqlite_conn c(db, sqlite_conn::mode::read_write);
-        auto st = c.prepare(fmt::format("SELECT * FROM {} ORDER BY {}", table, order));
-        std::ostringstream out;
-        while (st.step()) {
-            for (int i = 0; i < columns; ++i) out << (st.col_null(i) ? std::string("-") : st.col_text(i)) << ",";
-            out << "\n";
-        }
-        return out.str();
-    };
+    auto dump = [&](const char* table, const char* order, int columns) { return dump_table(db, table, order, columns); };
     struct table {
         const char* name;
         const char* order;
@@ -503,37 +530,9 @@ TEST_CASE("migrations: versions 9 and 10 build the per-user hourly and one-dimen
           "[migrations]") {
     gm::test::temp_dir dir;
     const std::string db = dir.file("usage.db");
-    {
-        auto store = sqlite_store::open(db);
-        const std::int64_t base = gm::test::at("2024-11-06T00:00:00Z");
-        for (int i = 0; i < 300; ++i) {
-            gm::test::record_spec r;
-            r.id = fmt::format("n{:04}", i);
-            r.ms = base + i * 987'654;  // about 3.4 days, several calls per hour
-            if (i % 4) r.user = fmt::format("u{}", i % 6);
-            r.model = i % 2 ? "flash" : "pro";
-            r.endpoint = i % 3 ? "chat" : "analyze";
-            if (i % 5 < 2) r.bot = i % 5 ? "b1" : "b2";
-            r.success = i % 9 != 0;
-            r.prompt = i % 17;
-            r.candidates = i % 5;
-            r.cost = i * 10;
-            r.priced = i % 7 != 0;
-            r.duration = i;
-            store->sink().submit(gm::test::make_record(r));
-        }
-        REQUIRE(store->flush(std::chrono::seconds(30)));
-    }
-    auto dump = [&](const char* table, const char* order, int columns) {
-        sqlite_conn c(db, sqlite_conn::mode::read_write);
-        auto st = c.prepare(fmt::format("SELECT * FROM {} ORDER BY {}", table, order));
-        std::ostringstream out;
-        while (st.step()) {
-            for (int i = 0; i < columns; ++i) out << st.col_text(i) << ",";
-            out << "\n";
-        }
-        return out.str();
-    };
+    // about 3.4 days, several calls per hour
+    write_varied_calls(db, "n", gm::test::at("2024-11-06T00:00:00Z"), 987'654);
+    auto dump = [&](const char* table, const char* order, int columns) { return dump_table(db, table, order, columns); };
     struct table {
         const char* name;
         const char* order;
@@ -597,37 +596,9 @@ TEST_CASE("migrations: version 11 backfills the monthly user and pair rollups as
           "[migrations]") {
     gm::test::temp_dir dir;
     const std::string db = dir.file("usage.db");
-    {
-        auto store = sqlite_store::open(db);
-        const std::int64_t base = gm::test::at("2024-10-30T00:00:00Z");
-        for (int i = 0; i < 300; ++i) {
-            gm::test::record_spec r;
-            r.id = fmt::format("p{:04}", i);
-            r.ms = base + std::int64_t{i} * 9'876'543;  // about 34 days: October, November and December
-            if (i % 4) r.user = fmt::format("u{}", i % 6);
-            r.model = i % 2 ? "flash" : "pro";
-            r.endpoint = i % 3 ? "chat" : "analyze";
-            if (i % 5 < 2) r.bot = i % 5 ? "b1" : "b2";
-            r.success = i % 9 != 0;
-            r.prompt = i % 17;
-            r.candidates = i % 5;
-            r.cost = i * 10;
-            r.priced = i % 7 != 0;
-            r.duration = i;
-            store->sink().submit(gm::test::make_record(r));
-        }
-        REQUIRE(store->flush(std::chrono::seconds(30)));
-    }
-    auto dump = [&](const char* table, const char* order, int columns) {
-        sqlite_conn c(db, sqlite_conn::mode::read_write);
-        auto st = c.prepare(fmt::format("SELECT * FROM {} ORDER BY {}", table, order));
-        std::ostringstream out;
-        while (st.step()) {
-            for (int i = 0; i < columns; ++i) out << st.col_text(i) << ",";
-            out << "\n";
-        }
-        return out.str();
-    };
+    // about 34 days: October, November and December
+    write_varied_calls(db, "p", gm::test::at("2024-10-30T00:00:00Z"), 9'876'543);
+    auto dump = [&](const char* table, const char* order, int columns) { return dump_table(db, table, order, columns); };
     // The rows' days are all folded: the writer kept both tables itself.
     const std::string months = dump("UsageMonthlyUserSums", "1, 2", 14);
     const std::string pairs = dump("UsageDailyDimPair", "1, 2, 3, 4, 5", 17);
