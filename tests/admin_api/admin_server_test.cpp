@@ -10,20 +10,16 @@
 #include "promtool_check.hpp"
 #include "server_fixture.hpp"
 #include "support/thread_sched.hpp"
+#include "support/parse_json.hpp"
 
 using namespace gm::admin_api;
 using gm::test::admin_fixture;
 using gm::test::http_request;
 using gm::test::http_get_auth;
 
-namespace {
+using gm::test::parse_json;
 
-rapidjson::Document json(const std::string& s) {
-    rapidjson::Document d;
-    d.Parse(s.c_str(), s.size());
-    REQUIRE_FALSE(d.HasParseError());
-    return d;
-}
+namespace {
 
 admin_options opts(std::vector<std::string> tokens = {"tok-A"}) {
     admin_options o;
@@ -53,7 +49,7 @@ TEST_CASE("no token configured: refuses a non-loopback address, and on loopback 
     auto r = http_request(f.port(), "/api/api-usage/stats", {{"Authorization", "Bearer guess"}});
     CHECK(r.status == 401);
     CHECK(r.header("www-authenticate") == R"(Bearer realm="gemini-meter")");
-    CHECK(json(r.body)["error"]["message"].GetString() == std::string(
+    CHECK(parse_json(r.body)["error"]["message"].GetString() == std::string(
         "no admin token is configured: start gemini-meter with --admin-token-file or GEMINI_METER_ADMIN_TOKEN"));
     CHECK(http_request(f.port(), "/healthz").status == 200);
 }
@@ -71,7 +67,7 @@ TEST_CASE("authentication: missing, wrong, right and rotated tokens") {
     auto r = http_request(f.port(), "/api/api-usage/pricing");
     CHECK(r.status == 401);
     CHECK(r.header("www-authenticate") == R"(Bearer realm="gemini-meter")");
-    CHECK(json(r.body)["error"]["code"].GetInt() == 401);
+    CHECK(parse_json(r.body)["error"]["code"].GetInt() == 401);
 
     r = http_get_auth(f.port(), "/api/api-usage/pricing", "tok-wrong");
     CHECK(r.status == 401);
@@ -106,7 +102,7 @@ TEST_CASE("failed attempts are rate-limited per address with Retry-After, then a
     auto r = http_get_auth(f.port(), "/api/api-usage/pricing", "tok-A");
     CHECK(r.status == 429);  // even the right token: a blocked address learns nothing
     CHECK(r.header("retry-after") == "45");
-    CHECK(json(r.body)["error"]["code"].GetInt() == 429);
+    CHECK(parse_json(r.body)["error"]["code"].GetInt() == 429);
     // Requests without a token are not guesses and do not extend the block.
     CHECK(http_request(f.port(), "/healthz").status == 200);
     clock += 45'000;
@@ -120,7 +116,7 @@ TEST_CASE("unknown path 404, wrong method 405 with Allow") {
     admin_fixture f(opts(), deps_without_db());
     auto r = http_get_auth(f.port(), "/api/api-usage/nothing", "tok-A");
     CHECK(r.status == 404);
-    CHECK(json(r.body)["error"]["code"].GetInt() == 404);
+    CHECK(parse_json(r.body)["error"]["code"].GetInt() == 404);
     CHECK(http_request(f.port(), "/nope").status == 404);
     r = http_request(f.port(), "/api/api-usage/stats", {{"Authorization", "Bearer tok-A"}}, "POST");
     CHECK(r.status == 405);
@@ -146,14 +142,14 @@ TEST_CASE("bad parameters answer 400 naming the parameter, before any database a
         INFO(target);
         auto r = http_get_auth(f.port(), target, "tok-A");
         CHECK(r.status == 400);
-        auto d = json(r.body);
+        auto d = parse_json(r.body);
         CHECK(d["error"]["code"].GetInt() == 400);
         CHECK(d["error"]["parameter"].GetString() == std::string(parameter));
         CHECK(d["error"].HasMember("allowed"));
         CHECK(d["error"].HasMember("message"));
     }
     auto r = http_get_auth(f.port(), "/api/api-usage/top-users?limit=0", "tok-A");
-    CHECK(json(r.body)["error"]["allowed"].GetString() == std::string("an integer in 1..1000"));
+    CHECK(parse_json(r.body)["error"]["allowed"].GetString() == std::string("an integer in 1..1000"));
 }
 
 TEST_CASE("a storage that cannot be opened gives 503, not a crash") {
@@ -162,7 +158,7 @@ TEST_CASE("a storage that cannot be opened gives 503, not a crash") {
     admin_fixture f(opts(), std::move(d));
     auto r = http_get_auth(f.port(), "/api/api-usage/stats", "tok-A");
     CHECK(r.status == 503);
-    CHECK(json(r.body)["error"]["code"].GetInt() == 503);
+    CHECK(parse_json(r.body)["error"]["code"].GetInt() == 503);
     r = http_get_auth(f.port(), "/api/api-usage/export?format=csv", "tok-A");
     CHECK(r.status == 503);
     CHECK(http_request(f.port(), "/metrics").body.find("gemini_meter_admin_query_errors_total 2\n") != std::string::npos);
@@ -177,10 +173,10 @@ TEST_CASE("healthz is always 200; readyz follows database writability") {
     admin_fixture f(opts(), std::move(d));
     auto r = http_request(f.port(), "/healthz");
     CHECK(r.status == 200);
-    CHECK(json(r.body)["status"].GetString() == std::string("ok"));
+    CHECK(parse_json(r.body)["status"].GetString() == std::string("ok"));
     r = http_request(f.port(), "/readyz");
     CHECK(r.status == 200);
-    auto j = json(r.body);
+    auto j = parse_json(r.body);
     CHECK(j["status"].GetString() == std::string("ready"));
     CHECK(j["databaseWritable"].GetBool());
     CHECK(j["journalBacklog"].GetInt64() == 4);
@@ -192,7 +188,7 @@ TEST_CASE("healthz is always 200; readyz follows database writability") {
     shared->journal_only = 3;
     r = http_request(f.port(), "/readyz");
     CHECK(r.status == 503);
-    j = json(r.body);
+    j = parse_json(r.body);
     CHECK(j["status"].GetString() == std::string("not ready"));
     CHECK_FALSE(j["databaseWritable"].GetBool());
     CHECK_FALSE(j["upstreamReachable"].GetBool());

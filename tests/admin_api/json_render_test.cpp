@@ -5,18 +5,14 @@
 
 #include "admin_api/api_query.hpp"
 #include "admin_api/iso_time.hpp"
+#include "support/parse_json.hpp"
 
 using namespace gm::admin_api;
 using gm::storage::usage_totals;
 
-namespace {
+using gm::test::parse_json;
 
-rapidjson::Document parse_json(const std::string& s) {
-    rapidjson::Document d;
-    d.Parse(s.c_str(), s.size());
-    REQUIRE_FALSE(d.HasParseError());
-    return d;
-}
+namespace {
 
 usage_totals totals(std::int64_t calls, std::int64_t ok, std::int64_t in, std::int64_t out, std::int64_t pico) {
     usage_totals t;

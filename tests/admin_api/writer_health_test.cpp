@@ -19,19 +19,15 @@
 #include "server_fixture.hpp"
 #include "storage/sqlite_conn.hpp"
 #include "storage/sqlite_store.hpp"
+#include "support/parse_json.hpp"
 
 using namespace gm::admin_api;
 using namespace std::chrono_literals;
 using gm::test::http_request;
 
-namespace {
+using gm::test::parse_json;
 
-rapidjson::Document json(const std::string& s) {
-    rapidjson::Document d;
-    d.Parse(s.c_str(), s.size());
-    REQUIRE_FALSE(d.HasParseError());
-    return d;
-}
+namespace {
 
 // Polls until pred() holds; generous, the machine is shared (no timing is asserted).
 bool eventually(const std::function<bool()>& pred) {
@@ -121,7 +117,7 @@ TEST_CASE("outage past the writer's memory cap: journal-only records rise on /re
 
         auto r = http_request(f.port(), "/readyz");
         CHECK(r.status == 503);
-        auto j = json(r.body);
+        auto j = parse_json(r.body);
         CHECK(j["status"].GetString() == std::string("not ready"));
         CHECK_FALSE(j["databaseWritable"].GetBool());
         CHECK(j["journalBacklog"].GetInt64() == n);
@@ -148,7 +144,7 @@ TEST_CASE("outage past the writer's memory cap: journal-only records rise on /re
     REQUIRE(store->flush(60s));
     auto r = http_request(f.port(), "/readyz");
     CHECK(r.status == 200);
-    auto j = json(r.body);
+    auto j = parse_json(r.body);
     CHECK(j["status"].GetString() == std::string("ready"));
     CHECK(j["databaseWritable"].GetBool());
     CHECK(j["journalOnly"].GetInt64() == 0);
@@ -173,7 +169,7 @@ TEST_CASE("journal-only records while the database is writable again: /readyz st
     gm::test::admin_fixture f(std::move(o), std::move(d));
     auto r = http_request(f.port(), "/readyz");
     CHECK(r.status == 200);
-    auto j = json(r.body);
+    auto j = parse_json(r.body);
     CHECK(j["status"].GetString() == std::string("ready"));
     CHECK(j["journalOnly"].GetInt64() == 4000);
     CHECK(j["journalBacklog"].GetInt64() == 5000);

@@ -10,9 +10,12 @@
 
 #include "meter_process.hpp"
 #include "storage/sqlite_conn.hpp"
+#include "support/parse_json.hpp"
 
 using namespace gm::test;
 using namespace std::chrono_literals;
+
+using gm::test::parse_json;
 
 namespace {
 
@@ -21,13 +24,6 @@ raw_response admin_get(const meter_process& m, const std::string& target) {
     c.connect("127.0.0.1", m.admin_port);
     c.send(raw_http_client::make_request("GET", target));
     return c.read_response();
-}
-
-rapidjson::Document json(const std::string& s) {
-    rapidjson::Document d;
-    d.Parse(s.c_str(), s.size());
-    REQUIRE_FALSE(d.HasParseError());
-    return d;
 }
 
 // "name value" from the exposition text, -1 when the line is missing.
@@ -65,7 +61,7 @@ TEST_CASE("database locked: calls flow, /readyz is 503 with the journal backlog,
             r = admin_get(m, "/readyz");
             return r.status == 503;
         }));
-        j = json(r.body);
+        j = parse_json(r.body);
         CHECK(j["status"].GetString() == std::string("not ready"));
         CHECK_FALSE(j["databaseWritable"].GetBool());
         CHECK(j["journalBacklog"].GetInt64() == calls);
@@ -82,9 +78,9 @@ TEST_CASE("database locked: calls flow, /readyz is 503 with the journal backlog,
     raw_response r;
     REQUIRE(eventually([&] {
         r = admin_get(m, "/readyz");
-        return r.status == 200 && json(r.body)["journalBacklog"].GetInt64() == 0;
+        return r.status == 200 && parse_json(r.body)["journalBacklog"].GetInt64() == 0;
     }));
-    auto j = json(r.body);
+    auto j = parse_json(r.body);
     CHECK(j["databaseWritable"].GetBool());
     CHECK(j["journalOnly"].GetInt64() == 0);
     CHECK(j["writerWritten"].GetInt64() == calls);
