@@ -96,6 +96,8 @@ std::vector<std::string> app_config::validate() const {
         problems.push_back("--retention-days: must be 0 (keep) or more");
     if (max_range_days < 1)
         problems.push_back("--max-range-days: must be at least 1");
+    if (writer_max_queued < 1 || writer_max_queued > 100'000'000)
+        problems.push_back("--writer-max-queued: must be 1..100000000 records");
     if (admin_priority != "idle" && admin_priority != "low" && admin_priority != "normal")
         problems.push_back("--admin-priority: '" + admin_priority + "' must be idle, low or normal");
     if (proxy.header_limit < 1024)
@@ -145,6 +147,8 @@ parse_outcome parse_config(int argc, const char* const* argv) {
         ("admin-priority", po::value(&c.admin_priority)->default_value(c.admin_priority),
          "admin query threads' CPU priority: idle (only cycles the proxy leaves), low (nice 19) or normal")
         ("retention-days", po::value(&c.retention_days)->default_value(0), "delete raw rows older than N days")
+        ("writer-max-queued", po::value(&c.writer_max_queued)->default_value(c.writer_max_queued),
+         "records the writer holds in memory while the database cannot be written; later ones wait only in the journal")
         ("archive-dir", po::value(&c.archive_dir), "archive rows to DIR/*.jsonl.gz before retention deletes them")
         ("status", po::bool_switch(&c.migrate_status), "migrate: show the schema version only")
         ("since", po::value(&c.reprice_since), "reprice: first UTC date (YYYY-MM-DD)")

@@ -29,6 +29,7 @@ struct app_config {
     int max_range_days = 400;
     std::string admin_priority = "idle";  // admin query threads' CPU priority: idle | low | normal
     int retention_days = 0;            // 0: keep raw rows forever
+    long long writer_max_queued = 100000;  // records the writer holds in memory; past it journal-only
     std::string archive_dir;           // where retention writes .jsonl.gz before deleting
     bool migrate_status = false;       // `migrate --status`
     std::string reprice_since, reprice_until;

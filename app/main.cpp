@@ -95,7 +95,9 @@ int serve(const app::app_config& c) {
 
     const auto db_path = c.sqlite_path();
     ensure_parent_dir(db_path);
-    auto store = storage::sqlite_store::open(db_path);
+    storage::store_options store_options;
+    store_options.max_queued = static_cast<std::size_t>(c.writer_max_queued);
+    auto store = storage::sqlite_store::open(db_path, store_options);
 
     app::log_sink call_log;
     app::call_pipeline pipeline(pricing, &metrics, &store->sink(), call_log, format, c.proxy.metering);

@@ -90,3 +90,19 @@ TEST_CASE("reprice needs --since") {
     auto c = parse({"reprice"}).config;
     CHECK(c.validate().size() == 1);
 }
+
+TEST_CASE("writer-max-queued takes 1..100000000 records, also from the environment") {
+    CHECK(parse({}).config.writer_max_queued == 100000);
+    CHECK(parse({"--writer-max-queued", "50"}).config.writer_max_queued == 50);
+    ::setenv("GEMINI_METER_WRITER_MAX_QUEUED", "2500", 1);
+    auto c = parse({}).config;
+    ::unsetenv("GEMINI_METER_WRITER_MAX_QUEUED");
+    CHECK(c.writer_max_queued == 2500);
+    CHECK(c.validate().empty());
+    for (const char* bad : {"0", "-5", "100000001"}) {
+        const auto problems = parse({"--writer-max-queued", bad}).config.validate();
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0] == "--writer-max-queued: must be 1..100000000 records");
+    }
+    CHECK_THROWS_WITH(parse({"--writer-max-queued", "lots"}), Catch::Contains("writer-max-queued"));
+}

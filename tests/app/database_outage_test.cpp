@@ -1,7 +1,8 @@
 // The real binary while its database is locked by another connection: calls keep flowing,
 // /readyz says the database is not writable and how many records wait in the journal
-// (none of them journal-only: the memory cap is 100,000), /metrics says the same, and both
-// return to ready with an empty backlog once the lock is gone, with every call stored.
+// (journal-only past the writer's memory cap, --writer-max-queued), /metrics says the same,
+// and both return to ready with an empty backlog once the lock is gone, with every call
+// stored once.
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 
@@ -89,4 +90,41 @@ TEST_CASE("database locked: calls flow, /readyz is 503 with the journal backlog,
     CHECK(metric(r.body, "gemini_meter_journal_backlog") == 0);
     m.stop();
     CHECK(m.rows().size() == calls);
+}
+
+TEST_CASE("database locked past --writer-max-queued: later calls wait only in the journal and are all stored after") {
+    // A cap of 5 records in memory: of 20 calls made during the outage, 15 or more are held
+    // only in the journal (the writer may hold a few more in the batch it keeps retrying).
+    meter_process m({"--writer-max-queued", "5"});
+    const int calls = 20;
+    {
+        gm::storage::sqlite_conn blocker(m.db_path, gm::storage::sqlite_conn::mode::read_write, 30000);
+        blocker.exec("BEGIN EXCLUSIVE");
+        auto c = m.connect();
+        for (int i = 0; i < calls; ++i) {
+            c->send(raw_http_client::make_request("GET", "/v1beta/models?pageSize=5"));
+            REQUIRE(c->read_response().status == 200);
+        }
+        raw_response r;
+        REQUIRE(eventually([&] {
+            r = admin_get(m, "/readyz");
+            return r.status == 503 && parse_json(r.body)["journalBacklog"].GetInt64() == calls;
+        }));
+        auto j = parse_json(r.body);
+        const auto journal_only = j["journalOnly"].GetInt64();
+        CHECK(journal_only >= calls - 5);
+        CHECK(journal_only < calls);
+        r = admin_get(m, "/metrics");
+        CHECK(metric(r.body, "gemini_meter_journal_only") == journal_only);
+        blocker.exec("ROLLBACK");
+    }
+    raw_response r;
+    REQUIRE(eventually([&] {
+        r = admin_get(m, "/readyz");
+        return r.status == 200 && parse_json(r.body)["journalBacklog"].GetInt64() == 0;
+    }));
+    CHECK(parse_json(r.body)["journalOnly"].GetInt64() == 0);
+    m.stop();
+    const auto rows = m.rows();
+    CHECK(rows.size() == calls);
 }
