@@ -7,6 +7,7 @@
 #include <rapidjson/document.h>
 
 #include <functional>
+#include <memory>
 #include <thread>
 
 #include "meter_process.hpp"
@@ -43,19 +44,38 @@ bool eventually(const std::function<bool()>& pred) {
     return pred();
 }
 
+// Locks the database from another connection, then makes `calls` proxied calls, each
+// answered 200 while the lock holds. The lock lasts as long as the returned connection's
+// transaction (ROLLBACK ends it).
+std::unique_ptr<gm::storage::sqlite_conn> lock_database_and_call(meter_process& m, int calls) {
+    auto blocker = std::make_unique<gm::storage::sqlite_conn>(m.db_path, gm::storage::sqlite_conn::mode::read_write,
+                                                              30000);
+    blocker->exec("BEGIN EXCLUSIVE");
+    auto c = m.connect();
+    for (int i = 0; i < calls; ++i) {
+        c->send(raw_http_client::make_request("GET", "/v1beta/models?pageSize=5"));
+        REQUIRE(c->read_response().status == 200);
+    }
+    return blocker;
+}
+
+// The /readyz answer once the instance is ready again with an empty journal backlog.
+raw_response await_ready_and_drained(const meter_process& m) {
+    raw_response r;
+    REQUIRE(eventually([&] {
+        r = admin_get(m, "/readyz");
+        return r.status == 200 && parse_json(r.body)["journalBacklog"].GetInt64() == 0;
+    }));
+    return r;
+}
+
 }  // namespace
 
 TEST_CASE("database locked: calls flow, /readyz is 503 with the journal backlog, then ready again with every call stored") {
     meter_process m;
     const int calls = 20;
     {
-        gm::storage::sqlite_conn blocker(m.db_path, gm::storage::sqlite_conn::mode::read_write, 30000);
-        blocker.exec("BEGIN EXCLUSIVE");
-        auto c = m.connect();
-        for (int i = 0; i < calls; ++i) {
-            c->send(raw_http_client::make_request("GET", "/v1beta/models?pageSize=5"));
-            REQUIRE(c->read_response().status == 200);
-        }
+        auto blocker = lock_database_and_call(m, calls);
         rapidjson::Document j;
         raw_response r;
         REQUIRE(eventually([&] {
@@ -74,13 +94,9 @@ TEST_CASE("database locked: calls flow, /readyz is 503 with the journal backlog,
         CHECK(metric(r.body, "gemini_meter_database_writable") == 0);
         CHECK(metric(r.body, "gemini_meter_journal_backlog") == calls);
         CHECK(metric(r.body, "gemini_meter_journal_only") == 0);
-        blocker.exec("ROLLBACK");
+        blocker->exec("ROLLBACK");
     }
-    raw_response r;
-    REQUIRE(eventually([&] {
-        r = admin_get(m, "/readyz");
-        return r.status == 200 && parse_json(r.body)["journalBacklog"].GetInt64() == 0;
-    }));
+    raw_response r = await_ready_and_drained(m);
     auto j = parse_json(r.body);
     CHECK(j["databaseWritable"].GetBool());
     CHECK(j["journalOnly"].GetInt64() == 0);
@@ -98,13 +114,7 @@ TEST_CASE("database locked past --writer-max-queued: later calls wait only in th
     meter_process m({"--writer-max-queued", "5"});
     const int calls = 20;
     {
-        gm::storage::sqlite_conn blocker(m.db_path, gm::storage::sqlite_conn::mode::read_write, 30000);
-        blocker.exec("BEGIN EXCLUSIVE");
-        auto c = m.connect();
-        for (int i = 0; i < calls; ++i) {
-            c->send(raw_http_client::make_request("GET", "/v1beta/models?pageSize=5"));
-            REQUIRE(c->read_response().status == 200);
-        }
+        auto blocker = lock_database_and_call(m, calls);
         raw_response r;
         REQUIRE(eventually([&] {
             r = admin_get(m, "/readyz");
@@ -116,13 +126,9 @@ TEST_CASE("database locked past --writer-max-queued: later calls wait only in th
         CHECK(journal_only < calls);
         r = admin_get(m, "/metrics");
         CHECK(metric(r.body, "gemini_meter_journal_only") == journal_only);
-        blocker.exec("ROLLBACK");
+        blocker->exec("ROLLBACK");
     }
-    raw_response r;
-    REQUIRE(eventually([&] {
-        r = admin_get(m, "/readyz");
-        return r.status == 200 && parse_json(r.body)["journalBacklog"].GetInt64() == 0;
-    }));
+    raw_response r = await_ready_and_drained(m);
     CHECK(parse_json(r.body)["journalOnly"].GetInt64() == 0);
     m.stop();
     const auto rows = m.rows();
