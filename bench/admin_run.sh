@@ -10,28 +10,38 @@
 #          without userId/model/tag filters, daily, top-users, recent incl. a deep keyset
 #          page, projections, compare, a 15-minute CSV export, /metrics. p50/p99 per
 #          endpoint, goal p99 < 20 ms: what each query costs by itself.
+#   (A1)   the endpoints of (A0) again while the proxy carries a steady open-loop load of
+#          $A1_RATE req/s (default $RATE, unary): admin latency in a proxy doing real work
+#          but not saturated — what an operator sees on a normally loaded sidecar.
 #   (B)    $ROUNDS alternating rounds of the proxy alone ("off") and the proxy with
 #          $ADMIN_QPS admin queries per second beside it ("on", round-robin over the same
 #          endpoints), each an open loop at a fixed $RATE req/s for $DUR s (+$WARM s
 #          warm-up): the proxy's CPU µs per request, for the whole process and split by
 #          thread name (/proc/PID/task/*/comm: "gm-io" the I/O threads, "gm-reader" the
 #          admin query pool, "gm-writer" the storage writer, "gemini-meter" any unnamed
-#          thread), and its p50/p99 latency. Medians over the rounds of the per-round
-#          differences and ratios; goals: CPU per request +<5%, p99 +<1 ms.
+#          thread), and its p50/p99 latency. With PAIRED=1 (default) each tick's request
+#          also goes to the fake directly at the same moment (gm-loadgen --pair-port), and
+#          the percentiles of the per-tick differences are the latency the proxy adds: the
+#          host's own stalls hit both and cancel out, which they do not in a raw p99 (5-10 ms
+#          on this 2-core machine with no admin load at all). Medians over the rounds of the
+#          per-round differences and ratios; goals: CPU per request +<5%, p99 +<1 ms.
 #   (C)    gm-io's CPU and context switches per admin query, proxy idle, for a few endpoints
 #          ($C_ENDPOINTS, $C_REQUESTS sequential queries each): what the I/O thread pays
 #          for an admin query by itself (wake-ups, parsing, the write).
 #   (A)    the endpoints of (A0) again while gm-loadgen drives the proxy in a closed loop
 #          ($CONNS connections, unary generateContent): admin latency while the proxy
-#          carries all the load it can. Run last, because it writes thousands of rows per
-#          second into the database (all in the current hour, one model).
+#          carries all the load it can: on 2 cores shared with the load generator and the
+#          fake, the proxy leaves the SCHED_IDLE query threads (--admin-priority idle,
+#          the default) next to nothing — a stress figure, not a goal. Run last, because it
+#          writes thousands of rows per second into the database (all in the current hour,
+#          one model).
 #
 # CPU time comes from /proc/PID/task/*/schedstat (nanoseconds on the CPU) when the kernel
 # has it, else from utime+stime in /proc/PID/task/*/stat (clock ticks, 10 ms each).
 #
 # Usage: bench/admin_run.sh   (environment: BUILD DB ROWS OUT COPY_DIR KEEP_COPY ROUNDS DUR
 #        WARM RATE ADMIN_QPS ADMIN_CONNS CONNS REQUESTS MAX_SECONDS FAKE_THREADS METER_ARGS SKIP_IDLE
-#        SKIP_C C_REQUESTS C_ENDPOINTS SKIP_B SKIP_A)
+#        SKIP_C C_REQUESTS C_ENDPOINTS SKIP_A1 A1_RATE SKIP_B PAIRED SKIP_A)
 #   REQUESTS, MAX_SECONDS  per endpoint in (A0) and (A): up to REQUESTS requests (default
 #             200), stopping after MAX_SECONDS (default 10) once 10 are done
 #   DB        the big database (default $OUT/usage-$ROWS.db; filled when missing)
@@ -59,6 +69,9 @@ MAX_SECONDS=${MAX_SECONDS:-10}
 FAKE_THREADS=${FAKE_THREADS:-2}
 METER_ARGS=${METER_ARGS---io-threads 1}
 SKIP_A=${SKIP_A:-0}
+SKIP_A1=${SKIP_A1:-0}
+A1_RATE=${A1_RATE:-$RATE}
+PAIRED=${PAIRED:-1}
 SKIP_B=${SKIP_B:-0}
 SKIP_IDLE=${SKIP_IDLE:-0}
 SKIP_C=${SKIP_C:-0}
@@ -249,6 +262,26 @@ if [[ $SKIP_C != 1 ]]; then
   done
 fi
 
+# --- (A1) endpoint latency while the proxy carries a steady load --------------------------
+if [[ $SKIP_A1 != 1 ]]; then
+  say ""
+  say "(A1) admin endpoints while the proxy carries a steady $A1_RATE req/s (open loop, unary); load average $(loadavg)"
+  # One long open-loop run in the background, longer than (A1) can take (17 endpoints ×
+  # MAX_SECONDS at most), stopped when the endpoints are done.
+  a1_secs=$(( 20 * MAX_SECONDS + 30 ))
+  "$LOADGEN" --port "$PROXY_PORT" --mode open --shape unary --rate "$A1_RATE" --duration "$a1_secs" --warmup 0 \
+    > "$T/a1-load.out" 2> "$T/a1-load.err" &
+  PIDS[a1-load]=$!
+  sleep 2
+  a1_cpu0=$(process_cpu "$MPID"); a1_t0=$(date +%s.%N)
+  measure_endpoints A1
+  a1_cpu1=$(process_cpu "$MPID"); a1_t1=$(date +%s.%N)
+  kill -TERM "${PIDS[a1-load]}" 2>/dev/null || true
+  wait "${PIDS[a1-load]}" 2>/dev/null || true
+  unset 'PIDS[a1-load]'
+  say "$(awk -v c=$((a1_cpu1 - a1_cpu0)) -v t0="$a1_t0" -v t1="$a1_t1" 'BEGIN { printf "gemini-meter used %.0f%% of one core meanwhile (proxy and admin queries together)", c / 1e7 / (t1 - t0) }'); load average now $(loadavg)"
+fi
+
 # --- (B) the proxy alone vs. with admin queries beside it -----------------------------------
 if [[ $SKIP_B != 1 ]]; then
   say ""
@@ -266,7 +299,10 @@ if [[ $SKIP_B != 1 ]]; then
     fi
     thread_cpu "$MPID" > "$T/t0"
     c0=$(process_cpu "$MPID")
-    out=$("$LOADGEN" --port "$PROXY_PORT" --mode open --shape unary --rate "$RATE" --duration "$DUR" --warmup "$WARM")
+    local pair_arg=""
+    [[ $PAIRED == 1 ]] && pair_arg="--pair-port $FAKE_PORT"
+    # shellcheck disable=SC2086
+    out=$("$LOADGEN" --port "$PROXY_PORT" --mode open --shape unary --rate "$RATE" --duration "$DUR" --warmup "$WARM" $pair_arg)
     c1=$(process_cpu "$MPID")
     thread_cpu "$MPID" > "$T/t1"
     if [[ -n $apid ]]; then
@@ -287,6 +323,10 @@ if [[ $SKIP_B != 1 ]]; then
     record "$round" "$mode" errors "$(kv errors "$out")"
     record "$round" "$mode" p50_us "$(kv p50_us "$out")"
     record "$round" "$mode" p99_us "$(kv p99_us "$out")"
+    if [[ $PAIRED == 1 ]]; then
+      record "$round" "$mode" added_p50_us "$(kv diff_p50_us "$out")"
+      record "$round" "$mode" added_p99_us "$(kv diff_p99_us "$out")"
+    fi
     record "$round" "$mode" cpu_us_per_req "$(awk -v d=$((c1 - c0)) -v n="$total" 'BEGIN { printf "%.2f", (n > 0) ? d / 1000 / n : 0 }')"
     # Per thread name: the difference over the threads alive at both snapshots.
     awk -v n="$total" -v r="$round" -v m="$mode" -v OFS='\t' '
@@ -314,7 +354,9 @@ if [[ $SKIP_B != 1 ]]; then
   }
   say ""
   say "$(printf '%-28s %10s %10s %12s %14s' "medians over $ROUNDS rounds" off on "on - off" "on / off")"
-  metrics="p50_us p99_us cpu_us_per_req"
+  metrics="p50_us p99_us"
+  [[ $PAIRED == 1 ]] && metrics="$metrics added_p50_us added_p99_us"
+  metrics="$metrics cpu_us_per_req"
   for k in $(awk -F'\t' '$1 ~ /^[0-9]+$/ && $3 ~ /^cpu_us_per_req:/ { print $3 }' "$RESULTS" | sort -u); do metrics="$metrics $k"; done
   for k in $metrics; do
     label=$k
@@ -338,6 +380,7 @@ if [[ $SKIP_B != 1 ]]; then
   say "$(goal "CPU/req on/off, whole process" "$(paired cpu_us_per_req ratio)" "<" 1.05)"
   say "$(goal "CPU/req on/off, gm-io threads" "$(paired cpu_us_per_req:gm-io ratio)" "<" 1.05)"
   say "$(goal "p99 on - off (us)" "$(paired p99_us diff)" "<" 1000)"
+  [[ $PAIRED == 1 ]] && say "$(goal "added p99 (paired) on - off (us)" "$(paired added_p99_us diff)" "<" 1000)"
 fi
 
 # --- (A) endpoint latency while the proxy carries load ------------------------------------
