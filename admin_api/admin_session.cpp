@@ -4,7 +4,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/buffers_range.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
@@ -35,7 +36,6 @@ constexpr auto idle_timeout = std::chrono::seconds(30);
 constexpr auto write_timeout = std::chrono::seconds(30);
 constexpr std::size_t header_limit = 8 * 1024;
 constexpr std::size_t body_limit = 16 * 1024;  // every route is a GET: a body is ignored
-constexpr std::size_t export_chunk_bytes = 64 * 1024;
 
 admin_response text_response(unsigned status, std::string content_type, std::string_view body) {
     admin_response r;
@@ -78,8 +78,7 @@ admin_response health_response(const health_snapshot& h, bool have_health) {
 }  // namespace
 
 admin_session::admin_session(net::ip::tcp::socket&& socket, std::shared_ptr<admin_context> ctx)
-    : stream_(std::move(socket)), ctx_(std::move(ctx)), idle_timer_(stream_.get_executor()),
-      export_retry_(stream_.get_executor()) {
+    : stream_(std::move(socket)), ctx_(std::move(ctx)), idle_timer_(stream_.get_executor()) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     client_address_ = ec ? "unknown" : ep.address().to_string();
@@ -341,140 +340,89 @@ void admin_session::do_close() {
 }
 
 void admin_session::start_export(api_query&& q) {
-    export_ = std::make_shared<export_channel>(4, &ctx_->stopping);
-    export_writing_ = false;
-    export_header_sent_ = false;
-    export_aborted_ = false;
-    export_filename_ = fmt::format("api-usage-{}-{}.csv", format_iso_date(q.range.start_ms),
-                                   format_iso_date(q.range.end_ms - 1));
-    net::post(ctx_->pool->get_executor(), [self = shared_from_this(), ch = export_, q = std::move(q)]() mutable {
+    // The socket is this session's; while the query thread writes to it the session has no
+    // read or write pending, and it keeps the session (so the socket) alive.
+    const int fd = stream_.socket().native_handle();
+    net::post(ctx_->pool->get_executor(), [self = shared_from_this(), fd, q = std::move(q)]() mutable {
         admin_context& ctx = *self->ctx_;
-        auto notify = [&] {
-            ctx.hand_back->push([self] { net::dispatch(self->stream_.get_executor(), beast::bind_front_handler(&admin_session::pump_export, self)); });
-        };
-        std::string buf = csv_header();
-        bool open = true;
-        auto flush = [&] {
-            if (buf.empty()) return open;
-            open = ch->push(std::move(buf));
-            buf.clear();
-            buf.reserve(export_chunk_bytes + 4096);
-            notify();
-            return open;
-        };
-        bool ok = true;
+        const auto filename = fmt::format("api-usage-{}-{}.csv", format_iso_date(q.range.start_ms),
+                                          format_iso_date(q.range.end_ms - 1));
+        export_channel ch(fd, self->export_head(filename), {}, &ctx.stopping);
+        ch.body() = csv_header();
+        bool failed = false;
         try {
             auto& reader = ctx.readers.for_this_thread();
             reader.export_rows(q.range, q.filter, [&](const metering::usage_record& r) {
-                append_csv_row(buf, r);
-                return buf.size() < export_chunk_bytes || flush();
+                append_csv_row(ch.body(), r);
+                return !ch.full() || ch.flush();
             });
-            flush();
+            if (ch.status() == export_channel::state::open) ch.finish();
         } catch (const std::exception& e) {
-            ok = false;
+            failed = true;
             ctx.query_errors.fetch_add(1, std::memory_order_relaxed);
             ctx.readers.discard_for_this_thread();
             ctx.log(fmt::format("admin: export failed: {}", e.what()));
         }
-        ch->finish(ok);
-        notify();
+        export_end how = export_end::complete;
+        std::string wire;
+        if (failed && !ch.started()) {
+            how = export_end::failed_before_data;
+            wire = self->serialize(json_error(503, "the export failed; see the gemini-meter log"));
+        } else if (failed) {
+            how = export_end::failed_midway;
+        } else if (ch.status() != export_channel::state::open) {
+            how = export_end::abandoned;  // the client went away or stopped reading, or the server stops
+        }
+        // One wake of the I/O thread for the whole export: it reads the next request.
+        ctx.hand_back->push([self, how, wire = std::make_shared<std::string>(std::move(wire))] {
+            net::dispatch(self->stream_.get_executor(),
+                          [self, how, wire] { self->export_done(how, std::move(*wire)); });
+        });
     });
 }
 
-void admin_session::pump_export() {
-    if (!export_ || export_writing_ || export_aborted_) return;
-    switch (export_->pop(chunk_)) {
-    case export_channel::pop_result::empty:
-        return;  // the producer posts another pump when it has more
-    case export_channel::pop_result::busy:
-        // The query thread holds the channel for an instant, but at its lower priority it
-        // may be preempted there: look again in a millisecond rather than wait on it here.
-        export_retry_.expires_after(std::chrono::milliseconds(1));
-        export_retry_.async_wait([self = shared_from_this()](beast::error_code ec) {
-            if (!ec) self->pump_export();
+std::string admin_session::export_head(const std::string& filename) const {
+    http::response<http::empty_body> h{http::status::ok, version_};
+    h.set(http::field::server, "gemini-meter");
+    h.set(http::field::content_type, "text/csv; charset=utf-8");
+    h.set(http::field::content_disposition, fmt::format("attachment; filename=\"{}\"", filename));
+    h.set(http::field::cache_control, "no-store");
+    if (origin_allowed())
+        h.set(http::field::access_control_allow_origin, ctx_->options.cors_origin == "*" ? "*" : origin_);
+    h.keep_alive(keep_alive_);
+    h.chunked(true);
+    // Beast's serializer up to the end of the header: the body's chunks are framed by
+    // export_channel.
+    std::string wire;
+    http::response_serializer<http::empty_body> sr{h};
+    sr.split(true);
+    beast::error_code ec;
+    do {
+        sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+            for (auto b : beast::buffers_range_ref(buffers)) wire.append(static_cast<const char*>(b.data()), b.size());
+            sr.consume(beast::buffer_bytes(buffers));
         });
-        return;
-    case export_channel::pop_result::chunk:
-        if (!export_header_sent_) {
-            export_res_ = std::make_unique<http::response<http::empty_body>>(http::status::ok, version_);
-            auto& h = *export_res_;
-            h.set(http::field::server, "gemini-meter");
-            h.set(http::field::content_type, "text/csv; charset=utf-8");
-            h.set(http::field::content_disposition, fmt::format("attachment; filename=\"{}\"", export_filename_));
-            h.set(http::field::cache_control, "no-store");
-            if (origin_allowed())
-                h.set(http::field::access_control_allow_origin, ctx_->options.cors_origin == "*" ? "*" : origin_);
-            h.keep_alive(keep_alive_);
-            h.chunked(true);
-            export_sr_ = std::make_unique<http::response_serializer<http::empty_body>>(h);
-            export_writing_ = true;
-            stream_.expires_after(write_timeout);
-            http::async_write_header(stream_, *export_sr_,
-                                     beast::bind_front_handler(&admin_session::on_export_header, shared_from_this()));
-            return;
-        }
-        return write_export_chunk();
-    case export_channel::pop_result::done: {
-        // No chunk at all cannot happen (the CSV header is always pushed), but if it did
-        // the client still deserves a complete response.
-        if (!export_header_sent_) {
-            export_.reset();
-            return send(json_error(500, "the export produced no data"));
-        }
-        export_writing_ = true;
-        stream_.expires_after(write_timeout);
-        net::async_write(stream_, http::make_chunk_last(),
-                         beast::bind_front_handler(&admin_session::on_export_chunk, shared_from_this(), true));
-        return;
-    }
-    case export_channel::pop_result::failed:
-        if (!export_header_sent_) {
-            export_.reset();
-            return send(json_error(503, "the export failed; see the gemini-meter log"));
-        }
+    } while (!ec && !sr.is_header_done());
+    return wire;
+}
+
+void admin_session::export_done(export_end how, std::string&& wire) {
+    switch (how) {
+    case export_end::complete:
+        if (!keep_alive_) return do_close();
+        return do_read();
+    case export_end::failed_before_data:
+        return write_wire(std::move(wire));
+    case export_end::failed_midway: {
         // The status line is gone already: ending without the last chunk tells the client
         // that the body is incomplete.
-        export_aborted_ = true;
-        export_.reset();
-        {
-            beast::error_code ec;
-            stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-        }
+        beast::error_code ec;
+        stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
         return end();
     }
-}
-
-void admin_session::on_export_header(beast::error_code ec, std::size_t) {
-    export_writing_ = false;
-    if (ec) return abort_export();
-    export_header_sent_ = true;
-    write_export_chunk();
-}
-
-void admin_session::write_export_chunk() {
-    export_writing_ = true;
-    stream_.expires_after(write_timeout);
-    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
-                     beast::bind_front_handler(&admin_session::on_export_chunk, shared_from_this(), false));
-}
-
-void admin_session::on_export_chunk(bool last, beast::error_code ec, std::size_t) {
-    export_writing_ = false;
-    if (ec) return abort_export();
-    if (!last) return pump_export();
-    export_.reset();
-    export_sr_.reset();
-    export_res_.reset();
-    if (!keep_alive_) return do_close();
-    do_read();
-}
-
-void admin_session::abort_export() {
-    // The client is gone or too slow: tell the producer to stop reading rows.
-    export_aborted_ = true;
-    if (export_) export_->close();
-    export_.reset();
-    end();
+    case export_end::abandoned:
+        return end();  // the socket closes with the session
+    }
 }
 
 }  // namespace gm::admin_api

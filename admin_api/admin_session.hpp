@@ -7,10 +7,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <chrono>
@@ -24,7 +22,6 @@
 namespace gm::admin_api {
 
 struct admin_context;
-class export_channel;
 
 class admin_session : public std::enable_shared_from_this<admin_session> {
 public:
@@ -48,12 +45,14 @@ private:
     void do_close();
 
     void run_query(api_query&& q);
+    // The export runs on a query thread, which writes the response to the socket itself
+    // (export_channel.hpp); the session reads nothing meanwhile and resumes in export_done.
+    enum class export_end { complete, abandoned, failed_before_data, failed_midway };
     void start_export(api_query&& q);
-    void pump_export();
-    void on_export_header(boost::beast::error_code ec, std::size_t bytes);
-    void write_export_chunk();
-    void on_export_chunk(bool last, boost::beast::error_code ec, std::size_t bytes);
-    void abort_export();
+    // The status line and fields of the export's chunked response; any thread, while no
+    // request is being read.
+    std::string export_head(const std::string& filename) const;
+    void export_done(export_end how, std::string&& wire);
 
     bool origin_allowed() const;
 
@@ -76,17 +75,6 @@ private:
     bool keep_alive_ = true;
     std::string origin_;
     std::string wire_;  // the response being written
-
-    // The export being streamed, if any.
-    std::shared_ptr<export_channel> export_;
-    std::unique_ptr<boost::beast::http::response<boost::beast::http::empty_body>> export_res_;
-    std::unique_ptr<boost::beast::http::response_serializer<boost::beast::http::empty_body>> export_sr_;
-    std::string export_filename_;
-    std::string chunk_;
-    boost::asio::steady_timer export_retry_;  // pump_export again when the channel was busy
-    bool export_writing_ = false;
-    bool export_header_sent_ = false;
-    bool export_aborted_ = false;
 };
 
 }  // namespace gm::admin_api

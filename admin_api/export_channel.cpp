@@ -1,48 +1,131 @@
 #include "admin_api/export_channel.hpp"
 
-#include <chrono>
+#include <fmt/format.h>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
 
 namespace gm::admin_api {
 
-export_channel::export_channel(std::size_t max_chunks, const std::atomic<bool>* stopping)
-    : max_chunks_(max_chunks), stopping_(stopping) {}
+namespace {
 
-bool export_channel::push(std::string&& chunk) {
-    std::unique_lock lock(mutex_);
-    // Woken by pop()/close(); the periodic wake-up notices a server stop, which has no
-    // handle on this channel.
-    while (!closed_ && chunks_.size() >= max_chunks_) {
-        if (stopping_ && stopping_->load()) return false;
-        space_.wait_for(lock, std::chrono::milliseconds(200));
+// How often a producer waiting for a slow client looks at the server's stop flag, which
+// has no handle to wake it.
+constexpr std::chrono::milliseconds stop_check{200};
+
+constexpr char crlf[] = "\r\n";
+constexpr char last_chunk[] = "0\r\n\r\n";
+
+iovec piece(const void* data, std::size_t size) { return {const_cast<void*>(data), size}; }
+
+}  // namespace
+
+export_channel::export_channel(int fd, std::string&& head, limits l, const std::atomic<bool>* stopping)
+    : fd_(fd), head_(std::move(head)), limits_(l), stopping_(stopping) {
+    // One row past the limit at most, so the buffer is allocated once.
+    chunk_.reserve(limits_.chunk_bytes + 16 * 1024);
+}
+
+bool export_channel::flush() {
+    if (chunk_.empty()) return state_ == state::open;
+    return send_chunk(false);
+}
+
+bool export_channel::finish() { return send_chunk(true); }
+
+bool export_channel::send_chunk(bool last) {
+    if (state_ != state::open) return false;
+    char size_line[20];
+    const auto n = fmt::format_to_n(size_line, sizeof size_line, "{:x}\r\n", chunk_.size()).size;
+    iovec iov[5];
+    int count = 0;
+    if (!started_) iov[count++] = piece(head_.data(), head_.size());
+    if (!chunk_.empty()) {
+        iov[count++] = piece(size_line, n);
+        iov[count++] = piece(chunk_.data(), chunk_.size());
+        iov[count++] = piece(crlf, 2);
     }
-    if (closed_) return false;
-    chunks_.push_back(std::move(chunk));
+    // The last data chunk and the terminating one leave together: a small export is one send.
+    if (last) iov[count++] = piece(last_chunk, sizeof last_chunk - 1);
+    const bool ok = send_all(iov, count);
+    chunk_.clear();
+    if (!head_.empty()) {
+        head_.clear();
+        head_.shrink_to_fit();
+    }
+    return ok;
+}
+
+bool export_channel::send_all(iovec* iov, int count) {
+    started_ = true;
+    while (count > 0) {
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = static_cast<std::size_t>(count);
+        // MSG_NOSIGNAL: a client that has gone is an error code here, not a SIGPIPE.
+        const ssize_t sent = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+        if (sent < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (!wait_writable()) return false;
+                continue;
+            }
+            state_ = state::client_gone;  // EPIPE, ECONNRESET, ...: nobody reads any more
+            return false;
+        }
+        sends_.fetch_add(1, std::memory_order_relaxed);
+        bytes_sent_.fetch_add(static_cast<std::uint64_t>(sent), std::memory_order_relaxed);
+        auto left = static_cast<std::size_t>(sent);
+        while (count > 0 && left >= iov->iov_len) {
+            left -= iov->iov_len;
+            ++iov;
+            --count;
+        }
+        if (count > 0) {
+            iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+            iov->iov_len -= left;
+        }
+    }
     return true;
 }
 
-void export_channel::finish(bool ok) {
-    std::lock_guard lock(mutex_);
-    finished_ = true;
-    ok_ = ok;
-}
-
-export_channel::pop_result export_channel::pop(std::string& out) {
-    std::unique_lock lock(mutex_, std::try_to_lock);
-    if (!lock.owns_lock()) return pop_result::busy;
-    if (!chunks_.empty()) {
-        out = std::move(chunks_.front());
-        chunks_.pop_front();
-        space_.notify_one();
-        return pop_result::chunk;
+bool export_channel::wait_writable() {
+    waits_.fetch_add(1, std::memory_order_relaxed);
+    const auto deadline = std::chrono::steady_clock::now() + limits_.stall_timeout;
+    for (;;) {
+        if (stopping_ && stopping_->load(std::memory_order_relaxed)) {
+            state_ = state::stopping;
+            return false;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) {
+            state_ = state::stalled;
+            return false;
+        }
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+        pollfd p{fd_, POLLOUT, 0};
+        const int r = ::poll(&p, 1, static_cast<int>(std::min(left, stop_check).count()));
+        // Writable, or an error/hang-up: the next send tells which.
+        if (r > 0) return true;
+        if (r < 0 && errno != EINTR) {
+            state_ = state::client_gone;
+            return false;
+        }
     }
-    if (finished_) return ok_ ? pop_result::done : pop_result::failed;
-    return pop_result::empty;
 }
 
-void export_channel::close() {
-    // The queued chunks go with the channel; the producer sees closed_ at its next check.
-    closed_ = true;
-    space_.notify_all();
+const char* to_string(export_channel::state s) noexcept {
+    switch (s) {
+    case export_channel::state::open: return "open";
+    case export_channel::state::client_gone: return "client gone";
+    case export_channel::state::stalled: return "stalled";
+    case export_channel::state::stopping: return "stopping";
+    }
+    return "?";
 }
 
 }  // namespace gm::admin_api

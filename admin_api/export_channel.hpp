@@ -1,46 +1,82 @@
 #pragma once
-// Hands CSV chunks from the query thread that reads the rows to the session that writes
-// them. The queue is bounded, so a slow client slows the export down (the producer waits)
-// instead of the whole result piling up in memory; a client that goes away closes the
-// channel and the producer stops reading rows. The consumer's side runs on an I/O thread and
-// never waits: the producer is a query thread, which may run at a lower priority
-// (query_priority.hpp) and be preempted while it holds the lock.
+// The CSV export's way to the client: the query thread that reads the rows writes them to
+// the client's socket itself, framed as HTTP chunks, in big pieces.
+//
+// Why not hand the chunks to the I/O thread: each hand-over woke the I/O thread (and, when
+// the SCHED_IDLE query thread was preempted holding the queue's lock, the I/O thread came
+// back every millisecond to look again), so an export cost the thread that relays the
+// proxy's calls ~4-10 wakes, more per megabyte. Here the I/O thread parses the request and
+// is woken once more at the end to read the next one: two wakes, as for a JSON query,
+// whatever the size. Blocking is fine on a query thread: when the socket is full it waits
+// in poll() for the client to read, so a slow client holds one chunk in memory (and the
+// kernel's socket buffers) and slows the rows down; a client that goes away makes the next
+// send fail and the producer stops reading rows.
+//
+// Nothing else may write to the socket meanwhile; the session reads nothing and closes
+// nothing while its export runs (it resumes when the query thread hands back).
 #include <atomic>
-#include <condition_variable>
+#include <chrono>
 #include <cstddef>
-#include <deque>
-#include <mutex>
+#include <cstdint>
 #include <string>
+
+struct iovec;
 
 namespace gm::admin_api {
 
 class export_channel {
 public:
-    explicit export_channel(std::size_t max_chunks = 4, const std::atomic<bool>* stopping = nullptr);
+    struct limits {
+        // Body bytes collected before they are sent as one chunk (one sendmsg when the socket
+        // takes it): the producer's memory, and how few sends a small export needs.
+        std::size_t chunk_bytes = 256 * 1024;
+        // No byte taken by the socket for this long: the client is too slow, give up.
+        std::chrono::milliseconds stall_timeout{30'000};
+    };
+    enum class state { open, client_gone, stalled, stopping };
 
-    // Producer: waits while the queue is full. false: the consumer closed the channel (or
-    // the server is stopping); stop producing.
-    bool push(std::string&& chunk);
-    // Producer: no more chunks; ok=false means the export failed part-way.
-    void finish(bool ok);
+    // fd: a connected non-blocking stream socket (not owned). head: the response's status
+    // line and fields for a chunked body, sent with the first chunk. stopping: the server's
+    // stop flag, looked at while waiting for a slow client.
+    export_channel(int fd, std::string&& head, limits l, const std::atomic<bool>* stopping = nullptr);
+    export_channel(const export_channel&) = delete;
+    export_channel& operator=(const export_channel&) = delete;
 
-    // busy: the producer holds the lock at this instant; ask again shortly.
-    enum class pop_result { chunk, empty, done, failed, busy };
-    // Consumer: takes the next chunk if there is one.
-    pop_result pop(std::string& out);
-    // Consumer: gives up (client gone); wakes a waiting producer (within its 200 ms poll at
-    // worst, since this does not take the lock).
-    void close();
+    // Producer: the body bytes of the chunk being collected; append to it.
+    std::string& body() { return chunk_; }
+    bool full() const { return chunk_.size() >= limits_.chunk_bytes; }
+    // Sends the head (the first time) and the collected bytes as one chunk, waiting while the
+    // socket is full. false: the channel is no longer open (see status()); stop producing.
+    bool flush();
+    // Sends what is left and the last chunk. true: the whole response reached the socket.
+    bool finish();
+
+    state status() const { return state_; }
+    // Whether any byte went to the socket (after that an error can no longer be a status).
+    bool started() const { return started_; }
+
+    // Read from any thread (tests, counters).
+    std::uint64_t bytes_sent() const { return bytes_sent_.load(std::memory_order_relaxed); }
+    std::uint64_t sends() const { return sends_.load(std::memory_order_relaxed); }
+    std::uint64_t waits() const { return waits_.load(std::memory_order_relaxed); }
 
 private:
-    const std::size_t max_chunks_;
+    bool send_chunk(bool last);
+    bool send_all(iovec* iov, int count);
+    bool wait_writable();
+
+    const int fd_;
+    std::string head_;
+    const limits limits_;
     const std::atomic<bool>* stopping_;
-    std::mutex mutex_;  // guards everything below
-    std::condition_variable space_;
-    std::deque<std::string> chunks_;
-    bool finished_ = false;
-    bool ok_ = true;
-    std::atomic<bool> closed_{false};  // set without the lock by close()
+    std::string chunk_;
+    state state_ = state::open;
+    bool started_ = false;
+    std::atomic<std::uint64_t> bytes_sent_{0};
+    std::atomic<std::uint64_t> sends_{0};  // sendmsg calls that took bytes
+    std::atomic<std::uint64_t> waits_{0};  // times the socket was full
 };
+
+const char* to_string(export_channel::state s) noexcept;
 
 }  // namespace gm::admin_api

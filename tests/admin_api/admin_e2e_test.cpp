@@ -6,10 +6,14 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <unistd.h>
 
 #include "admin_api/admin_server.hpp"
@@ -455,6 +459,43 @@ TEST_CASE("e2e export: a client that hangs up mid-stream stops the export and th
         CHECK(http_get_auth(sv.f.port(), "/api/api-usage/stats?startDate=2024-11-01&endDate=2024-11-05", token).status == 200);
     auto m = gm::test::http_request(sv.f.port(), "/metrics");
     CHECK(m.body.find("gemini_meter_admin_query_errors_total 0\n") != std::string::npos);
+}
+
+TEST_CASE("e2e export: a client that reads slowly through a small window still gets every row") {
+    server sv;
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket sock(ioc);
+    sock.open(boost::asio::ip::tcp::v4());
+    // A small window: the query thread finds the socket full many times and waits for it.
+    sock.set_option(boost::asio::socket_base::receive_buffer_size(4096));
+    sock.connect({boost::asio::ip::make_address("127.0.0.1"), sv.f.port()});
+    std::string req = "GET /api/api-usage/export?startDate=2024-09-01&endDate=2024-09-30 HTTP/1.1\r\nHost: x\r\n"
+                      "Connection: close\r\nAuthorization: Bearer " + token + "\r\n\r\n";
+    boost::asio::write(sock, boost::asio::buffer(req));
+    std::string raw;
+    char buf[2048];
+    for (;;) {
+        boost::system::error_code ec;
+        const std::size_t n = sock.read_some(boost::asio::buffer(buf), ec);
+        raw.append(buf, n);
+        if (ec) break;  // the server closes after the last chunk (Connection: close)
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    boost::beast::http::response_parser<boost::beast::http::string_body> parser;
+    parser.body_limit(1ull << 32);
+    parser.eager(true);
+    std::size_t used = 0;
+    boost::system::error_code ec;
+    while (!ec && !parser.is_done() && used < raw.size())
+        used += parser.put(boost::asio::buffer(raw.data() + used, raw.size() - used), ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(parser.is_done());
+    CHECK(parser.get().chunked());
+    auto rows = gm::test::parse_csv(parser.get().body());
+    REQUIRE(rows.size() == bulk_rows + 1);
+    CHECK(rows[1][0] == "bulk-00000");
+    CHECK(rows.back()[0] == "bulk-02999");
+    CHECK(http_get_auth(sv.f.port(), "/api/api-usage/stats?startDate=2024-11-01&endDate=2024-11-05", token).status == 200);
 }
 
 TEST_CASE("e2e: queries run concurrently from several clients on the query pool") {

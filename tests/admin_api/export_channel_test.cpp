@@ -1,60 +1,186 @@
-// The hand-over between the query thread that reads export rows and the I/O thread that
-// writes them: order, the bound, the end, and a client going away while the producer waits.
+// The export's writer on the query thread, on real loopback TCP sockets: the bytes a client
+// reads are the head and the body in HTTP chunks; a small export is one send; a client that
+// stops reading holds the producer with at most one chunk in memory; a client that hangs up,
+// a stalled client and a server stop each end the export.
 #include "admin_api/export_channel.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
 #include <future>
+#include <thread>
 
 using gm::admin_api::export_channel;
-using pop_result = export_channel::pop_result;
+namespace net = boost::asio;
+namespace http = boost::beast::http;
 
 namespace {
 
-// pop() may answer busy for an instant while the producer holds the lock; the session then
-// asks again, and so does this.
-pop_result pop_settled(export_channel& ch, std::string& out) {
-    for (;;)
-        if (auto r = ch.pop(out); r != pop_result::busy) return r;
+const std::string head =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+// A connected pair: the server end non-blocking (as the admin session's socket is), the
+// client end with a small receive buffer when asked, so that a client that stops reading
+// fills the connection after little data.
+struct loopback {
+    net::io_context ioc;
+    net::ip::tcp::socket client{ioc};
+    net::ip::tcp::socket server{ioc};
+    explicit loopback(int client_rcvbuf = 0, int server_sndbuf = 0) {
+        net::ip::tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
+        client.open(net::ip::tcp::v4());
+        if (client_rcvbuf > 0) client.set_option(net::socket_base::receive_buffer_size(client_rcvbuf));
+        client.connect(acceptor.local_endpoint());
+        acceptor.accept(server);
+        if (server_sndbuf > 0) server.set_option(net::socket_base::send_buffer_size(server_sndbuf));
+        server.non_blocking(true);
+    }
+    int fd() { return server.native_handle(); }
+};
+
+bool eventually(const std::function<bool()>& pred) {
+    for (int i = 0; i < 6000; ++i) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return pred();
 }
+
+// Reads one HTTP response from the client end with Beast's parser (which checks the
+// chunked framing) and returns its body.
+std::string read_response(net::ip::tcp::socket& s) {
+    boost::beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(1ull << 32);
+    http::read(s, buf, parser);
+    REQUIRE(parser.get().chunked());
+    return parser.get().body();
+}
+
+std::string row(std::size_t i) { return "row-" + std::to_string(i) + ",some,fields,\"quoted, text\"\r\n"; }
 
 }  // namespace
 
-TEST_CASE("chunks come out in order, then done; a failed export ends failed") {
-    export_channel ch(4);
-    CHECK(ch.push("a"));
-    CHECK(ch.push("b"));
-    ch.finish(true);
-    std::string out;
-    CHECK(pop_settled(ch, out) == pop_result::chunk);
-    CHECK(out == "a");
-    CHECK(pop_settled(ch, out) == pop_result::chunk);
-    CHECK(out == "b");
-    CHECK(pop_settled(ch, out) == pop_result::done);
-
-    export_channel bad(4);
-    CHECK(pop_settled(bad, out) == pop_result::empty);
-    bad.finish(false);
-    CHECK(pop_settled(bad, out) == pop_result::failed);
+TEST_CASE("export_channel: the client reads the head and every body byte, in chunks, in order") {
+    loopback lp;
+    export_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 1000});
+    auto reader = std::async(std::launch::async, [&] { return read_response(lp.client); });
+    std::string expected;
+    for (std::size_t i = 0; i < 5000; ++i) {
+        ch.body() += row(i);
+        expected += row(i);
+        if (ch.full()) REQUIRE(ch.flush());
+    }
+    REQUIRE(ch.finish());
+    CHECK(reader.get() == expected);
+    CHECK(ch.status() == export_channel::state::open);
+    CHECK(ch.bytes_sent() > expected.size());  // the head and the framing too
 }
 
-TEST_CASE("a full channel holds the producer until a chunk is taken") {
-    export_channel ch(1);
-    CHECK(ch.push("first"));
-    auto second = std::async(std::launch::async, [&] { return ch.push("second"); });
-    std::string out;
-    CHECK(pop_settled(ch, out) == pop_result::chunk);
-    CHECK(out == "first");
-    CHECK(second.get());
-    CHECK(pop_settled(ch, out) == pop_result::chunk);
-    CHECK(out == "second");
+TEST_CASE("export_channel: a small export (head, body, last chunk) leaves in one send") {
+    loopback lp;
+    export_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 256 * 1024});
+    std::string expected;
+    for (std::size_t i = 0; i < 1000; ++i) {
+        ch.body() += row(i);
+        expected += row(i);
+        REQUIRE_FALSE(ch.full());
+    }
+    CHECK_FALSE(ch.started());  // nothing sent yet: a failure here could still be a 503
+    REQUIRE(ch.finish());
+    CHECK(ch.sends() == 1);
+    CHECK(ch.waits() == 0);
+    CHECK(read_response(lp.client) == expected);
 }
 
-TEST_CASE("closing the channel releases a producer waiting for space, and refuses more") {
-    export_channel ch(1);
-    CHECK(ch.push("first"));
-    auto blocked = std::async(std::launch::async, [&] { return ch.push("second"); });
-    ch.close();
-    CHECK_FALSE(blocked.get());
-    CHECK_FALSE(ch.push("third"));
+TEST_CASE("export_channel: a client that stops reading holds the producer with at most one chunk in memory, "
+          "and hanging up stops it") {
+    loopback lp(4096, 16 * 1024);
+    constexpr std::size_t chunk = 64 * 1024;
+    export_channel ch(lp.fd(), std::string(head), {.chunk_bytes = chunk});
+    // The rows the producer has made, in bytes; 256 MiB of rows if nothing held it back.
+    std::atomic<std::uint64_t> made{0};
+    constexpr std::uint64_t all = 256ull << 20;
+    auto producer = std::async(std::launch::async, [&] {
+        bool open = true;
+        for (std::size_t i = 0; open && made < all; ++i) {
+            auto r = row(i);
+            ch.body() += r;
+            made += r.size();
+            open = !ch.full() || ch.flush();
+        }
+        return open && ch.finish();
+    });
+    // The client reads nothing: the producer ends up waiting for the socket, and stays there.
+    REQUIRE(eventually([&] { return ch.waits() > 0; }));
+    const auto sent = ch.bytes_sent();
+    INFO("made " << made.load() << " bytes of rows, the socket took " << sent);
+    // What the producer made and the socket did not take is the chunk being sent, no more;
+    // a channel that queued chunks for later would be far ahead of the socket.
+    CHECK(made.load() <= sent + chunk + 100);
+    CHECK(made.load() < all / 16);
+    CHECK(producer.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);
+
+    // The client hangs up with data unread (the kernel answers with a reset): the waiting
+    // producer's next send fails, and it stops.
+    lp.client.close();
+    CHECK_FALSE(producer.get());
+    CHECK(ch.status() == export_channel::state::client_gone);
+    CHECK(made.load() < all / 16);
+}
+
+TEST_CASE("export_channel: a client that reads nothing for the stall timeout ends the export") {
+    loopback lp(4096, 16 * 1024);
+    export_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 64 * 1024, .stall_timeout = std::chrono::milliseconds(50)});
+    bool open = true;
+    for (std::size_t i = 0; open && i < 10'000'000; ++i) {
+        ch.body() += row(i);
+        open = !ch.full() || ch.flush();
+    }
+    CHECK_FALSE(open);
+    CHECK(ch.status() == export_channel::state::stalled);
+    CHECK_FALSE(ch.finish());
+}
+
+TEST_CASE("export_channel: the server's stop releases a producer waiting for a slow client") {
+    loopback lp(4096, 16 * 1024);
+    std::atomic<bool> stopping{false};
+    export_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 64 * 1024}, &stopping);
+    auto producer = std::async(std::launch::async, [&] {
+        bool open = true;
+        for (std::size_t i = 0; open && i < 10'000'000; ++i) {
+            ch.body() += row(i);
+            open = !ch.full() || ch.flush();
+        }
+        return open;
+    });
+    REQUIRE(eventually([&] { return ch.waits() > 0; }));
+    stopping = true;
+    CHECK_FALSE(producer.get());
+    CHECK(ch.status() == export_channel::state::stopping);
+}
+
+TEST_CASE("export_channel: a client already gone makes the first send fail") {
+    loopback lp;
+    lp.client.set_option(net::socket_base::linger(true, 0));  // close with a reset
+    lp.client.close();
+    export_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 1024});
+    // The reset may take a moment to arrive: sends until one fails (the first ones may still
+    // be taken by the kernel).
+    bool open = true;
+    for (std::size_t i = 0; open && i < 10'000'000; ++i) {
+        ch.body() += row(i);
+        open = !ch.full() || ch.flush();
+    }
+    CHECK_FALSE(open);
+    CHECK(ch.status() == export_channel::state::client_gone);
 }
