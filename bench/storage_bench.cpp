@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
     const time_range last30{now - 30 * ms_per_day, now};
     const time_range days30{day_start_ms(utc_day(now) - 30), day_start_ms(utc_day(now))};
     const time_range last90{now - 90 * ms_per_day, now};
+    const time_range since90{day_start_ms(utc_day(now) - 90), now};  // the admin API's startDate=<a date>
     std::string top_model;
     std::string top_user;
     {
@@ -135,6 +136,8 @@ int main(int argc, char** argv) {
     const std::vector<row> cases = {
         {"stats, last 30 days (unaligned)", [&] { q.stats(last30, {}); },
          [&] { for (const auto& s : raw_stats) raw(c, s, last30.start_ms, last30.end_ms); }},
+        {"stats, 90 days to now (from midnight)", [&] { q.stats(since90, {}); },
+         [&] { for (const auto& s : raw_stats) raw(c, s, since90.start_ms, since90.end_ms); }},
         {"stats, 30 whole days", [&] { q.stats(days30, {}); },
          [&] { for (const auto& s : raw_stats) raw(c, s, days30.start_ms, days30.end_ms); }},
         {"stats, 30 whole days, model filter", [&] { q.stats(days30, by_model); },
