@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <system_error>
+#include <utility>
 
 namespace gm::admin_api {
 
@@ -22,31 +24,36 @@ int make_eventfd() {
 
 hand_back::hand_back(net::io_context& ioc) : fd_(ioc, make_eventfd()) {}
 
+hand_back::~hand_back() { drop(head_.exchange(nullptr)); }
+
 void hand_back::start() { wait(); }
 
+void hand_back::drop(node* n) {
+    while (n) delete std::exchange(n, n->next);
+}
+
 void hand_back::push(item&& f) {
-    bool wake = false;
-    {
-        std::lock_guard lock(mutex_);
-        if (stopped_) return;
-        items_.push_back(std::move(f));
-        wake = !signalled_;
-        signalled_ = true;
+    if (stopped_.load()) return;
+    auto* n = new node{std::move(f)};
+    n->next = head_.load(std::memory_order_relaxed);
+    while (!head_.compare_exchange_weak(n->next, n, std::memory_order_release, std::memory_order_relaxed)) {
     }
-    if (wake) {
-        // Outside the lock: the I/O thread this wakes never waits for us.
+    // stop() may have emptied the stack just before this push: drop what it missed.
+    if (stopped_.load()) {
+        drop(head_.exchange(nullptr, std::memory_order_acquire));
+        return;
+    }
+    if (n->next == nullptr) {
+        // The first item since the I/O thread last took them. No lock is held here: the
+        // I/O thread this wakes never waits for us.
         const std::uint64_t one = 1;
-        [[maybe_unused]] auto n = ::write(fd_.native_handle(), &one, sizeof one);
+        [[maybe_unused]] auto w = ::write(fd_.native_handle(), &one, sizeof one);
     }
 }
 
 void hand_back::stop() {
-    std::vector<item> dropped;
-    {
-        std::lock_guard lock(mutex_);
-        stopped_ = true;
-        dropped.swap(items_);
-    }
+    stopped_.store(true);
+    drop(head_.exchange(nullptr, std::memory_order_acquire));
     net::post(fd_.get_executor(), [self = shared_from_this()] {
         boost::system::error_code ec;
         self->fd_.close(ec);
@@ -61,15 +68,23 @@ void hand_back::wait() {
 void hand_back::on_ready(const boost::system::error_code& ec) {
     if (ec) return;  // closed by stop()
     wakes_.fetch_add(1, std::memory_order_relaxed);
+    // Reset the counter before taking the items: a push after the exchange below finds the
+    // stack empty and writes again, so no item waits without a wake.
     std::uint64_t count = 0;
-    [[maybe_unused]] auto n = ::read(fd_.native_handle(), &count, sizeof count);  // resets the counter
-    {
-        std::lock_guard lock(mutex_);
-        running_.swap(items_);
-        signalled_ = false;  // a push from now on writes the eventfd again
+    [[maybe_unused]] auto r = ::read(fd_.native_handle(), &count, sizeof count);
+    node* n = head_.exchange(nullptr, std::memory_order_acquire);
+    // Newest first on the stack: reverse, so items run in the order they were pushed.
+    node* ordered = nullptr;
+    while (n) {
+        node* next = n->next;
+        n->next = ordered;
+        ordered = n;
+        n = next;
     }
-    for (auto& f : running_) f();
-    running_.clear();
+    while (ordered) {
+        std::unique_ptr<node> current(std::exchange(ordered, ordered->next));
+        current->f();
+    }
     wait();
 }
 

@@ -1,5 +1,6 @@
 // The query threads' way back to the I/O thread: every item runs once, on the thread that
-// runs the io_context, one wake can carry many items, and nothing runs after stop().
+// runs the io_context, one wake can carry many items, in the order one thread pushed them,
+// and nothing runs after stop().
 #include "admin_api/hand_back.hpp"
 
 #include <catch2/catch.hpp>
@@ -67,4 +68,19 @@ TEST_CASE("hand_back: items pushed from several threads each run once, on the I/
     work.reset();
     io.join();  // returns: stop() closed the eventfd, nothing else keeps the context busy
     CHECK_FALSE(late);
+}
+
+TEST_CASE("hand_back: items pushed by one thread run in the order it pushed them, many per wake") {
+    boost::asio::io_context ioc;
+    auto hb = std::make_shared<hand_back>(ioc);
+    hb->start();
+    // The I/O thread is not running yet: everything pushed now waits for one wake.
+    std::vector<int> order;
+    for (int i = 0; i < 1000; ++i) hb->push([&, i] { order.push_back(i); });
+    ioc.run_one();
+    REQUIRE(order.size() == 1000);
+    for (int i = 0; i < 1000; ++i) CHECK(order[static_cast<std::size_t>(i)] == i);
+    CHECK(hb->wakes() == 1);
+    hb->stop();
+    ioc.run();
 }
