@@ -5,6 +5,7 @@
 #include <boost/beast/http/write.hpp>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "proxy/attribution.hpp"
@@ -13,6 +14,7 @@
 #include "proxy/error_response.hpp"
 #include "proxy/header_reader.hpp"
 #include "proxy/hop_by_hop.hpp"
+#include "proxy/read_on_ready.hpp"
 #include "proxy/write_now.hpp"
 
 namespace gm::proxy {
@@ -39,10 +41,16 @@ bool is_timeout(const boost::system::error_code& ec) {
     return ec == beast::error::timeout;
 }
 
+// As much as the connection's buffer already has room for, at least a first read's worth:
+// a pooled connection that carried large answers keeps reading them in large pieces.
+std::size_t response_header_read_size(const beast::flat_buffer& b, std::size_t first, std::size_t most) {
+    return std::clamp(b.capacity() - b.size(), first, most);
+}
+
 }  // namespace
 
 proxy_session::proxy_session(tcp_socket&& socket, proxy_shared& shared, thread_state& thread)
-    : shared_(shared), thread_(thread), client_(std::move(socket)) {
+    : shared_(shared), thread_(thread), client_(std::move(socket)), keep_alive_timer_(thread.ioc) {
     ++shared_.open_sessions;
 }
 
@@ -66,19 +74,68 @@ void proxy_session::do_read_request() {
         close_client();
         return;
     }
-    if (client_buffer_.size() > 0) {
+    if (bufs_ && bufs_->client.size() > 0) {
         // A pipelined request is already here: its first byte arrived now, as far as we know.
         started_ = clock_type::now();
         record_.created_at_ms = wall_ms();
         read_request_header();
         return;
     }
+    // Idle: the call's buffers go back to the thread until the next request's bytes come.
+    request_.reset();
+    response_.reset();
+    if (bufs_)
+        thread_.buffers.give_back(std::move(bufs_));
     // Wait for the first byte of the next request separately, so that durationMs starts at
     // it and an idle keep-alive connection has its own, longer timeout.
-    arm(client_, client_deadline_, shared_.options.keep_alive_timeout);
-    // Fresh: the last thing on this connection was our response (or its accept).
-    async_read_marked(client_, client_reads_, true, client_buffer_.prepare(4096),
-                      beast::bind_front_handler(&proxy_session::on_first_bytes, shared_from_this()));
+    wait_keep_alive();
+    // A plain socket read, not the stream's: the keep-alive timeout is our own timer. The
+    // read is fresh: the last thing on this connection was our response (or its accept).
+    async_read_on_ready(client_.socket(), client_reads_, *this, first_read_size,
+                        beast::bind_front_handler(&proxy_session::on_first_bytes, shared_from_this()));
+}
+
+net::mutable_buffer proxy_session::take_read_buffer(std::size_t n) {
+    if (!bufs_)
+        bufs_ = thread_.buffers.take();
+    return bufs_->client.prepare(n);
+}
+
+void proxy_session::read_would_block() {
+    if (bufs_ && bufs_->client.size() == 0)
+        thread_.buffers.give_back(std::move(bufs_));
+}
+
+void proxy_session::wait_keep_alive() {
+    idle_since_ = clock_type::now();
+    // A wait already pending ends at or before this idle period's end, and moves on then.
+    if (keep_alive_armed_)
+        return;
+    keep_alive_armed_ = true;
+    keep_alive_timer_.expires_at(idle_since_ + shared_.options.keep_alive_timeout);
+    // Weak: a timer with a minute to go must not keep a closed session alive.
+    keep_alive_timer_.async_wait([w = weak_from_this()](error_code ec) {
+        if (auto self = w.lock())
+            self->on_keep_alive_due(ec);
+    });
+}
+
+void proxy_session::on_keep_alive_due(error_code ec) {
+    keep_alive_armed_ = false;
+    if (ec || !idle_)
+        return;  // busy with a call: its end arms the timer again
+    const auto due = idle_since_ + shared_.options.keep_alive_timeout;
+    if (clock_type::now() >= due) {
+        // Idle too long: the pending read ends (aborted) and the session with it.
+        close_client();
+        return;
+    }
+    keep_alive_armed_ = true;
+    keep_alive_timer_.expires_at(due);
+    keep_alive_timer_.async_wait([w = weak_from_this()](error_code e) {
+        if (auto self = w.lock())
+            self->on_keep_alive_due(e);
+    });
 }
 
 void proxy_session::on_first_bytes(error_code ec, std::size_t n) {
@@ -87,7 +144,7 @@ void proxy_session::on_first_bytes(error_code ec, std::size_t n) {
         close_client();
         return;
     }
-    client_buffer_.commit(n);
+    bufs_->client.commit(n);  // the read took the buffers (take_read_buffer)
     started_ = clock_type::now();
     record_.created_at_ms = wall_ms();
     read_request_header();
@@ -95,17 +152,17 @@ void proxy_session::on_first_bytes(error_code ec, std::size_t n) {
 
 void proxy_session::read_request_header() {
     idle_ = false;
-    request_.emplace(request_in_);
+    request_.emplace(bufs_->request_in);
     request_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit));
     arm(client_, client_deadline_, shared_.options.header_timeout);
     error_code ec;
-    if (parse_buffered_header(client_buffer_, *request_, ec)) {
+    if (parse_buffered_header(bufs_->client, *request_, ec)) {
         on_request_header(ec);  // the usual case: the whole header came with the first bytes
         return;
     }
     async_read_header_with(
         [this](net::mutable_buffer b, bool, auto&& h) { async_read_marked(client_, client_reads_, false, b, std::move(h)); },
-        client_buffer_, 4096, *request_, [self = shared_from_this()](error_code e) { self->on_request_header(e); });
+        bufs_->client, 4096, *request_, [self = shared_from_this()](error_code e) { self->on_request_header(e); });
 }
 
 void proxy_session::on_request_header(error_code ec) {
@@ -125,7 +182,7 @@ void proxy_session::on_request_header(error_code ec) {
         reject(400, "INVALID_ARGUMENT", "malformed request: " + ec.message());
         return;
     }
-    auto& req = request_in_;
+    auto& req = bufs_->request_in;
     // Beast accepts a Transfer-Encoding without a final "chunked" and then reads no body;
     // RFC 9112 6.1 says such a request must be refused (it is how smuggling starts).
     if (req.fields.count(http::field::transfer_encoding) > 0 && !request_->chunked()) {
@@ -178,17 +235,17 @@ void proxy_session::on_request_header(error_code ec) {
 
     // The header goes upstream as received minus hop-by-hop fields; the body keeps the
     // client's framing and is relayed raw, like the response.
-    request_head_.clear();
-    request_head_.reserve(1024);
-    request_head_ += req.method_string;
-    request_head_ += ' ';
-    request_head_ += shared_.target.base_path;
-    request_head_ += target;
-    request_head_ += " HTTP/1.1\r\n";
-    req.fields.append_to(request_head_);
+    bufs_->request_head.clear();
+    bufs_->request_head.reserve(1024);
+    bufs_->request_head += req.method_string;
+    bufs_->request_head += ' ';
+    bufs_->request_head += shared_.target.base_path;
+    bufs_->request_head += target;
+    bufs_->request_head += " HTTP/1.1\r\n";
+    req.fields.append_to(bufs_->request_head);
     if (request_framer_->framing() == body_framer::mode::chunked)
-        request_head_ += "Transfer-Encoding: chunked\r\n";
-    request_head_ += "\r\n";
+        bufs_->request_head += "Transfer-Encoding: chunked\r\n";
+    bufs_->request_head += "\r\n";
     request_head_pending_ = true;
 
     frame_request_bytes();
@@ -208,7 +265,7 @@ void proxy_session::on_request_header(error_code ec) {
 }
 
 void proxy_session::frame_request_bytes() {
-    const std::string_view raw(static_cast<const char*>(client_buffer_.data().data()), client_buffer_.size());
+    const std::string_view raw(static_cast<const char*>(bufs_->client.data().data()), bufs_->client.size());
     request_relay_len_ = request_framer_->consume(raw, [this](std::string_view payload) {
         if (model_tap_)
             model_tap_->feed(payload);
@@ -250,8 +307,8 @@ void proxy_session::write_request_piece() {
     // The header (the first time) and the body bytes at hand leave in one system call.
     const bool with_head = request_head_pending_;
     std::array<net::const_buffer, 2> out{
-        net::buffer(request_head_.data(), with_head ? request_head_.size() : 0),
-        net::buffer(client_buffer_.data().data(), expect_continue_ ? 0 : request_relay_len_)};
+        net::buffer(bufs_->request_head.data(), with_head ? bufs_->request_head.size() : 0),
+        net::buffer(bufs_->client.data().data(), expect_continue_ ? 0 : request_relay_len_)};
     if (!upstream_->tls()) {
         error_code ec;
         if (write_now(upstream_->tcp().socket(), out, ec)) {
@@ -305,7 +362,7 @@ void proxy_session::on_request_piece_written(error_code ec, bool with_head) {
         });
         return;
     }
-    client_buffer_.consume(request_relay_len_);
+    bufs_->client.consume(request_relay_len_);
     request_relay_len_ = 0;
     if (request_framer_->done()) {
         read_response_header(true);
@@ -316,12 +373,12 @@ void proxy_session::on_request_piece_written(error_code ec, bool with_head) {
 
 void proxy_session::read_request_piece() {
     arm(client_, client_deadline_, shared_.options.idle_timeout);
-    async_read_marked(client_, client_reads_, false, client_buffer_.prepare(piece_size),
+    async_read_marked(client_, client_reads_, false, bufs_->client.prepare(piece_size),
                       beast::bind_front_handler(&proxy_session::on_request_piece, shared_from_this()));
 }
 
 void proxy_session::on_request_piece(error_code ec, std::size_t n) {
-    client_buffer_.commit(n);
+    bufs_->client.commit(n);
     if (ec) {
         // The client stopped sending its body: the upstream (if it saw anything) gets an
         // incomplete request, which it discards, and its connection is not reused.
@@ -348,7 +405,7 @@ void proxy_session::on_request_piece(error_code ec, std::size_t n) {
 }
 
 void proxy_session::read_response_header(bool after_request) {
-    response_.emplace(response_in_);
+    response_.emplace(bufs_->response_in);
     response_->header_limit(256 * 1024);
     arm(upstream_->tcp(), upstream_deadline_, shared_.options.upstream_first_byte_timeout);
     if (!watching_client_ && !watch_enlisted_) {
@@ -365,7 +422,7 @@ void proxy_session::read_response_header(bool after_request) {
         [this, after_request](net::mutable_buffer b, bool first, auto&& h) {
             upstream_->async_read_piece(b, after_request && first, std::move(h));
         },
-        upstream_->buffer, piece_size, *response_, [self = shared_from_this()](error_code e) { self->on_response_header(e); });
+        upstream_->buffer, response_header_read_size(upstream_->buffer, first_read_size, piece_size), *response_, [self = shared_from_this()](error_code e) { self->on_response_header(e); });
 }
 
 void proxy_session::on_watch_due() {
@@ -438,7 +495,7 @@ void proxy_session::on_response_header(error_code ec) {
                     call_ending::upstream_broken, true);
         return;
     }
-    auto& res = response_in_;
+    auto& res = bufs_->response_in;
     const unsigned status = res.status;
     if (status >= 100 && status < 200) {
         // Interim answers (100 Continue, 103 Early Hints) are not relayed: read the final one.
@@ -457,8 +514,8 @@ void proxy_session::on_response_header(error_code ec) {
         tap_.emplace(tap_options);
     }
     upstream_keep_alive_ = response_->keep_alive();
-    const bool head = request_in_.method == http::verb::head;
-    const bool client_http10 = request_in_.version < 11;
+    const bool head = bufs_->request_in.method == http::verb::head;
+    const bool client_http10 = bufs_->request_in.version < 11;
     dechunk_ = false;
     if (head || status == 204 || status == 304)
         framer_.emplace(body_framer::with_length(0));
@@ -479,21 +536,21 @@ void proxy_session::on_response_header(error_code ec) {
     // The header is written as the upstream sent it, minus hop-by-hop fields; the body
     // keeps the upstream's own framing, so its bytes are relayed untouched.
     strip_hop_by_hop(res.fields);
-    response_head_.clear();
-    response_head_.reserve(1024);
-    response_head_ += "HTTP/1.1 ";
-    response_head_ += std::to_string(status);
-    response_head_ += ' ';
-    response_head_ += res.reason;
-    response_head_ += "\r\n";
-    res.fields.append_to(response_head_);
+    bufs_->response_head.clear();
+    bufs_->response_head.reserve(1024);
+    bufs_->response_head += "HTTP/1.1 ";
+    bufs_->response_head += std::to_string(status);
+    bufs_->response_head += ' ';
+    bufs_->response_head += res.reason;
+    bufs_->response_head += "\r\n";
+    res.fields.append_to(bufs_->response_head);
     if (framer_->framing() == body_framer::mode::chunked && !dechunk_)
-        response_head_ += "Transfer-Encoding: chunked\r\n";
+        bufs_->response_head += "Transfer-Encoding: chunked\r\n";
     if (!client_keep_alive_)
-        response_head_ += "Connection: close\r\n";
+        bufs_->response_head += "Connection: close\r\n";
     else if (client_http10)
-        response_head_ += "Connection: keep-alive\r\n";
-    response_head_ += "\r\n";
+        bufs_->response_head += "Connection: keep-alive\r\n";
+    bufs_->response_head += "\r\n";
     head_pending_ = true;
     relay_available();
 }
@@ -503,13 +560,13 @@ void proxy_session::relay_available() {
     // raw bytes (with the response header in front, the first time) in one system call.
     auto& buffer = upstream_->buffer;
     const std::string_view raw(static_cast<const char*>(buffer.data().data()), buffer.size());
-    dechunked_.clear();
+    bufs_->dechunked.clear();
     relay_len_ = framer_->consume(raw, [this](std::string_view payload) {
         if (tap_)
             tap_->feed(payload);
         record_.response_bytes += static_cast<std::int64_t>(payload.size());
         if (dechunk_)
-            dechunked_.append(payload);
+            bufs_->dechunked.append(payload);
     });
     if (framer_->state() == body_framer::status::bad) {
         upstream_broken_ = true;
@@ -520,8 +577,8 @@ void proxy_session::relay_available() {
         // has its whole response always has its row, even if the process dies right after.
         report_call(call_ending::completed, true);
     }
-    std::array<net::const_buffer, 2> out{net::buffer(response_head_.data(), head_pending_ ? response_head_.size() : 0),
-                                         dechunk_ ? net::buffer(dechunked_) : net::buffer(raw.data(), relay_len_)};
+    std::array<net::const_buffer, 2> out{net::buffer(bufs_->response_head.data(), head_pending_ ? bufs_->response_head.size() : 0),
+                                         dechunk_ ? net::buffer(bufs_->dechunked) : net::buffer(raw.data(), relay_len_)};
     head_pending_ = false;
     error_code ec;
     if (write_now(client_.socket(), out, ec)) {
@@ -606,7 +663,7 @@ void proxy_session::reply_error(unsigned code, const char* status, std::string m
     record_.error_message = message;
     const bool keep = client_keep_alive_ && !close_after && !thread_.stopping;
     error_reply_ = std::make_unique<http::response<http::string_body>>(
-        make_error_response(code, status, message, request_in_.version, keep));
+        make_error_response(code, status, message, bufs_->request_in.version, keep));
     arm(client_, client_deadline_, shared_.options.idle_timeout);
     http::async_write(client_, *error_reply_, [self = shared_from_this(), ending, keep](error_code ec, std::size_t) {
         self->client_keep_alive_ = keep && !ec;
@@ -653,11 +710,8 @@ void proxy_session::finish_call(call_ending ending, bool response_complete) {
     request_framer_.reset();
     upstream_broken_ = false;
     // A call answered by the proxy itself (502, 504) leaves its body unsent in the buffer.
-    client_buffer_.consume(request_relay_len_);
+    bufs_->client.consume(request_relay_len_);
     request_relay_len_ = 0;
-    // An idle keep-alive connection holds no large buffer: 1,000 of them stay small.
-    if (client_buffer_.size() == 0 && client_buffer_.capacity() > 8192)
-        client_buffer_.shrink_to_fit();
     do_read_request();
 }
 
@@ -688,6 +742,8 @@ void proxy_session::report_call(call_ending ending, bool response_complete) {
 
 void proxy_session::close_client() {
     error_code ec;
+    if (keep_alive_armed_)
+        keep_alive_timer_.cancel();
     client_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
     client_.socket().close(ec);
 }

@@ -2,7 +2,7 @@
 // One client connection: reads each request, relays it to an upstream connection from the
 // thread's pool, relays the response back piece by piece while the metering tap reads a
 // copy, and reports the finished call. Lives as long as an operation is pending on it.
-#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <array>
@@ -15,6 +15,7 @@
 #include "metering/response_tap.hpp"
 #include "metering/usage_record.hpp"
 #include "proxy/body_framer.hpp"
+#include "proxy/call_buffers.hpp"
 #include "proxy/drained_read.hpp"
 #include "proxy/header_parser.hpp"
 #include "proxy/io_types.hpp"
@@ -32,6 +33,10 @@ public:
     void close_if_idle();
     // client_watch's tick: starts watching the client if the call still waits on the upstream.
     void on_watch_due();
+    // The target of the wait for a request's first bytes (read_on_ready.hpp): the call's
+    // buffers are taken from the thread when the client's bytes are there.
+    boost::asio::mutable_buffer take_read_buffer(std::size_t n);
+    void read_would_block();
 
 private:
     // Headers are parsed by Beast into message_heads the session reuses; bodies are
@@ -42,6 +47,9 @@ private:
 
     void do_read_request();
     void on_first_bytes(error_code ec, std::size_t n);
+    // The keep-alive timeout: one timer wait per timeout period, not one per request.
+    void wait_keep_alive();
+    void on_keep_alive_due(error_code ec);
     void read_request_header();
     void on_request_header(error_code ec);
     void acquire_upstream();
@@ -79,24 +87,25 @@ private:
     proxy_shared& shared_;
     thread_state& thread_;
     tcp_stream client_;
-    boost::beast::flat_buffer client_buffer_;
+    // Held from a request's first bytes until the connection is idle again (call_buffers.hpp).
+    std::unique_ptr<call_buffers> bufs_;
     read_state client_reads_;
     std::unique_ptr<upstream_stream> upstream_;
-    message_head request_in_;   // the request header as received
-    message_head response_in_;  // the response header as received
-    std::optional<request_parser> request_;
+    std::optional<request_parser> request_;    // parses into bufs_->request_in
     std::optional<body_framer> request_framer_;
-    std::string request_head_;       // the request header as written upstream
-    std::size_t request_relay_len_ = 0;  // body bytes at the front of client_buffer_ being written
+    std::size_t request_relay_len_ = 0;  // body bytes at the front of bufs_->client being written
     bool request_head_pending_ = false;
-    std::optional<response_parser> response_;
+    std::optional<response_parser> response_;  // parses into bufs_->response_in
     std::optional<body_framer> framer_;
-    std::string response_head_;   // the response header as written to the client
-    std::string dechunked_;       // payload of the current piece, for an HTTP/1.0 client only
     std::size_t relay_len_ = 0;   // bytes at the front of the upstream buffer being written
     bool head_pending_ = false;
     bool dechunk_ = false;
     lazy_deadline client_deadline_;
+    boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
+                                      io_executor>
+        keep_alive_timer_;
+    std::chrono::steady_clock::time_point idle_since_{};  // when the wait for the next request began
+    bool keep_alive_armed_ = false;
     lazy_deadline upstream_deadline_;
     std::unique_ptr<boost::beast::http::response<boost::beast::http::string_body>> error_reply_;
 
@@ -119,6 +128,9 @@ private:
     bool upstream_broken_ = false;
 
     static constexpr std::size_t piece_size = 16 * 1024;
+    // A request's first read, and a response header's read on a connection whose buffer is
+    // still small: most answers fit, and a burst of new upstream connections stays small.
+    static constexpr std::size_t first_read_size = 4096;
 };
 
 }  // namespace gm::proxy

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "proxy/call_buffers.hpp"
 #include "proxy/client_watch.hpp"
 #include "proxy/proxy_options.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -33,6 +34,7 @@ struct thread_state {
     boost::asio::io_context& ioc;
     std::unique_ptr<upstream_pool> pool;
     client_watch watcher;  // starts client hang-up watches for calls that wait
+    call_buffers_cache buffers{64};  // the sets idle connections gave back, for the next calls
     std::vector<std::weak_ptr<proxy_session>> sessions;  // for closing idle ones at shutdown
     bool stopping = false;
 };
