@@ -38,14 +38,17 @@ public:
         return b;
     }
 
-    // b must hold no unrelayed client bytes.
-    void give_back(std::unique_ptr<call_buffers> b) {
-        if (!b || free_.size() >= keep_)
-            return;
+    // b must hold no unrelayed client bytes. False when the cache was full and b was freed.
+    bool give_back(std::unique_ptr<call_buffers> b) {
+        if (!b)
+            return true;
+        if (free_.size() >= keep_)
+            return false;
         // A large request body grew the read buffer: the next call starts small again.
         if (b->client.capacity() > max_kept_read_buffer)
             b->client = boost::beast::flat_buffer();
         free_.push_back(std::move(b));
+        return true;
     }
 
     std::size_t idle_sets() const noexcept { return free_.size(); }

@@ -85,7 +85,7 @@ void proxy_session::do_read_request() {
     request_.reset();
     response_.reset();
     if (bufs_)
-        thread_.buffers.give_back(std::move(bufs_));
+        thread_.give_back(std::move(bufs_));
     // Wait for the first byte of the next request separately, so that durationMs starts at
     // it and an idle keep-alive connection has its own, longer timeout.
     wait_keep_alive();
@@ -103,7 +103,7 @@ net::mutable_buffer proxy_session::take_read_buffer(std::size_t n) {
 
 void proxy_session::read_would_block() {
     if (bufs_ && bufs_->client.size() == 0)
-        thread_.buffers.give_back(std::move(bufs_));
+        thread_.give_back(std::move(bufs_));
 }
 
 void proxy_session::wait_keep_alive() {

@@ -19,12 +19,12 @@ TEST_CASE("a given-back set is taken again, with its capacity, and the cache kee
     CHECK(again->request_head.capacity() >= 1024);
     CHECK(cache.idle_sets() == 0);
 
-    cache.give_back(std::move(again));
-    cache.give_back(cache.take());
-    cache.give_back(std::make_unique<call_buffers>());
-    cache.give_back(std::make_unique<call_buffers>());
+    CHECK(cache.give_back(std::move(again)));
+    CHECK(cache.give_back(cache.take()));
+    CHECK(cache.give_back(std::make_unique<call_buffers>()));
+    CHECK_FALSE(cache.give_back(std::make_unique<call_buffers>()));  // full: freed
     CHECK(cache.idle_sets() == 2);
-    cache.give_back(nullptr);
+    CHECK(cache.give_back(nullptr));
     CHECK(cache.idle_sets() == 2);
 }
 
