@@ -1,8 +1,9 @@
 #pragma once
 // One admin connection: reads requests (keep-alive), answers health, metrics and the
 // dashboard inline, checks the bearer token and parameters of /api routes on the I/O
-// thread, then hands the query to the query pool and writes the answer when it is posted
-// back to this connection's strand.
+// thread, then hands the query to the query pool and writes the answer when it is handed
+// back to this connection's strand. A CSV export is the exception: its query thread writes
+// the streamed response to the socket itself, and hands back only to say it is done.
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>

@@ -1,6 +1,6 @@
 #include "admin_api/csv_export.hpp"
 
-#include <fmt/format.h>
+#include <charconv>
 
 #include "admin_api/iso_time.hpp"
 #include "admin_api/json_render.hpp"
@@ -9,20 +9,58 @@ namespace gm::admin_api {
 
 namespace {
 
-void field(std::string& out, std::string_view v) {
-    if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
-        out.append(v);
-        return;
-    }
-    out.push_back('"');
+// A plain loop rather than find_first_of: that calls memchr over the four special
+// characters once per byte of the field (it showed as 5% of an export's CPU).
+bool needs_quotes(std::string_view v) {
+    for (char c : v)
+        if (c == ',' || c == '"' || c == '\r' || c == '\n') return true;
+    return false;
+}
+
+void quoted_body(std::string& out, std::string_view v) {
     for (char c : v) {
         if (c == '"') out.push_back('"');
         out.push_back(c);
     }
+}
+
+void field(std::string& out, std::string_view v) {
+    if (!needs_quotes(v)) {
+        out.append(v);
+        return;
+    }
+    out.push_back('"');
+    quoted_body(out, v);
     out.push_back('"');
 }
 
-void num(std::string& out, std::int64_t v) { fmt::format_to(std::back_inserter(out), "{}", v); }
+void num(std::string& out, std::int64_t v) {
+    char buf[24];
+    const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+// "name=value" pairs joined by ';', as one field, written in place (no joined copy).
+void tags_field(std::string& out, const metering::usage_record& r) {
+    bool quote = false;
+    for (const auto& [k, v] : r.tags) quote = quote || needs_quotes(k) || needs_quotes(v);
+    if (quote) out.push_back('"');
+    bool first = true;
+    for (const auto& [k, v] : r.tags) {
+        if (!first) out.push_back(';');
+        first = false;
+        if (quote) {
+            quoted_body(out, k);
+            out.push_back('=');
+            quoted_body(out, v);
+        } else {
+            out.append(k);
+            out.push_back('=');
+            out.append(v);
+        }
+    }
+    if (quote) out.push_back('"');
+}
 
 }  // namespace
 
@@ -60,14 +98,7 @@ void append_csv_row(std::string& out, const metering::usage_record& r) {
     out += r.streamed ? "true," : "false,";
     field(out, r.gemini_method); out += ',';
     field(out, r.error_message); out += ',';
-    std::string tags;
-    for (const auto& [k, v] : r.tags) {
-        if (!tags.empty()) tags += ';';
-        tags += k;
-        tags += '=';
-        tags += v;
-    }
-    field(out, tags);
+    tags_field(out, r);
     out += "\r\n";
 }
 

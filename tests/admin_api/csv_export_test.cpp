@@ -63,3 +63,22 @@ TEST_CASE("CSV rows quote what needs quoting and parse back to the same fields")
     CHECK(col("tags") == "team=core;campaign=x");
     CHECK(csv.substr(csv.size() - 2) == "\r\n");
 }
+
+TEST_CASE("CSV tags: none is an empty field; a quote or comma in a tag quotes the whole joined field") {
+    auto tags_of = [](std::vector<std::pair<std::string, std::string>> tags) {
+        gm::metering::usage_record r;
+        r.id = "id";
+        r.tags = std::move(tags);
+        std::string csv = csv_header();
+        append_csv_row(csv, r);
+        auto rows = gm::test::parse_csv(csv);
+        REQUIRE(rows.size() == 2);
+        REQUIRE(rows[1].size() == rows[0].size());
+        REQUIRE(rows[0].back() == "tags");
+        return rows[1].back();
+    };
+    CHECK(tags_of({}) == "");
+    CHECK(tags_of({{"team", "core"}}) == "team=core");
+    CHECK(tags_of({{"note", "say \"hi\", twice"}, {"a", "b"}}) == "note=say \"hi\", twice;a=b");
+    CHECK(tags_of({{"k,1", "v"}}) == "k,1=v");
+}
