@@ -352,8 +352,9 @@ void admin_session::start_export(api_query&& q) {
         bool failed = false;
         try {
             auto& reader = ctx.readers.for_this_thread();
+            csv_row_writer rows;
             reader.export_rows(q.range, q.filter, [&](const metering::usage_record& r) {
-                append_csv_row(ch.body(), r);
+                rows.append(ch.body(), r);
                 return !ch.full() || ch.flush();
             });
             if (ch.status() == export_channel::state::open) ch.finish();

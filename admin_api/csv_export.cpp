@@ -72,9 +72,10 @@ const std::string& csv_header() {
     return h;
 }
 
-void append_csv_row(std::string& out, const metering::usage_record& r) {
-    field(out, r.id); out += ',';
-    out += format_iso_ms(r.created_at_ms); out += ',';
+namespace {
+
+// Every field after id and createdAt.
+void append_rest(std::string& out, const metering::usage_record& r) {
     field(out, r.user_id); out += ',';
     field(out, r.user_email); out += ',';
     out += r.is_guest ? "true," : "false,";
@@ -100,6 +101,46 @@ void append_csv_row(std::string& out, const metering::usage_record& r) {
     field(out, r.error_message); out += ',';
     tags_field(out, r);
     out += "\r\n";
+}
+
+}  // namespace
+
+void append_csv_row(std::string& out, const metering::usage_record& r) {
+    field(out, r.id); out += ',';
+    out += format_iso_ms(r.created_at_ms); out += ',';
+    append_rest(out, r);
+}
+
+void csv_row_writer::append(std::string& out, const metering::usage_record& r) {
+    field(out, r.id); out += ',';
+    created_at(out, r.created_at_ms); out += ',';
+    append_rest(out, r);
+}
+
+void csv_row_writer::created_at(std::string& out, std::int64_t ms) {
+    constexpr std::int64_t minute_ms = 60'000;
+    if (ms < 0) {  // before 1970: never stored, but format_iso_ms knows the calendar
+        out += format_iso_ms(ms);
+        return;
+    }
+    if (ms / minute_ms != minute_) {
+        const std::string full = format_iso_ms(ms);
+        // "YYYY-MM-DDTHH:MM:SS.mmmZ"; any other shape (a year past 9999) is used whole.
+        if (full.size() != 24) {
+            minute_ = -1;
+            out += full;
+            return;
+        }
+        minute_ = ms / minute_ms;
+        prefix_.assign(full, 0, 17);
+    }
+    const auto in_minute = static_cast<int>(ms % minute_ms);  // seconds and milliseconds
+    const int sec = in_minute / 1000, milli = in_minute % 1000;
+    const char tail[] = {static_cast<char>('0' + sec / 10), static_cast<char>('0' + sec % 10), '.',
+                         static_cast<char>('0' + milli / 100), static_cast<char>('0' + milli / 10 % 10),
+                         static_cast<char>('0' + milli % 10), 'Z'};
+    out += prefix_;
+    out.append(tail, sizeof tail);
 }
 
 }  // namespace gm::admin_api

@@ -82,3 +82,31 @@ TEST_CASE("CSV tags: none is an empty field; a quote or comma in a tag quotes th
     CHECK(tags_of({{"note", "say \"hi\", twice"}, {"a", "b"}}) == "note=say \"hi\", twice;a=b");
     CHECK(tags_of({{"k,1", "v"}}) == "k,1=v");
 }
+
+TEST_CASE("csv_row_writer writes the same bytes as append_csv_row across second, minute, day and year boundaries") {
+    const std::int64_t times[] = {0,
+                                  999,
+                                  59'999,
+                                  60'000,
+                                  1730889000123,  // 2024-11-06T10:30:00.123Z
+                                  1730889000123,
+                                  1730889059999,
+                                  1730889060000,
+                                  1730851199999,  // going back: 2024-11-05T23:59:59.999Z
+                                  1730851200000,
+                                  1735689599999,  // 2024-12-31T23:59:59.999Z
+                                  1735689600000,
+                                  1709164800000,  // 2024-02-29T00:00:00.000Z
+                                  253402300799999};  // 9999-12-31T23:59:59.999Z
+    gm::admin_api::csv_row_writer writer;
+    for (auto ms : times) {
+        gm::metering::usage_record r;
+        r.id = "id";
+        r.created_at_ms = ms;
+        std::string expected, got;
+        append_csv_row(expected, r);
+        writer.append(got, r);
+        INFO(ms);
+        CHECK(got == expected);
+    }
+}
