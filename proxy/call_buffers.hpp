@@ -1,16 +1,21 @@
 #pragma once
-// The buffers a client connection needs only while it carries a call: the bytes read from
-// the client, both headers as received and as written, and an HTTP/1.0 client's dechunked
-// payload. A connection takes a set when its next request's first bytes arrive and gives it
-// back when it goes idle, so that an idle keep-alive connection holds none of them (1,000
-// idle connections held ~9 KB each). The thread keeps a few sets for reuse, so that a busy
-// connection takes one without allocating.
+// What a client connection needs only while it carries a call: the bytes read from the
+// client, both headers as received and as written, an HTTP/1.0 client's dechunked payload,
+// and the call's record and metering taps. A connection takes a set when its next request's
+// first bytes arrive and gives it back when it goes idle, so that an idle keep-alive
+// connection holds none of them (1,000 idle connections held ~10 KB each). The thread keeps
+// a few sets for reuse, so that a busy connection takes one without allocating.
 #include <boost/beast/core/flat_buffer.hpp>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "metering/call_identity.hpp"
+#include "metering/request_model_tap.hpp"
+#include "metering/response_tap.hpp"
+#include "metering/usage_record.hpp"
 #include "proxy/header_parser.hpp"
 
 namespace gm::proxy {
@@ -22,6 +27,10 @@ struct call_buffers {
     std::string request_head;          // the request header as written upstream
     std::string response_head;         // the response header as written to the client
     std::string dechunked;             // payload of the current piece, for an HTTP/1.0 client only
+    metering::usage_record record;     // reset when handed over
+    metering::call_identity identity;
+    std::optional<metering::response_tap> tap;
+    std::optional<metering::request_model_tap> model_tap;
 };
 
 // One per I/O thread; used on that thread only, so it needs no lock.

@@ -77,7 +77,7 @@ void proxy_session::do_read_request() {
     if (bufs_ && bufs_->client.size() > 0) {
         // A pipelined request is already here: its first byte arrived now, as far as we know.
         started_ = clock_type::now();
-        record_.created_at_ms = wall_ms();
+        bufs_->record.created_at_ms = wall_ms();
         read_request_header();
         return;
     }
@@ -146,7 +146,7 @@ void proxy_session::on_first_bytes(error_code ec, std::size_t n) {
     }
     bufs_->client.commit(n);  // the read took the buffers (take_read_buffer)
     started_ = clock_type::now();
-    record_.created_at_ms = wall_ms();
+    bufs_->record.created_at_ms = wall_ms();
     read_request_header();
 }
 
@@ -206,22 +206,22 @@ void proxy_session::on_request_header(error_code ec) {
     retried_ = false;
 
     // created_at_ms was stamped when the first byte of this request arrived.
-    const std::int64_t created_at = record_.created_at_ms ? record_.created_at_ms : wall_ms();
-    record_ = metering::usage_record{};
-    record_.created_at_ms = created_at;
-    record_.http_method = req.method_string;
+    const std::int64_t created_at = bufs_->record.created_at_ms ? bufs_->record.created_at_ms : wall_ms();
+    bufs_->record = metering::usage_record{};
+    bufs_->record.created_at_ms = created_at;
+    bufs_->record.http_method = req.method_string;
     const std::string_view target = req.target;
-    record_.path = std::string(target.substr(0, target.find('?')));
-    take_attribution(req.fields, record_);
+    bufs_->record.path = std::string(target.substr(0, target.find('?')));
+    take_attribution(req.fields, bufs_->record);
     if (shared_.options.metering) {
-        identity_ = metering::identify_call(req.method_string, target);
-        record_.gemini_method = identity_.gemini_method;
-        record_.model = identity_.model;
-        record_.streamed = identity_.streamed;
-        if (identity_.wants_request_body_model)
-            model_tap_.emplace();
+        bufs_->identity = metering::identify_call(req.method_string, target);
+        bufs_->record.gemini_method = bufs_->identity.gemini_method;
+        bufs_->record.model = bufs_->identity.model;
+        bufs_->record.streamed = bufs_->identity.streamed;
+        if (bufs_->identity.wants_request_body_model)
+            bufs_->model_tap.emplace();
         else
-            model_tap_.reset();
+            bufs_->model_tap.reset();
     }
 
     expect_continue_ = beast::iequals(req.fields.value(http::field::expect), "100-continue");
@@ -267,9 +267,9 @@ void proxy_session::on_request_header(error_code ec) {
 void proxy_session::frame_request_bytes() {
     const std::string_view raw(static_cast<const char*>(bufs_->client.data().data()), bufs_->client.size());
     request_relay_len_ = request_framer_->consume(raw, [this](std::string_view payload) {
-        if (model_tap_)
-            model_tap_->feed(payload);
-        record_.request_bytes += static_cast<std::int64_t>(payload.size());
+        if (bufs_->model_tap)
+            bufs_->model_tap->feed(payload);
+        bufs_->record.request_bytes += static_cast<std::int64_t>(payload.size());
     });
 }
 
@@ -480,7 +480,7 @@ void proxy_session::on_response_header(error_code ec) {
                         call_ending::upstream_timeout, true);
             return;
         }
-        if (upstream_reused_ && !retried_ && record_.request_bytes == 0) {
+        if (upstream_reused_ && !retried_ && bufs_->record.request_bytes == 0) {
             // A pooled connection closed under us before answering; a bodiless request can
             // safely go again on a fresh connection.
             retried_ = true;
@@ -502,16 +502,16 @@ void proxy_session::on_response_header(error_code ec) {
         read_response_header(false);
         return;
     }
-    record_.ttfb_ms = ms_since(started_);
-    record_.http_status = static_cast<int>(status);
+    bufs_->record.ttfb_ms = ms_since(started_);
+    bufs_->record.http_status = static_cast<int>(status);
     if (shared_.options.metering) {
         metering::response_tap_options tap_options;
         tap_options.content_type = res.fields.value(http::field::content_type);
         tap_options.content_encoding = res.fields.value(http::field::content_encoding);
-        tap_options.http_status = record_.http_status;
-        tap_options.openai_compat = identity_.openai_compat;
-        tap_options.gemini_method = identity_.gemini_method;
-        tap_.emplace(tap_options);
+        tap_options.http_status = bufs_->record.http_status;
+        tap_options.openai_compat = bufs_->identity.openai_compat;
+        tap_options.gemini_method = bufs_->identity.gemini_method;
+        bufs_->tap.emplace(tap_options);
     }
     upstream_keep_alive_ = response_->keep_alive();
     const bool head = bufs_->request_in.method == http::verb::head;
@@ -562,15 +562,15 @@ void proxy_session::relay_available() {
     const std::string_view raw(static_cast<const char*>(buffer.data().data()), buffer.size());
     bufs_->dechunked.clear();
     relay_len_ = framer_->consume(raw, [this](std::string_view payload) {
-        if (tap_)
-            tap_->feed(payload);
-        record_.response_bytes += static_cast<std::int64_t>(payload.size());
+        if (bufs_->tap)
+            bufs_->tap->feed(payload);
+        bufs_->record.response_bytes += static_cast<std::int64_t>(payload.size());
         if (dechunk_)
             bufs_->dechunked.append(payload);
     });
     if (framer_->state() == body_framer::status::bad) {
         upstream_broken_ = true;
-        record_.error_message = "the upstream sent a malformed chunked body";
+        bufs_->record.error_message = "the upstream sent a malformed chunked body";
     }
     if (framer_->done()) {
         // The record is journaled before the last byte reaches the client: a client that
@@ -659,8 +659,8 @@ void proxy_session::reply_error(unsigned code, const char* status, std::string m
         upstream_->close();
         upstream_.reset();
     }
-    record_.http_status = static_cast<int>(code);
-    record_.error_message = message;
+    bufs_->record.http_status = static_cast<int>(code);
+    bufs_->record.error_message = message;
     const bool keep = client_keep_alive_ && !close_after && !thread_.stopping;
     error_reply_ = std::make_unique<http::response<http::string_body>>(
         make_error_response(code, status, message, bufs_->request_in.version, keep));
@@ -719,25 +719,25 @@ void proxy_session::report_call(call_ending ending, bool response_complete) {
     if (reported_)
         return;
     reported_ = true;
-    record_.ending = ending;
-    record_.duration_ms = ms_since(started_);
-    record_.success = ending == call_ending::completed && record_.http_status >= 200 && record_.http_status < 300;
-    if (record_.endpoint.empty())
-        record_.endpoint = record_.gemini_method.empty() ? record_.path : record_.gemini_method;
-    if (model_tap_) {
-        if (auto m = model_tap_->model())
-            record_.model = *m;
-        record_.streamed = record_.streamed || model_tap_->stream();
+    bufs_->record.ending = ending;
+    bufs_->record.duration_ms = ms_since(started_);
+    bufs_->record.success = ending == call_ending::completed && bufs_->record.http_status >= 200 && bufs_->record.http_status < 300;
+    if (bufs_->record.endpoint.empty())
+        bufs_->record.endpoint = bufs_->record.gemini_method.empty() ? bufs_->record.path : bufs_->record.gemini_method;
+    if (bufs_->model_tap) {
+        if (auto m = bufs_->model_tap->model())
+            bufs_->record.model = *m;
+        bufs_->record.streamed = bufs_->record.streamed || bufs_->model_tap->stream();
     }
     metering::tap_result usage;
-    if (tap_) {
-        usage = tap_->finish(response_complete);
-        tap_.reset();
+    if (bufs_->tap) {
+        usage = bufs_->tap->finish(response_complete);
+        bufs_->tap.reset();
     }
     if (shared_.observer)
-        shared_.observer->on_call_finished(std::move(record_), std::move(usage));
-    record_ = metering::usage_record{};
-    model_tap_.reset();
+        shared_.observer->on_call_finished(std::move(bufs_->record), std::move(usage));
+    bufs_->record = metering::usage_record{};
+    bufs_->model_tap.reset();
 }
 
 void proxy_session::close_client() {

@@ -10,10 +10,6 @@
 #include <memory>
 #include <optional>
 
-#include "metering/call_identity.hpp"
-#include "metering/request_model_tap.hpp"
-#include "metering/response_tap.hpp"
-#include "metering/usage_record.hpp"
 #include "proxy/body_framer.hpp"
 #include "proxy/call_buffers.hpp"
 #include "proxy/drained_read.hpp"
@@ -109,11 +105,7 @@ private:
     lazy_deadline upstream_deadline_;
     std::unique_ptr<boost::beast::http::response<boost::beast::http::string_body>> error_reply_;
 
-    // One call's state, reset per request.
-    metering::usage_record record_;
-    metering::call_identity identity_;
-    std::optional<metering::response_tap> tap_;
-    std::optional<metering::request_model_tap> model_tap_;
+    // One call's state, reset per request (its record and taps are in bufs_).
     std::chrono::steady_clock::time_point started_{};
     bool idle_ = true;                 // between requests
     bool call_open_ = false;           // a call is being relayed
