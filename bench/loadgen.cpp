@@ -61,6 +61,7 @@ struct options {
     std::vector<std::string> headers;
     bool event_flush = false;
     int pair_port = 0;  // open mode: also send each tick's request to this port directly
+    std::string pairs_out;  // paired runs: one line per tick (scheduled ns, proxy us, direct us)
 };
 
 [[noreturn]] void die(const char* what) {
@@ -207,6 +208,7 @@ struct runner {
     std::deque<due> backlog;  // open loop: due requests with no free connection
     // Paired runs: each measured tick's latency on either side, -1 until it completes.
     std::vector<std::array<std::int64_t, 2>> pairs;
+    std::vector<clock_type::time_point> pair_at;  // each measured tick's scheduled time
     std::uint64_t ticks = 0;
     std::vector<std::uint32_t> latencies_us;
     std::uint64_t total = 0, errors = 0, measured = 0;
@@ -381,7 +383,10 @@ struct runner {
                             // Measured ticks get a slot; the order alternates so that
                             // neither side always leaves first.
                             std::uint64_t tick = pairs.size();
-                            if (next >= warm_end) pairs.push_back({-1, -1});
+                            if (next >= warm_end) {
+                                pairs.push_back({-1, -1});
+                                pair_at.push_back(next);
+                            }
                             else tick = ~0ull;
                             const int first = static_cast<int>(ticks++ % 2);
                             dispatch(next, first, tick);
@@ -447,6 +452,18 @@ struct runner {
     // A second line for paired runs: both sides' percentiles over the
     // ticks where both completed, and the percentiles of the per-tick differences.
     void report_pairs() {
+        // Steady-clock nanoseconds (CLOCK_MONOTONIC), so that the slow ticks can be matched
+        // with a scheduler trace taken with perf's -k CLOCK_MONOTONIC.
+        if (!o.pairs_out.empty())
+            if (FILE* f = std::fopen(o.pairs_out.c_str(), "w")) {
+                for (std::size_t i = 0; i < pairs.size(); ++i)
+                    std::fprintf(f, "%lld %lld %lld\n",
+                                 static_cast<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                            pair_at[i].time_since_epoch())
+                                                            .count()),
+                                 static_cast<long long>(pairs[i][0]), static_cast<long long>(pairs[i][1]));
+                std::fclose(f);
+            }
         std::vector<std::int64_t> side[2], diff;
         for (const auto& p : pairs) {
             if (p[0] < 0 || p[1] < 0) continue;
@@ -469,7 +486,7 @@ struct runner {
 void usage() {
     std::fprintf(stderr,
                  "usage: gm-loadgen --port P [--host 127.0.0.1] [--mode closed|open|idle] [--shape unary|sse]\n"
-                 "  [--connections C] [--duration S] [--warmup S] [--rate R] [--body-bytes N] [--events N]\n"
+                 "  [--connections C] [--duration S] [--warmup S] [--rate R] [--body-bytes N] [--events N] [--pairs-out FILE]\n"
                  "  [--answer-bytes N] [--model M] [--event-flush] [--header 'Name: value']... [--pair-port D]\n");
     std::exit(2);
 }
@@ -500,6 +517,7 @@ int main(int argc, char** argv) {
         else if (a == "--header") o.headers.push_back(val());
         else if (a == "--event-flush") o.event_flush = true;
         else if (a == "--pair-port") o.pair_port = std::atoi(val().c_str());
+        else if (a == "--pairs-out") o.pairs_out = val();
         else usage();
     }
     if (o.port <= 0 || (o.mode != "closed" && o.mode != "open" && o.mode != "idle") || o.connections <= 0 || o.rate <= 0 ||

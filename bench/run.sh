@@ -9,6 +9,8 @@
 #                  noisy shared machine
 #   p50/p99 added  latency over direct at a fixed $RATE req/s (open loop, measured from the
 #                  scheduled send time)
+#   sched          at the fixed rate, per request: the target's CPU time, its run-queue wait
+#                  (woken but waiting for a core) and timeslices, from /proc/PID/task/*/schedstat
 #   memory         RSS idle, RSS with $IDLE_CONNS open idle client connections, peak (VmHWM)
 # and prints medians over the rounds and ratios against nginx and haproxy.
 #
@@ -103,6 +105,17 @@ cpu_ticks() {
     sum=$((sum + ${12} + ${13}))  # utime and stime are fields 14 and 15 of the full line
   done
   echo $sum
+}
+# Scheduler figures summed over the target's threads: run time ns, run-queue wait ns, timeslices.
+schedstat() {
+  local pid t a=0 b=0 c=0 x y z
+  for pid in $(target_pids "$1"); do
+    for t in /proc/"$pid"/task/*/schedstat; do
+      read -r x y z < "$t" 2>/dev/null || continue
+      a=$((a + x)); b=$((b + y)); c=$((c + z))
+    done
+  done
+  echo "$a $b $c"
 }
 mem_kib() {  # sum of a /proc status field over the target's processes
   local sum=0 pid v
@@ -227,7 +240,19 @@ for round in $(seq 1 "$ROUNDS"); do
       [[ $total -gt 0 ]] && record "$round" "$t" "$shape" fake_cpu_us_per_req "$(awk -v d=$((f1 - f0)) -v n="$total" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", d * 1e6 / hz / n }')"
       PAIR_ARG=""
       [[ $PAIRED == 1 && $t != direct ]] && PAIR_ARG="--pair-port $FAKE_PORT"
+      s0=$(schedstat "$pid")
       out=$("$LOADGEN" --port "${PORT[$t]}" --mode open --shape "$shape" --rate "$RATE" --duration "$DUR" --warmup "$WARM" $FLUSH_ARG $PAIR_ARG)
+      s1=$(schedstat "$pid")
+      # At the fixed rate: how long the target's threads waited for a core, and how many
+      # times they were scheduled, per request it carried (paired runs: the direct side's
+      # requests go to the fake, so "direct" counts twice the requests).
+      open_total=$(kv total "$out" | head -1)
+      if [[ ${open_total:-0} -gt 0 ]]; then
+        read -r e0 w0 n0 <<<"$s0"; read -r e1 w1 n1 <<<"$s1"
+        record "$round" "$t" "$shape" open_cpu_us_per_req "$(awk -v d=$((e1 - e0)) -v n="$open_total" 'BEGIN { printf "%.1f", d / 1000 / n }')"
+        record "$round" "$t" "$shape" open_rq_wait_us_per_req "$(awk -v d=$((w1 - w0)) -v n="$open_total" 'BEGIN { printf "%.1f", d / 1000 / n }')"
+        record "$round" "$t" "$shape" open_slices_per_req "$(awk -v d=$((n1 - n0)) -v n="$open_total" 'BEGIN { printf "%.2f", d / n }')"
+      fi
       record "$round" "$t" "$shape" p50_us "$(kv p50_us "$out" | head -1)"
       record "$round" "$t" "$shape" p99_us "$(kv p99_us "$out" | head -1)"
       if [[ -n $PAIR_ARG ]]; then
@@ -275,6 +300,10 @@ for shape in unary sse; do
       "$(ratio "$cpu" "$ncpu")" "$(ratio "$cpu" "$hcpu")" "$(ratio "$rps" "$nrps")" "$(ratio "$rps" "$hrps")"
   done
   echo "  fake upstream's own CPU per request (direct run): $(values direct "$shape" fake_cpu_us_per_req | median) us"
+  for t in "${ACTIVE[@]}"; do
+    [[ $t == direct ]] && continue
+    echo "  $t at $RATE req/s, per request: CPU $(values "$t" "$shape" open_cpu_us_per_req | median) us, waiting for a core $(values "$t" "$shape" open_rq_wait_us_per_req | median) us, timeslices $(values "$t" "$shape" open_slices_per_req | median)"
+  done
   if [[ $PAIRED == 1 ]]; then
     for t in "${ACTIVE[@]}"; do
       [[ $t == direct ]] && continue
