@@ -1,6 +1,7 @@
 #include "storage/wal_checkpointer.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
 
 namespace gm::storage {
@@ -55,6 +56,14 @@ checkpoint_stats wal_checkpointer::stats() const {
 
 void wal_checkpointer::run() {
     pthread_setname_np(pthread_self(), "gm-checkpoint");
+    // Copies and syncs for the writer, which is SCHED_IDLE itself while it commits: neither
+    // may keep an I/O thread waiting for a core. This thread takes no lock that an I/O
+    // thread takes, so it never has to come back from SCHED_IDLE (which needs CAP_SYS_NICE).
+    // An operator's SCHED_BATCH, real-time policy or SCHED_IDLE for the process is kept.
+    if (::sched_getscheduler(0) == SCHED_OTHER) {
+        const sched_param none{};
+        (void)::sched_setscheduler(0, SCHED_IDLE, &none);  // acts on this thread only
+    }
     std::unique_lock lk(mutex_);
     for (;;) {
         wake_.wait(lk, [&] { return stopping_ || (commits_ > copied_upto_ && wal_frames_ >= start_pages_); });

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <thread>
 
 #include "storage/migrations.hpp"
@@ -118,7 +120,63 @@ int in_child(const gm::test::temp_dir& dir, bool drop_root, const std::function<
     return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
 }
 
+// The scheduling policy (SCHED_OTHER, SCHED_IDLE, ...) of this process's thread named
+// `name`, from field 41 of /proc/self/task/TID/stat; -1 when there is no such thread.
+int policy_of_thread(const std::string& name) {
+    for (const auto& t : fs::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(t.path() / "comm");
+        std::string c;
+        if (!std::getline(comm, c) || c != name) continue;
+        std::ifstream stat(t.path() / "stat");
+        const std::string line((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        std::istringstream fields(line.substr(line.rfind(')') + 2));  // from field 3 (state) on
+        std::string f;
+        for (int i = 3; i <= 41 && fields >> f; ++i)
+            if (i == 41) return std::stoi(f);
+    }
+    return -1;
+}
+
+// Whether a thread here may go to SCHED_IDLE and back (root, CAP_SYS_NICE or RLIMIT_NICE
+// of 20): the writer only lowers itself when it can.
+bool may_return_from_idle() {
+    bool ok = false;
+    std::thread([&ok] {
+        const sched_param none{};
+        ok = ::sched_setscheduler(0, SCHED_IDLE, &none) == 0 && ::sched_setscheduler(0, SCHED_OTHER, &none) == 0;
+    }).join();
+    return ok && ::sched_getscheduler(0) == SCHED_OTHER;
+}
+
 }  // namespace
+
+TEST_CASE("usage_writer: SQLite work runs under SCHED_IDLE, and the writer is back at its priority when it waits",
+          "[usage_writer]") {
+    // A writer at the I/O threads' priority kept them waiting for a core while it committed
+    // (see usage_writer.cpp); a SCHED_IDLE writer that kept that policy while it takes
+    // submit()'s lock would be worse.
+    if (!may_return_from_idle()) {
+        WARN("skipped: this process may not leave SCHED_IDLE (no CAP_SYS_NICE) or does not run SCHED_OTHER");
+        return;
+    }
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    store_options o;
+    o.busy_timeout_ms = 600000;  // the writer stays inside its commit until the lock below goes
+    auto store = sqlite_store::open(db, o);
+    store->sink().submit(numbered_record(0));
+    REQUIRE(store->flush(30s));
+    CHECK(policy_of_thread("gm-writer") == SCHED_OTHER);  // waiting for records
+
+    sqlite_conn blocker(db, sqlite_conn::mode::read_write);
+    blocker.exec("BEGIN EXCLUSIVE");
+    store->sink().submit(numbered_record(1));
+    CHECK(eventually([&] { return policy_of_thread("gm-writer") == SCHED_IDLE; }));  // in its commit
+    blocker.exec("ROLLBACK");
+    REQUIRE(store->flush(30s));
+    CHECK(policy_of_thread("gm-writer") == SCHED_OTHER);
+    CHECK(store->stats().written == 2);
+}
 
 TEST_CASE("usage_writer: records submitted are committed and the journal is released", "[usage_writer]") {
     gm::test::temp_dir dir;

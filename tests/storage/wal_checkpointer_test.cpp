@@ -2,8 +2,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <sched.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
 #include <vector>
 
 #include "storage/migrations.hpp"
@@ -34,7 +39,41 @@ std::uintmax_t wal_size(const std::string& db) {
 
 constexpr std::uintmax_t frame_bytes = 4096 + 24;  // a WAL frame: page and header
 
+// The scheduling policy of this process's thread named `name` (field 41 of
+// /proc/self/task/TID/stat); -1 when there is no such thread.
+int policy_of_thread(const std::string& name) {
+    for (const auto& t : fs::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(t.path() / "comm");
+        std::string c;
+        if (!std::getline(comm, c) || c != name) continue;
+        std::ifstream stat(t.path() / "stat");
+        const std::string line((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        std::istringstream fields(line.substr(line.rfind(')') + 2));  // from field 3 (state) on
+        std::string f;
+        for (int i = 3; i <= 41 && fields >> f; ++i)
+            if (i == 41) return std::stoi(f);
+    }
+    return -1;
+}
+
 }  // namespace
+
+TEST_CASE("wal_checkpointer: its thread runs under SCHED_IDLE", "[wal_checkpointer]") {
+    // Its copies and syncs must not keep an I/O thread waiting for a core.
+    if (::sched_getscheduler(0) != SCHED_OTHER) {
+        WARN("skipped: the tests do not run under SCHED_OTHER");
+        return;
+    }
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    migrate(db);
+    wal_checkpointer checkpointer(db, 8192, 32768);
+    // The thread names and lowers itself as it starts; the deadline only stops a hung test.
+    const auto end = std::chrono::steady_clock::now() + 30s;
+    while (policy_of_thread("gm-checkpoint") != SCHED_IDLE && std::chrono::steady_clock::now() < end)
+        std::this_thread::sleep_for(2ms);
+    CHECK(policy_of_thread("gm-checkpoint") == SCHED_IDLE);
+}
 
 TEST_CASE("wal_checkpointer: committed rows are visible to readers and the WAL stays bounded", "[wal_checkpointer]") {
     gm::test::temp_dir dir;
