@@ -56,6 +56,8 @@ public:
         // A large request body grew the read buffer: the next call starts small again.
         if (b->client.capacity() > max_kept_read_buffer)
             b->client = boost::beast::flat_buffer();
+        else
+            b->client.clear();  // never another connection's bytes, whatever the caller did
         free_.push_back(std::move(b));
         return true;
     }

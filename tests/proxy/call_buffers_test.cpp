@@ -1,6 +1,7 @@
 #include "proxy/call_buffers.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstring>
 
 using gm::proxy::call_buffers;
 using gm::proxy::call_buffers_cache;
@@ -35,4 +36,14 @@ TEST_CASE("a read buffer grown by a large body is not kept") {
     cache.give_back(std::move(b));
     auto again = cache.take();
     CHECK(again->client.capacity() <= call_buffers_cache::max_kept_read_buffer);
+}
+
+TEST_CASE("a set given back with bytes in its read buffer comes back empty") {
+    call_buffers_cache cache(4);
+    auto b = cache.take();
+    auto room = b->client.prepare(16);
+    std::memcpy(room.data(), "GET / HTTP/1.1\r\n", 16);
+    b->client.commit(16);
+    cache.give_back(std::move(b));
+    CHECK(cache.take()->client.size() == 0);
 }
