@@ -14,7 +14,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "admin_api/admin_context.hpp"
 #include "admin_api/api_handler.hpp"
@@ -101,13 +105,22 @@ void admin_session::start() {
 void admin_session::on_idle(beast::error_code ec) {
     if (ec || ended_) return;
     const auto now = std::chrono::steady_clock::now();
-    if (reading_ && now - read_started_ >= idle_timeout) {
+    const auto q = query_.load(std::memory_order_acquire);
+    // While a query thread may still write to the socket, it is not closed; the idle time
+    // runs from the end of its response.
+    const bool busy = q == running || q == io_waiting;
+    auto since = read_started_;
+    if (q == done) {
+        since = std::max(since, std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(
+                                    query_done_at_.load(std::memory_order_relaxed))));
+    }
+    if (reading_ && !busy && now - since >= idle_timeout) {
         // No complete request within the timeout: the pending read ends with an error.
         stream_.close();
         return;
     }
     // Busy (a query or a write) or read recently: look again a timeout after the read began.
-    idle_timer_.expires_at(reading_ ? read_started_ + idle_timeout : now + idle_timeout);
+    idle_timer_.expires_at(reading_ && !busy ? since + idle_timeout : now + idle_timeout);
     idle_timer_.async_wait(beast::bind_front_handler(&admin_session::on_idle, shared_from_this()));
 }
 
@@ -130,6 +143,30 @@ void admin_session::do_read() {
 
 void admin_session::on_read(beast::error_code ec, std::size_t) {
     reading_ = false;
+    if (!query_settled()) {
+        read_ec_ = ec;  // answered in resume(), once the query's response is out
+        return;
+    }
+    after_read(ec);
+}
+
+bool admin_session::query_settled() {
+    auto q = query_.load(std::memory_order_acquire);
+    if (q == running && query_.compare_exchange_strong(q, io_waiting, std::memory_order_acq_rel)) return false;
+    // idle, or done: the query thread no longer touches the socket.
+    query_.store(idle, std::memory_order_relaxed);
+    return true;
+}
+
+void admin_session::resume() {
+    query_.store(idle, std::memory_order_relaxed);
+    after_read(read_ec_);
+}
+
+void admin_session::after_read(beast::error_code ec) {
+    // The previous response is out. If it failed half-way, or said Connection: close, the
+    // connection ends here whatever was read.
+    if (std::exchange(query_failed_, false) || !keep_alive_) return do_close();
     // The client closed a keep-alive connection between requests: the normal end.
     if (ec == http::error::end_of_stream) return do_close();
     if (ec) {
@@ -244,9 +281,11 @@ void admin_session::handle_api(const route& r, const query_params& params) {
 
 void admin_session::run_query(api_query&& q) {
     // Off the I/O thread: the query may take a while. The query thread also renders the
-    // whole HTTP response into one buffer, so that all the I/O thread does with it is one
-    // send (write_wire), after one wake through the hand-back queue.
-    net::post(ctx_->pool->get_executor(), [self = shared_from_this(), q = std::move(q)]() mutable {
+    // whole HTTP response and sends it (one send when the socket takes it), so the I/O
+    // thread is not woken for it; it reads the next request meanwhile.
+    const int fd = stream_.socket().native_handle();
+    query_.store(running, std::memory_order_relaxed);
+    net::post(ctx_->pool->get_executor(), [self = shared_from_this(), fd, q = std::move(q)]() mutable {
         admin_context& ctx = *self->ctx_;
         admin_response res;
         storage::usage_queries* reader = nullptr;
@@ -267,12 +306,25 @@ void admin_session::run_query(api_query&& q) {
                 res = json_error(500, "the query failed; see the gemini-meter log");
             }
         }
-        // version_, keep_alive_ and origin_ are not touched until this response is written.
-        auto wire = self->serialize(std::move(res));
-        ctx.hand_back->push([self, wire = std::make_shared<std::string>(std::move(wire))]() mutable {
-            net::dispatch(self->stream_.get_executor(),
-                          [self, wire = std::move(wire)] { self->write_wire(std::move(*wire)); });
-        });
+        export_channel out(fd, self->serialize(std::move(res)), {.chunk_bytes = 0}, &ctx.stopping);
+        self->query_finished(fd, out.send_whole());
+    });
+    do_read();
+}
+
+void admin_session::query_finished(int fd, bool sent_all) {
+    // A response cut short cannot be continued: shutting the socket down also ends the I/O
+    // thread's pending read. Connection: close ends the sending side, as do_close does.
+    if (!sent_all) ::shutdown(fd, SHUT_RDWR);
+    else if (!keep_alive_) ::shutdown(fd, SHUT_WR);
+    query_failed_ = !sent_all;
+    query_done_at_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    auto q = std::uint8_t{running};
+    if (query_.compare_exchange_strong(q, done, std::memory_order_acq_rel)) return;  // the common case: no wake
+    // io_waiting: the I/O thread has read what came next and waits for this response.
+    query_.store(done, std::memory_order_release);
+    ctx_->hand_back->push([self = shared_from_this()] {
+        net::dispatch(self->stream_.get_executor(), [self] { self->resume(); });
     });
 }
 
@@ -340,16 +392,16 @@ void admin_session::do_close() {
 }
 
 void admin_session::start_export(api_query&& q) {
-    // The socket is this session's; while the query thread writes to it the session has no
-    // read or write pending, and it keeps the session (so the socket) alive.
+    // As run_query, streamed: the query thread writes the chunks as it reads the rows.
     const int fd = stream_.socket().native_handle();
+    query_.store(running, std::memory_order_relaxed);
     net::post(ctx_->pool->get_executor(), [self = shared_from_this(), fd, q = std::move(q)]() mutable {
         admin_context& ctx = *self->ctx_;
         const auto filename = fmt::format("api-usage-{}-{}.csv", format_iso_date(q.range.start_ms),
                                           format_iso_date(q.range.end_ms - 1));
         export_channel ch(fd, self->export_head(filename), {}, &ctx.stopping);
         ch.body() = csv_header();
-        bool failed = false;
+        bool sent_all = false;
         try {
             auto& reader = ctx.readers.for_this_thread();
             csv_row_writer rows;
@@ -357,29 +409,23 @@ void admin_session::start_export(api_query&& q) {
                 rows.append(ch.body(), r);
                 return !ch.full() || ch.flush();
             });
-            if (ch.status() == export_channel::state::open) ch.finish();
+            // Not open: the client went away or stopped reading, or the server stops.
+            sent_all = ch.status() == export_channel::state::open && ch.finish();
         } catch (const std::exception& e) {
-            failed = true;
             ctx.query_errors.fetch_add(1, std::memory_order_relaxed);
             ctx.readers.discard_for_this_thread();
             ctx.log(fmt::format("admin: export failed: {}", e.what()));
+            // Before any byte the status can still say so; after, ending the connection
+            // without the last chunk tells the client that the body is incomplete.
+            if (!ch.started()) {
+                export_channel out(fd, self->serialize(json_error(503, "the export failed; see the gemini-meter log")),
+                                   {.chunk_bytes = 0}, &ctx.stopping);
+                sent_all = out.send_whole();
+            }
         }
-        export_end how = export_end::complete;
-        std::string wire;
-        if (failed && !ch.started()) {
-            how = export_end::failed_before_data;
-            wire = self->serialize(json_error(503, "the export failed; see the gemini-meter log"));
-        } else if (failed) {
-            how = export_end::failed_midway;
-        } else if (ch.status() != export_channel::state::open) {
-            how = export_end::abandoned;  // the client went away or stopped reading, or the server stops
-        }
-        // One wake of the I/O thread for the whole export: it reads the next request.
-        ctx.hand_back->push([self, how, wire = std::make_shared<std::string>(std::move(wire))] {
-            net::dispatch(self->stream_.get_executor(),
-                          [self, how, wire] { self->export_done(how, std::move(*wire)); });
-        });
+        self->query_finished(fd, sent_all);
     });
+    do_read();
 }
 
 std::string admin_session::export_head(const std::string& filename) const {
@@ -405,25 +451,6 @@ std::string admin_session::export_head(const std::string& filename) const {
         });
     } while (!ec && !sr.is_header_done());
     return wire;
-}
-
-void admin_session::export_done(export_end how, std::string&& wire) {
-    switch (how) {
-    case export_end::complete:
-        if (!keep_alive_) return do_close();
-        return do_read();
-    case export_end::failed_before_data:
-        return write_wire(std::move(wire));
-    case export_end::failed_midway: {
-        // The status line is gone already: ending without the last chunk tells the client
-        // that the body is incomplete.
-        beast::error_code ec;
-        stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-        return end();
-    }
-    case export_end::abandoned:
-        return end();  // the socket closes with the session
-    }
 }
 
 }  // namespace gm::admin_api

@@ -1,9 +1,14 @@
 #pragma once
 // One admin connection: reads requests (keep-alive), answers health, metrics and the
 // dashboard inline, checks the bearer token and parameters of /api routes on the I/O
-// thread, then hands the query to the query pool and writes the answer when it is handed
-// back to this connection's strand. A CSV export is the exception: its query thread writes
-// the streamed response to the socket itself, and hands back only to say it is done.
+// thread, then hands the query to the query pool. The query thread writes the whole
+// response to the socket itself (export_channel.hpp: a JSON message in one send, a CSV
+// export in chunks), so the I/O thread is woken once per query, by the request.
+//
+// Meanwhile the I/O thread already reads the next request; query_ says who waits for whom.
+// The query thread, once its last byte is out, moves running -> done, and wakes the I/O thread
+// (hand_back) only if it found io_waiting: the next request (or the client's end) arrived
+// first and must not be answered, nor the socket closed, before this response is out.
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -12,7 +17,9 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,15 +52,19 @@ private:
     void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
     void do_close();
 
+    // The part of on_read that answers what was read; runs once no query is running.
+    void after_read(boost::beast::error_code ec);
+
     void run_query(api_query&& q);
-    // The export runs on a query thread, which writes the response to the socket itself
-    // (export_channel.hpp); the session reads nothing meanwhile and resumes in export_done.
-    enum class export_end { complete, abandoned, failed_before_data, failed_midway };
     void start_export(api_query&& q);
     // The status line and fields of the export's chunked response; any thread, while no
-    // request is being read.
+    // request is being answered.
     std::string export_head(const std::string& filename) const;
-    void export_done(export_end how, std::string&& wire);
+    // Query thread, after the last send (sent_all) or a failure: ends the query, see query_.
+    void query_finished(int fd, bool sent_all);
+    // I/O thread: the read has completed; false when the query still runs (it will resume()).
+    bool query_settled();
+    void resume();
 
     bool origin_allowed() const;
 
@@ -76,6 +87,16 @@ private:
     bool keep_alive_ = true;
     std::string origin_;
     std::string wire_;  // the response being written
+
+    // The query answering the current request (a query thread writes its response).
+    // version_, keep_alive_ and origin_ are read by that thread: the I/O thread handles no
+    // request while it runs.
+    enum query_state : std::uint8_t { idle, running, done, io_waiting };
+    std::atomic<std::uint8_t> query_{idle};
+    // Set by the query thread before it moves to done (the move publishes it).
+    bool query_failed_ = false;  // not all of the response went out: the connection ends
+    std::atomic<std::chrono::steady_clock::rep> query_done_at_{0};  // when, for on_idle
+    boost::beast::error_code read_ec_;  // the read that completed while the query ran
 };
 
 }  // namespace gm::admin_api

@@ -27,7 +27,7 @@ iovec piece(const void* data, std::size_t size) { return {const_cast<void*>(data
 export_channel::export_channel(int fd, std::string&& head, limits l, const std::atomic<bool>* stopping)
     : fd_(fd), head_(std::move(head)), limits_(l), stopping_(stopping) {
     // One row past the limit at most, so the buffer is allocated once.
-    chunk_.reserve(limits_.chunk_bytes + 16 * 1024);
+    if (limits_.chunk_bytes > 0) chunk_.reserve(limits_.chunk_bytes + 16 * 1024);
 }
 
 bool export_channel::flush() {
@@ -36,6 +36,15 @@ bool export_channel::flush() {
 }
 
 bool export_channel::finish() { return send_chunk(true); }
+
+bool export_channel::send_whole() {
+    if (state_ != state::open) return false;
+    iovec iov = piece(head_.data(), head_.size());
+    const bool ok = send_all(&iov, 1);
+    head_.clear();
+    head_.shrink_to_fit();
+    return ok;
+}
 
 bool export_channel::send_chunk(bool last) {
     if (state_ != state::open) return false;

@@ -1,6 +1,7 @@
 #pragma once
-// The CSV export's way to the client: the query thread that reads the rows writes them to
-// the client's socket itself, framed as HTTP chunks, in big pieces.
+// A query thread's way to the client: the query thread writes the response to the client's
+// socket itself. The CSV export streams its rows framed as HTTP chunks, in big pieces
+// (flush/finish); a JSON query sends its whole rendered message at once (send_whole).
 //
 // Why not hand the chunks to the I/O thread: each hand-over woke the I/O thread (and, when
 // the SCHED_IDLE query thread was preempted holding the queue's lock, the I/O thread came
@@ -12,8 +13,8 @@
 // kernel's socket buffers) and slows the rows down; a client that goes away makes the next
 // send fail and the producer stops reading rows.
 //
-// Nothing else may write to the socket meanwhile; the session reads nothing and closes
-// nothing while its export runs (it resumes when the query thread hands back).
+// Nothing else may write to the socket meanwhile; the session may read the next request but
+// answers nothing and closes nothing while its query runs (admin_session.hpp).
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -29,6 +30,7 @@ public:
     struct limits {
         // Body bytes collected before they are sent as one chunk (one sendmsg when the socket
         // takes it): the producer's memory, and how few sends a small export needs.
+        // 0 for send_whole, which collects no body (nothing is reserved).
         std::size_t chunk_bytes = 256 * 1024;
         // No byte taken by the socket for this long: the client is too slow, give up.
         std::chrono::milliseconds stall_timeout{30'000};
@@ -50,6 +52,10 @@ public:
     bool flush();
     // Sends what is left and the last chunk. true: the whole response reached the socket.
     bool finish();
+    // Instead of the chunked body: sends the head (a whole HTTP message, e.g. a rendered JSON
+    // response) as it is, waiting while the socket is full. true: every byte reached the
+    // socket.
+    bool send_whole();
 
     state status() const { return state_; }
     // Whether any byte went to the socket (after that an error can no longer be a status).
