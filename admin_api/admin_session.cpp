@@ -105,7 +105,7 @@ void admin_session::start() {
 void admin_session::on_idle(beast::error_code ec) {
     if (ec || ended_) return;
     const auto now = std::chrono::steady_clock::now();
-    const auto q = query_.load(std::memory_order_acquire);
+    const auto q = query_.load(std::memory_order_acquire) & phase_mask;
     // While a query thread may still write to the socket, it is not closed; the idle time
     // runs from the end of its response.
     const bool busy = q == running || q == io_waiting;
@@ -152,14 +152,25 @@ void admin_session::on_read(beast::error_code ec, std::size_t) {
 
 bool admin_session::query_settled() {
     auto q = query_.load(std::memory_order_acquire);
-    if (q == running && query_.compare_exchange_strong(q, io_waiting, std::memory_order_acq_rel)) return false;
+    const auto id = q & ~phase_mask;
+    if ((q & phase_mask) == running) {
+        // Every byte of the response in the socket: the query thread sends no more, and its
+        // final compare-and-swap will find this one (its query is over).
+        const auto end = response_end_.load(std::memory_order_acquire);
+        const int fd = stream_.socket().native_handle();
+        if (end != 0 && tcp_bytes_written(fd, false) >= end &&
+            query_.compare_exchange_strong(q, id | idle, std::memory_order_acq_rel))
+            return true;
+        if (q == (id | running) && query_.compare_exchange_strong(q, id | io_waiting, std::memory_order_acq_rel))
+            return false;
+    }
     // idle, or done: the query thread no longer touches the socket.
-    query_.store(idle, std::memory_order_relaxed);
+    query_.store(id | idle, std::memory_order_relaxed);
     return true;
 }
 
 void admin_session::resume() {
-    query_.store(idle, std::memory_order_relaxed);
+    query_.store(query_.load(std::memory_order_relaxed) & ~phase_mask, std::memory_order_relaxed);
     after_read(read_ec_);
 }
 
@@ -284,8 +295,10 @@ void admin_session::run_query(api_query&& q) {
     // whole HTTP response and sends it (one send when the socket takes it), so the I/O
     // thread is not woken for it; it reads the next request meanwhile.
     const int fd = stream_.socket().native_handle();
-    query_.store(running, std::memory_order_relaxed);
-    net::post(ctx_->pool->get_executor(), [self = shared_from_this(), fd, q = std::move(q)]() mutable {
+    const std::uint32_t me = (++next_query_ << 2) | running;
+    response_end_.store(0, std::memory_order_relaxed);
+    query_.store(me, std::memory_order_relaxed);
+    net::post(ctx_->pool->get_executor(), [self = shared_from_this(), fd, me, q = std::move(q)]() mutable {
         admin_context& ctx = *self->ctx_;
         admin_response res;
         storage::usage_queries* reader = nullptr;
@@ -306,23 +319,32 @@ void admin_session::run_query(api_query&& q) {
                 res = json_error(500, "the query failed; see the gemini-meter log");
             }
         }
-        export_channel out(fd, self->serialize(std::move(res)), {.chunk_bytes = 0}, &ctx.stopping);
-        self->query_finished(fd, out.send_whole());
+        auto wire = self->serialize(std::move(res));
+        // Read now: once response_end_ is reached the I/O thread may answer the next request.
+        const bool close = !self->keep_alive_;
+        // With Connection: close this thread still has to shut the socket down afterwards.
+        if (!close) self->response_end_.store(tcp_bytes_written(fd, true) + wire.size(), std::memory_order_release);
+        export_channel out(fd, std::move(wire), {.chunk_bytes = 0}, &ctx.stopping);
+        self->query_finished(me, fd, out.send_whole(), close);
     });
     do_read();
 }
 
-void admin_session::query_finished(int fd, bool sent_all) {
+void admin_session::query_finished(std::uint32_t me, int fd, bool sent_all, bool close) {
     // A response cut short cannot be continued: shutting the socket down also ends the I/O
     // thread's pending read. Connection: close ends the sending side, as do_close does.
     if (!sent_all) ::shutdown(fd, SHUT_RDWR);
-    else if (!keep_alive_) ::shutdown(fd, SHUT_WR);
-    query_failed_ = !sent_all;
+    else if (close) ::shutdown(fd, SHUT_WR);
+    // (Not all sent: the kernel never holds the whole response, so the I/O thread waits.)
+    if (!sent_all) query_failed_ = true;
     query_done_at_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
-    auto q = std::uint8_t{running};
-    if (query_.compare_exchange_strong(q, done, std::memory_order_acq_rel)) return;  // the common case: no wake
-    // io_waiting: the I/O thread has read what came next and waits for this response.
-    query_.store(done, std::memory_order_release);
+    const auto id = me & ~phase_mask;
+    auto q = me;
+    if (query_.compare_exchange_strong(q, id | done, std::memory_order_acq_rel)) return;  // the common case: no wake
+    // Not io_waiting: the I/O thread found the whole response in the socket and went on.
+    if (q != (id | io_waiting)) return;
+    // The I/O thread has read what came next and waits for this response.
+    query_.store(id | done, std::memory_order_release);
     ctx_->hand_back->push([self = shared_from_this()] {
         net::dispatch(self->stream_.get_executor(), [self] { self->resume(); });
     });
@@ -394,8 +416,10 @@ void admin_session::do_close() {
 void admin_session::start_export(api_query&& q) {
     // As run_query, streamed: the query thread writes the chunks as it reads the rows.
     const int fd = stream_.socket().native_handle();
-    query_.store(running, std::memory_order_relaxed);
-    net::post(ctx_->pool->get_executor(), [self = shared_from_this(), fd, q = std::move(q)]() mutable {
+    const std::uint32_t me = (++next_query_ << 2) | running;
+    response_end_.store(0, std::memory_order_relaxed);  // streamed: its end is not known ahead
+    query_.store(me, std::memory_order_relaxed);
+    net::post(ctx_->pool->get_executor(), [self = shared_from_this(), fd, me, q = std::move(q)]() mutable {
         admin_context& ctx = *self->ctx_;
         const auto filename = fmt::format("api-usage-{}-{}.csv", format_iso_date(q.range.start_ms),
                                           format_iso_date(q.range.end_ms - 1));
@@ -423,7 +447,7 @@ void admin_session::start_export(api_query&& q) {
                 sent_all = out.send_whole();
             }
         }
-        self->query_finished(fd, sent_all);
+        self->query_finished(me, fd, sent_all, !self->keep_alive_);
     });
     do_read();
 }

@@ -8,7 +8,10 @@
 // Meanwhile the I/O thread already reads the next request; query_ says who waits for whom.
 // The query thread, once its last byte is out, moves running -> done, and wakes the I/O thread
 // (hand_back) only if it found io_waiting: the next request (or the client's end) arrived
-// first and must not be answered, nor the socket closed, before this response is out.
+// first and must not be answered, nor the socket closed, before this response is out. A
+// client woken by the last byte often runs before the SCHED_IDLE query thread has said so;
+// the I/O thread then asks the kernel whether the socket holds the whole response
+// (response_end_) and goes on by itself (running -> idle) instead of waiting for a wake.
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -61,7 +64,8 @@ private:
     // request is being answered.
     std::string export_head(const std::string& filename) const;
     // Query thread, after the last send (sent_all) or a failure: ends the query, see query_.
-    void query_finished(int fd, bool sent_all);
+    // close: the request said Connection: close.
+    void query_finished(std::uint32_t me, int fd, bool sent_all, bool close);
     // I/O thread: the read has completed; false when the query still runs (it will resume()).
     bool query_settled();
     void resume();
@@ -91,8 +95,15 @@ private:
     // The query answering the current request (a query thread writes its response).
     // version_, keep_alive_ and origin_ are read by that thread: the I/O thread handles no
     // request while it runs.
-    enum query_state : std::uint8_t { idle, running, done, io_waiting };
-    std::atomic<std::uint8_t> query_{idle};
+    // The low two bits; the rest counts the queries, so that a query thread whose response
+    // the I/O thread found complete cannot mistake the next query for its own.
+    enum query_state : std::uint32_t { idle, running, done, io_waiting };
+    static constexpr std::uint32_t phase_mask = 3;
+    std::atomic<std::uint32_t> query_{idle};
+    std::uint32_t next_query_ = 0;  // I/O thread
+    // tcp_bytes_written at which the running query's whole response is in the socket; 0 while
+    // unknown (an export, Connection: close, or not yet sending).
+    std::atomic<std::uint64_t> response_end_{0};
     // Set by the query thread before it moves to done (the move publishes it).
     bool query_failed_ = false;  // not all of the response went out: the connection ends
     std::atomic<std::chrono::steady_clock::rep> query_done_at_{0};  // when, for on_idle

@@ -2,12 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 
 namespace gm::admin_api {
 
@@ -125,6 +130,32 @@ bool export_channel::wait_writable() {
             return false;
         }
     }
+}
+
+std::uint64_t tcp_bytes_written(int fd, bool upper) noexcept {
+    // Acknowledged bytes only grow and queued ones only shrink as acknowledgements arrive:
+    // the queue first then the acknowledged count can count a byte twice (never too few),
+    // the other order can miss one (never too many). When the kernel does not answer, the
+    // result is a bound all the same: 0 (lower) or "never reached" (upper).
+    constexpr std::uint64_t unknown = std::uint64_t(1) << 62;
+    auto acked = [fd](std::uint64_t& out) {
+        tcp_info info{};
+        socklen_t len = sizeof info;
+        if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
+            len < offsetof(tcp_info, tcpi_bytes_acked) + sizeof info.tcpi_bytes_acked)
+            return false;
+        out = info.tcpi_bytes_acked;
+        return true;
+    };
+    auto queued = [fd](std::uint64_t& out) {
+        int n = 0;
+        if (::ioctl(fd, SIOCOUTQ, &n) != 0 || n < 0) return false;
+        out = static_cast<std::uint64_t>(n);
+        return true;
+    };
+    std::uint64_t a = 0, q = 0;
+    if (upper) return queued(q) && acked(a) ? q + a : unknown;
+    return acked(a) && queued(q) ? a + q : 0;
 }
 
 const char* to_string(export_channel::state s) noexcept {

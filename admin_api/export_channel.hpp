@@ -85,4 +85,11 @@ private:
 
 const char* to_string(export_channel::state s) noexcept;
 
+// The bytes written to a connected TCP socket so far, as the kernel counts them (acknowledged
+// plus still queued): once it reaches the end of a response, every byte of that response is
+// in the kernel and nobody needs to send more of it. The two reads are not atomic together:
+// `upper` orders them so that the result is never below the true count at the end of the
+// call, otherwise never above it at its start. 0 when the kernel does not say (not TCP).
+std::uint64_t tcp_bytes_written(int fd, bool upper) noexcept;
+
 }  // namespace gm::admin_api
