@@ -417,12 +417,16 @@ void admin_session::start_export(api_query&& q) {
     // As run_query, streamed: the query thread writes the chunks as it reads the rows.
     const int fd = stream_.socket().native_handle();
     const std::uint32_t me = (++next_query_ << 2) | running;
-    response_end_.store(0, std::memory_order_relaxed);  // streamed: its end is not known ahead
+    response_end_.store(0, std::memory_order_relaxed);  // published at the last chunk
     query_.store(me, std::memory_order_relaxed);
     net::post(ctx_->pool->get_executor(), [self = shared_from_this(), fd, me, q = std::move(q)]() mutable {
         admin_context& ctx = *self->ctx_;
         const auto filename = fmt::format("api-usage-{}-{}.csv", format_iso_date(q.range.start_ms),
                                           format_iso_date(q.range.end_ms - 1));
+        // As run_query: the I/O thread may go on once the socket holds the whole response,
+        // whose size is known at the last chunk; the count starts before the first byte.
+        const bool close = !self->keep_alive_;
+        const std::uint64_t start = close ? 0 : tcp_bytes_written(fd, true);
         export_channel ch(fd, self->export_head(filename), {}, &ctx.stopping);
         ch.body() = csv_header();
         bool sent_all = false;
@@ -434,7 +438,9 @@ void admin_session::start_export(api_query&& q) {
                 return !ch.full() || ch.flush();
             });
             // Not open: the client went away or stopped reading, or the server stops.
-            sent_all = ch.status() == export_channel::state::open && ch.finish();
+            sent_all = ch.status() == export_channel::state::open && ch.finish([&](std::uint64_t total) {
+                if (!close) self->response_end_.store(start + total, std::memory_order_release);
+            });
         } catch (const std::exception& e) {
             ctx.query_errors.fetch_add(1, std::memory_order_relaxed);
             ctx.readers.discard_for_this_thread();
@@ -447,7 +453,7 @@ void admin_session::start_export(api_query&& q) {
                 sent_all = out.send_whole();
             }
         }
-        self->query_finished(me, fd, sent_all, !self->keep_alive_);
+        self->query_finished(me, fd, sent_all, close);
     });
     do_read();
 }

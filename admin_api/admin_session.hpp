@@ -102,7 +102,8 @@ private:
     std::atomic<std::uint32_t> query_{idle};
     std::uint32_t next_query_ = 0;  // I/O thread
     // tcp_bytes_written at which the running query's whole response is in the socket; 0 while
-    // unknown (an export, Connection: close, or not yet sending).
+    // unknown (Connection: close, an error response of an export, or an export before its
+    // last chunk).
     std::atomic<std::uint64_t> response_end_{0};
     // Set by the query thread before it moves to done (the move publishes it).
     bool query_failed_ = false;  // not all of the response went out: the connection ends

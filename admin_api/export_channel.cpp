@@ -40,7 +40,9 @@ bool export_channel::flush() {
     return send_chunk(false);
 }
 
-bool export_channel::finish() { return send_chunk(true); }
+bool export_channel::finish(const std::function<void(std::uint64_t)>& before_last) {
+    return send_chunk(true, before_last ? &before_last : nullptr);
+}
 
 bool export_channel::send_whole() {
     if (state_ != state::open) return false;
@@ -51,7 +53,7 @@ bool export_channel::send_whole() {
     return ok;
 }
 
-bool export_channel::send_chunk(bool last) {
+bool export_channel::send_chunk(bool last, const std::function<void(std::uint64_t)>* before_last) {
     if (state_ != state::open) return false;
     char size_line[20];
     const auto n = fmt::format_to_n(size_line, sizeof size_line, "{:x}\r\n", chunk_.size()).size;
@@ -65,6 +67,11 @@ bool export_channel::send_chunk(bool last) {
     }
     // The last data chunk and the terminating one leave together: a small export is one send.
     if (last) iov[count++] = piece(last_chunk, sizeof last_chunk - 1);
+    if (before_last) {
+        std::uint64_t total = bytes_sent();
+        for (int i = 0; i < count; ++i) total += iov[i].iov_len;
+        (*before_last)(total);
+    }
     const bool ok = send_all(iov, count);
     chunk_.clear();
     if (!head_.empty()) {

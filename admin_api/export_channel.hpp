@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 struct iovec;
@@ -51,7 +52,9 @@ public:
     // socket is full. false: the channel is no longer open (see status()); stop producing.
     bool flush();
     // Sends what is left and the last chunk. true: the whole response reached the socket.
-    bool finish();
+    // before_last, if given, learns the response's whole size (head, chunks, last chunk)
+    // just before the last send.
+    bool finish(const std::function<void(std::uint64_t)>& before_last = {});
     // Instead of the chunked body: sends the head (a whole HTTP message, e.g. a rendered JSON
     // response) as it is, waiting while the socket is full. true: every byte reached the
     // socket.
@@ -67,7 +70,7 @@ public:
     std::uint64_t waits() const { return waits_.load(std::memory_order_relaxed); }
 
 private:
-    bool send_chunk(bool last);
+    bool send_chunk(bool last, const std::function<void(std::uint64_t)>* before_last = nullptr);
     bool send_all(iovec* iov, int count);
     bool wait_writable();
 

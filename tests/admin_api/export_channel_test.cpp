@@ -19,7 +19,10 @@
 #include <future>
 #include <thread>
 
+#include <unistd.h>
+
 using gm::admin_api::export_channel;
+using gm::admin_api::tcp_bytes_written;
 namespace net = boost::asio;
 namespace http = boost::beast::http;
 
@@ -183,4 +186,32 @@ TEST_CASE("export_channel: a client already gone makes the first send fail") {
     }
     CHECK_FALSE(open);
     CHECK(ch.status() == export_channel::state::client_gone);
+}
+
+TEST_CASE("tcp_bytes_written: bounds the bytes written to a socket, whatever the client has read") {
+    loopback lp(4096);
+    CHECK(tcp_bytes_written(lp.fd(), false) == 0);
+    CHECK(tcp_bytes_written(lp.fd(), true) == 0);
+    // More than the client's window: part acknowledged, part still queued.
+    const std::string bytes(200'000, 'x');
+    std::size_t sent = 0;
+    boost::system::error_code ec;
+    while (!ec && sent < bytes.size()) sent += lp.server.write_some(net::buffer(bytes.data() + sent, bytes.size() - sent), ec);
+    REQUIRE(sent > 0);
+    CHECK(tcp_bytes_written(lp.fd(), false) <= sent);
+    CHECK(tcp_bytes_written(lp.fd(), true) >= sent);
+    // Once the client has read everything, nothing is in flight: both are exact.
+    std::string got(sent, '\0');
+    net::read(lp.client, net::buffer(got));
+    CHECK(eventually([&] { return tcp_bytes_written(lp.fd(), false) == sent; }));
+    CHECK(tcp_bytes_written(lp.fd(), true) == sent);
+}
+
+TEST_CASE("tcp_bytes_written: not a TCP socket: 0 as the lower bound, never reached as the upper one") {
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    CHECK(tcp_bytes_written(p[1], false) == 0);
+    CHECK(tcp_bytes_written(p[1], true) > (std::uint64_t(1) << 40));
+    ::close(p[0]);
+    ::close(p[1]);
 }
