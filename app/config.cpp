@@ -100,6 +100,8 @@ std::vector<std::string> app_config::validate() const {
         problems.push_back("--writer-max-queued: must be 1..100000000 records");
     if (admin_priority != "idle" && admin_priority != "low" && admin_priority != "normal")
         problems.push_back("--admin-priority: '" + admin_priority + "' must be idle, low or normal");
+    if (writer_priority != "idle" && writer_priority != "normal")
+        problems.push_back("--writer-priority: '" + writer_priority + "' must be idle or normal");
     if (proxy.header_limit < 1024)
         problems.push_back("--header-limit: must be at least 1024 bytes");
     if (proxy.connect_timeout.count() <= 0 || proxy.header_timeout.count() <= 0 ||
@@ -149,6 +151,8 @@ parse_outcome parse_config(int argc, const char* const* argv) {
         ("retention-days", po::value(&c.retention_days)->default_value(0), "delete raw rows older than N days")
         ("writer-max-queued", po::value(&c.writer_max_queued)->default_value(c.writer_max_queued),
          "records the writer holds in memory while the database cannot be written; later ones wait only in the journal")
+        ("writer-priority", po::value(&c.writer_priority)->default_value(c.writer_priority),
+         "the storage writer's SQLite work and checkpoints: idle (SCHED_IDLE, when the process may come back from it) or normal")
         ("archive-dir", po::value(&c.archive_dir), "archive rows to DIR/*.jsonl.gz before retention deletes them")
         ("status", po::bool_switch(&c.migrate_status), "migrate: show the schema version only")
         ("since", po::value(&c.reprice_since), "reprice: first UTC date (YYYY-MM-DD)")

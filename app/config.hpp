@@ -30,6 +30,7 @@ struct app_config {
     std::string admin_priority = "idle";  // admin query threads' CPU priority: idle | low | normal
     int retention_days = 0;            // 0: keep raw rows forever
     long long writer_max_queued = 100000;  // records the writer holds in memory; past it journal-only
+    std::string writer_priority = "idle";  // the writer's SQLite work and checkpoints: idle | normal
     std::string archive_dir;           // where retention writes .jsonl.gz before deleting
     bool migrate_status = false;       // `migrate --status`
     std::string reprice_since, reprice_until;

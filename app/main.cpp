@@ -97,6 +97,7 @@ int serve(const app::app_config& c) {
     ensure_parent_dir(db_path);
     storage::store_options store_options;
     store_options.max_queued = static_cast<std::size_t>(c.writer_max_queued);
+    store_options.writer_idle = c.writer_priority == "idle";
     auto store = storage::sqlite_store::open(db_path, store_options);
 
     app::log_sink call_log;

@@ -337,7 +337,7 @@ void sqlite_batch_inserter::write_user_hour_rollups(const user_hour_rollups& gro
 }
 
 sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int busy_timeout_ms, std::int64_t cache_kib,
-                                             std::int64_t checkpoint_pages)
+                                             std::int64_t checkpoint_pages, bool idle_checkpoints)
     : conn_(db_path, sqlite_conn::mode::read_write, busy_timeout_ms) {
     if (conn_.read_only()) throw sqlite_error(8 /* SQLITE_READONLY */, "attempt to write a readonly database");
     conn_.exec("PRAGMA journal_mode=WAL");
@@ -351,7 +351,8 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
     // rows) are the same from batch to batch, and a checkpoint copies each once however
     // many commits wrote it. The hook replaces SQLite's automatic checkpoint on this
     // connection.
-    checkpointer_ = std::make_unique<wal_checkpointer>(db_path, checkpoint_pages, 4 * checkpoint_pages);
+    checkpointer_ =
+        std::make_unique<wal_checkpointer>(db_path, checkpoint_pages, 4 * checkpoint_pages, idle_checkpoints);
     sqlite3_wal_hook(
         conn_.handle(),
         [](void* self, sqlite3*, const char*, int frames) {

@@ -17,12 +17,14 @@ namespace gm::storage {
 
 class sqlite_batch_inserter {
 public:
+    static constexpr std::int64_t default_checkpoint_pages = 8192;  // ~32 MiB of WAL frames
+
     // Opens the connection (WAL, synchronous=NORMAL), prepares the statements and starts
     // the checkpoint thread (see wal_checkpointer: it starts copying at checkpoint_pages WAL
-    // frames; past 4 times that the writer waits for it). Throws sqlite_error when the
-    // database cannot be opened.
+    // frames; past 4 times that the writer waits for it; idle_checkpoints: under
+    // SCHED_IDLE). Throws sqlite_error when the database cannot be opened.
     sqlite_batch_inserter(const std::string& db_path, int busy_timeout_ms, std::int64_t cache_kib,
-                          std::int64_t checkpoint_pages = 8192);
+                          std::int64_t checkpoint_pages = default_checkpoint_pages, bool idle_checkpoints = false);
     ~sqlite_batch_inserter();
 
     // Returns how many rows were new. Throws sqlite_error (the transaction is rolled back)

@@ -26,6 +26,9 @@ struct store_options {
                                                        // call per record); false: one write(2) per record
     int busy_timeout_ms = 1000;                        // writer waits this long for a lock before retrying
     std::int64_t writer_cache_kib = 64 * 1024;         // SQLite page cache of the writer connection
+    bool writer_idle = true;                           // the writer's SQLite work and the checkpoints run
+                                                       // under SCHED_IDLE (see usage_writer.cpp); false:
+                                                       // at the process's priority (--writer-priority)
 };
 
 }  // namespace gm::storage

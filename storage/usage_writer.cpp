@@ -220,7 +220,7 @@ void usage_writer::run() {
     // Benchmarks and operators tell the writer's CPU from the I/O threads' by this name
     // (/proc/PID/task/*/comm, top -H).
     pthread_setname_np(pthread_self(), "gm-writer");
-    const idle_while_committing low_priority(can_return_from_idle());
+    const idle_while_committing low_priority(options_.writer_idle && can_return_from_idle());
     std::vector<metering::usage_record> records;
     std::vector<std::uint64_t> segments;
     std::vector<queued_record> taken;
@@ -352,8 +352,9 @@ void usage_writer::run() {
             {
                 const idle_while_committing::scope idle(low_priority);
                 if (!inserter_)
-                    inserter_ = std::make_unique<sqlite_batch_inserter>(db_path_, options_.busy_timeout_ms,
-                                                                        options_.writer_cache_kib);
+                    inserter_ = std::make_unique<sqlite_batch_inserter>(
+                        db_path_, options_.busy_timeout_ms, options_.writer_cache_kib,
+                        sqlite_batch_inserter::default_checkpoint_pages, options_.writer_idle);
                 inserted = inserter_->commit(records);
             }
             written_ += inserted;

@@ -6,9 +6,11 @@
 
 namespace gm::storage {
 
-wal_checkpointer::wal_checkpointer(const std::string& db_path, std::int64_t start_pages, std::int64_t wait_pages)
+wal_checkpointer::wal_checkpointer(const std::string& db_path, std::int64_t start_pages, std::int64_t wait_pages,
+                                   bool idle)
     : start_pages_(start_pages < 1 ? 1 : start_pages),
       wait_pages_(wait_pages < start_pages_ ? start_pages_ : wait_pages),
+      idle_(idle),
       conn_(db_path, sqlite_conn::mode::read_write) {
     // A checkpoint syncs the WAL before copying and the database after, as the writer's
     // own would; FULL would only add syncs to this connection's commits, and it makes none.
@@ -60,7 +62,7 @@ void wal_checkpointer::run() {
     // may keep an I/O thread waiting for a core. This thread takes no lock that an I/O
     // thread takes, so it never has to come back from SCHED_IDLE (which needs CAP_SYS_NICE).
     // An operator's SCHED_BATCH, real-time policy or SCHED_IDLE for the process is kept.
-    if (::sched_getscheduler(0) == SCHED_OTHER) {
+    if (idle_ && ::sched_getscheduler(0) == SCHED_OTHER) {
         const sched_param none{};
         (void)::sched_setscheduler(0, SCHED_IDLE, &none);  // acts on this thread only
     }

@@ -32,8 +32,9 @@ class wal_checkpointer {
 public:
     // Opens its own connection to db_path (throws sqlite_error when it cannot) and starts
     // the thread. A checkpoint starts once the WAL holds start_pages frames; the writer
-    // waits for it past wait_pages.
-    wal_checkpointer(const std::string& db_path, std::int64_t start_pages, std::int64_t wait_pages);
+    // waits for it past wait_pages. idle: the thread runs under SCHED_IDLE (a process run
+    // under another policy than SCHED_OTHER keeps it).
+    wal_checkpointer(const std::string& db_path, std::int64_t start_pages, std::int64_t wait_pages, bool idle = false);
     ~wal_checkpointer();  // lets a checkpoint in progress end, then joins
     wal_checkpointer(const wal_checkpointer&) = delete;
     wal_checkpointer& operator=(const wal_checkpointer&) = delete;
@@ -49,6 +50,7 @@ private:
 
     const std::int64_t start_pages_;
     const std::int64_t wait_pages_;
+    const bool idle_;
     sqlite_conn conn_;  // this thread's only
 
     // Guards everything below.

@@ -86,6 +86,19 @@ TEST_CASE("admin-priority takes idle, low or normal, also from the environment")
     CHECK(problems[0] == "--admin-priority: 'realtime' must be idle, low or normal");
 }
 
+TEST_CASE("writer-priority takes idle or normal, also from the environment") {
+    CHECK(parse({}).config.writer_priority == "idle");
+    CHECK(parse({"--writer-priority", "normal"}).config.writer_priority == "normal");
+    ::setenv("GEMINI_METER_WRITER_PRIORITY", "normal", 1);
+    auto c = parse({}).config;
+    ::unsetenv("GEMINI_METER_WRITER_PRIORITY");
+    CHECK(c.writer_priority == "normal");
+    CHECK(c.validate().empty());
+    const auto problems = parse({"--writer-priority", "low"}).config.validate();
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0] == "--writer-priority: 'low' must be idle or normal");
+}
+
 TEST_CASE("reprice needs --since") {
     auto c = parse({"reprice"}).config;
     CHECK(c.validate().size() == 1);

@@ -160,3 +160,33 @@ TEST_CASE("the admin query threads run at the priority --admin-priority names, S
         m.stop();
     }
 }
+
+TEST_CASE("the writer's checkpoints run under SCHED_IDLE by default and at the process's priority with --writer-priority normal") {
+    if (::sched_getscheduler(0) != SCHED_OTHER) {  // the binary inherits the tests' policy
+        WARN("skipped: the tests do not run under SCHED_OTHER");
+        return;
+    }
+    // The checkpoint thread starts with the writer's first commit; one call makes one.
+    const auto checkpoint_policy_after_a_call = [](meter_process& m) {
+        auto c = m.connect();
+        c->send(raw_http_client::make_request("GET", "/v1beta/models"));
+        REQUIRE(c->read_response().status == 200);
+        std::vector<thread_sched> threads;
+        const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while ((threads = threads_named("gm-checkpoint", m.proc->pid())).empty() &&
+               std::chrono::steady_clock::now() < end)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        REQUIRE(threads.size() == 1);
+        return threads.front().policy;
+    };
+    {
+        meter_process m;
+        CHECK(checkpoint_policy_after_a_call(m) == SCHED_IDLE);
+        m.stop();
+    }
+    {
+        meter_process m({"--writer-priority", "normal"});
+        CHECK(checkpoint_policy_after_a_call(m) == SCHED_OTHER);
+        m.stop();
+    }
+}

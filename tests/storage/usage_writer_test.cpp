@@ -20,6 +20,7 @@
 #include "storage/record_codec.hpp"
 #include "storage/sqlite_store.hpp"
 #include "support/temp_dir.hpp"
+#include "support/thread_sched.hpp"
 #include "test_records.hpp"
 
 using namespace gm::storage;
@@ -120,21 +121,10 @@ int in_child(const gm::test::temp_dir& dir, bool drop_root, const std::function<
     return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
 }
 
-// The scheduling policy (SCHED_OTHER, SCHED_IDLE, ...) of this process's thread named
-// `name`, from field 41 of /proc/self/task/TID/stat; -1 when there is no such thread.
+// The scheduling policy of this process's thread named `name`; -1 when there is none.
 int policy_of_thread(const std::string& name) {
-    for (const auto& t : fs::directory_iterator("/proc/self/task")) {
-        std::ifstream comm(t.path() / "comm");
-        std::string c;
-        if (!std::getline(comm, c) || c != name) continue;
-        std::ifstream stat(t.path() / "stat");
-        const std::string line((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-        std::istringstream fields(line.substr(line.rfind(')') + 2));  // from field 3 (state) on
-        std::string f;
-        for (int i = 3; i <= 41 && fields >> f; ++i)
-            if (i == 41) return std::stoi(f);
-    }
-    return -1;
+    const auto threads = gm::test::threads_named(name);
+    return threads.empty() ? -1 : threads.front().policy;
 }
 
 // Whether a thread here may go to SCHED_IDLE and back (root, CAP_SYS_NICE or RLIMIT_NICE
@@ -175,6 +165,38 @@ TEST_CASE("usage_writer: SQLite work runs under SCHED_IDLE, and the writer is ba
     blocker.exec("ROLLBACK");
     REQUIRE(store->flush(30s));
     CHECK(policy_of_thread("gm-writer") == SCHED_OTHER);
+    CHECK(store->stats().written == 2);
+}
+
+TEST_CASE("usage_writer: with writer_idle off (--writer-priority normal) its SQLite work keeps the process's priority",
+          "[usage_writer]") {
+    if (::sched_getscheduler(0) != SCHED_OTHER) {
+        WARN("skipped: the tests do not run under SCHED_OTHER");
+        return;
+    }
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    store_options o;
+    o.busy_timeout_ms = 600000;  // the writer stays inside its commit until the lock below goes
+    o.writer_idle = false;
+    auto store = sqlite_store::open(db, o);
+    store->sink().submit(numbered_record(0));
+    REQUIRE(store->flush(30s));
+    sqlite_conn blocker(db, sqlite_conn::mode::read_write);
+    blocker.exec("BEGIN EXCLUSIVE");
+    store->sink().submit(numbered_record(1));
+    // The writer sits in its commit, waiting for the lock, for the whole 300 ms: with
+    // writer_idle on, the test above sees SCHED_IDLE there at once.
+    bool saw_idle = false;
+    const auto end = std::chrono::steady_clock::now() + 300ms;
+    while (std::chrono::steady_clock::now() < end) {
+        saw_idle = saw_idle || policy_of_thread("gm-writer") == SCHED_IDLE;
+        std::this_thread::sleep_for(1ms);
+    }
+    CHECK_FALSE(saw_idle);
+    CHECK(policy_of_thread("gm-checkpoint") == SCHED_OTHER);
+    blocker.exec("ROLLBACK");
+    REQUIRE(store->flush(30s));
     CHECK(store->stats().written == 2);
 }
 

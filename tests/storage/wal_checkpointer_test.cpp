@@ -15,6 +15,7 @@
 #include "storage/sqlite_batch_inserter.hpp"
 #include "storage/sqlite_store.hpp"
 #include "support/temp_dir.hpp"
+#include "support/thread_sched.hpp"
 #include "test_records.hpp"
 
 using namespace gm::storage;
@@ -39,27 +40,18 @@ std::uintmax_t wal_size(const std::string& db) {
 
 constexpr std::uintmax_t frame_bytes = 4096 + 24;  // a WAL frame: page and header
 
-// The scheduling policy of this process's thread named `name` (field 41 of
-// /proc/self/task/TID/stat); -1 when there is no such thread.
+// The scheduling policy of this process's thread named `name`; -1 when there is none.
 int policy_of_thread(const std::string& name) {
-    for (const auto& t : fs::directory_iterator("/proc/self/task")) {
-        std::ifstream comm(t.path() / "comm");
-        std::string c;
-        if (!std::getline(comm, c) || c != name) continue;
-        std::ifstream stat(t.path() / "stat");
-        const std::string line((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-        std::istringstream fields(line.substr(line.rfind(')') + 2));  // from field 3 (state) on
-        std::string f;
-        for (int i = 3; i <= 41 && fields >> f; ++i)
-            if (i == 41) return std::stoi(f);
-    }
-    return -1;
+    const auto threads = gm::test::threads_named(name);
+    return threads.empty() ? -1 : threads.front().policy;
 }
 
 }  // namespace
 
-TEST_CASE("wal_checkpointer: its thread runs under SCHED_IDLE", "[wal_checkpointer]") {
-    // Its copies and syncs must not keep an I/O thread waiting for a core.
+TEST_CASE("wal_checkpointer: its thread runs under SCHED_IDLE when asked, else at the process's priority",
+          "[wal_checkpointer]") {
+    // Its copies and syncs must not keep an I/O thread waiting for a core
+    // (--writer-priority idle, the default); --writer-priority normal leaves it alone.
     if (::sched_getscheduler(0) != SCHED_OTHER) {
         WARN("skipped: the tests do not run under SCHED_OTHER");
         return;
@@ -67,12 +59,16 @@ TEST_CASE("wal_checkpointer: its thread runs under SCHED_IDLE", "[wal_checkpoint
     gm::test::temp_dir dir;
     const std::string db = dir.file("usage.db");
     migrate(db);
-    wal_checkpointer checkpointer(db, 8192, 32768);
-    // The thread names and lowers itself as it starts; the deadline only stops a hung test.
-    const auto end = std::chrono::steady_clock::now() + 30s;
-    while (policy_of_thread("gm-checkpoint") != SCHED_IDLE && std::chrono::steady_clock::now() < end)
-        std::this_thread::sleep_for(2ms);
-    CHECK(policy_of_thread("gm-checkpoint") == SCHED_IDLE);
+    for (const bool idle : {true, false}) {
+        INFO("idle " << idle);
+        wal_checkpointer checkpointer(db, 8192, 32768, idle);
+        // The thread names (and lowers) itself as it starts; the deadline only stops a hung test.
+        const int want = idle ? SCHED_IDLE : SCHED_OTHER;
+        const auto end = std::chrono::steady_clock::now() + 30s;
+        while (policy_of_thread("gm-checkpoint") != want && std::chrono::steady_clock::now() < end)
+            std::this_thread::sleep_for(2ms);
+        CHECK(policy_of_thread("gm-checkpoint") == want);
+    }
 }
 
 TEST_CASE("wal_checkpointer: committed rows are visible to readers and the WAL stays bounded", "[wal_checkpointer]") {
