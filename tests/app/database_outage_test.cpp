@@ -109,8 +109,10 @@ TEST_CASE("database locked: calls flow, /readyz is 503 with the journal backlog,
 }
 
 TEST_CASE("database locked past --writer-max-queued: later calls wait only in the journal and are all stored after") {
-    // A cap of 5 records in memory: of 20 calls made during the outage, 15 or more are held
-    // only in the journal (the writer may hold a few more in the batch it keeps retrying).
+    // A cap of 5 records in the writer's queue: of 20 calls made during the outage, 10 or
+    // more are held only in the journal. The writer also holds the batch it keeps retrying,
+    // taken from the queue before the queue filled again: 1 to 5 records, depending on how
+    // many calls arrived within its batch delay (fewer on a loaded machine).
     meter_process m({"--writer-max-queued", "5"});
     const int calls = 20;
     {
@@ -122,7 +124,7 @@ TEST_CASE("database locked past --writer-max-queued: later calls wait only in th
         }));
         auto j = parse_json(r.body);
         const auto journal_only = j["journalOnly"].GetInt64();
-        CHECK(journal_only >= calls - 5);
+        CHECK(journal_only >= calls - 2 * 5);
         CHECK(journal_only < calls);
         r = admin_get(m, "/metrics");
         CHECK(metric(r.body, "gemini_meter_journal_only") == journal_only);
