@@ -1,5 +1,8 @@
 #pragma once
-// How the query threads hand finished work back to the I/O thread.
+// How the query threads hand work back to the I/O thread, when they must: a query thread
+// writes its response to the socket itself (export_channel), so this is used only when the
+// I/O thread is already waiting for it — the next request or the client's hang-up came
+// before the kernel held the whole response (admin_session).
 //
 // Why not net::post to the session's strand: a post from a thread outside the io_context
 // interrupts the reactor while it still holds the io_context's lock, and a query thread at
