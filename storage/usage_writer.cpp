@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "storage/idle_priority.hpp"
 #include "storage/journal_codec.hpp"
 #include "storage/sqlite_batch_inserter.hpp"
 
@@ -18,18 +19,6 @@ std::string journal_base(const std::string& db_path, const store_options& o) {
 }
 // The largest batch the writer commits at once.
 std::size_t most_per_batch(const store_options& o) { return std::max(o.batch_size, o.max_batch_size); }
-
-// Whether a thread of this process may go to SCHED_IDLE and come back: coming back needs
-// CAP_SYS_NICE or an RLIMIT_NICE of 20 or more (a container without CAP_SYS_NICE has
-// neither). Tried on a thread of its own, so that a refusal strands nothing that matters.
-bool can_return_from_idle() {
-    bool ok = false;
-    std::thread([&ok] {
-        const sched_param none{};
-        ok = ::sched_setscheduler(0, SCHED_IDLE, &none) == 0 && ::sched_setscheduler(0, SCHED_OTHER, &none) == 0;
-    }).join();
-    return ok;
-}
 
 // The writer thread runs SQLite (and decodes spilled segments) under SCHED_IDLE, so that
 // its CPU per batch (~1 ms at 10M rows) does not keep an I/O thread waiting for a core: at

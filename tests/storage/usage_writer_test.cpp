@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "storage/idle_priority.hpp"
 #include "storage/migrations.hpp"
 #include "storage/record_codec.hpp"
 #include "storage/sqlite_store.hpp"
@@ -127,16 +128,6 @@ int policy_of_thread(const std::string& name) {
     return threads.empty() ? -1 : threads.front().policy;
 }
 
-// Whether a thread here may go to SCHED_IDLE and back (root, CAP_SYS_NICE or RLIMIT_NICE
-// of 20): the writer only lowers itself when it can.
-bool may_return_from_idle() {
-    bool ok = false;
-    std::thread([&ok] {
-        const sched_param none{};
-        ok = ::sched_setscheduler(0, SCHED_IDLE, &none) == 0 && ::sched_setscheduler(0, SCHED_OTHER, &none) == 0;
-    }).join();
-    return ok;
-}
 
 }  // namespace
 
@@ -152,7 +143,7 @@ TEST_CASE("usage_writer: SQLite work runs under SCHED_IDLE unless writer_idle is
     }
     for (const bool idle : {true, false}) {
         INFO("writer_idle " << idle);
-        if (idle && !may_return_from_idle()) {
+        if (idle && !gm::storage::can_return_from_idle()) {  // the writer lowers itself only then
             WARN("writer_idle on skipped: this process may not leave SCHED_IDLE (no CAP_SYS_NICE)");
             continue;
         }
