@@ -347,6 +347,29 @@ bool matches(const gm::metering::usage_record& r, const usage_filter& f) {
     return true;
 }
 
+// How draw_call picks a call's fields: of user_slots equally likely user numbers, the first
+// registered are users u0, u1, ... and the rest guests; 1 call in pro_one_in is "pro"; a
+// bot is set unless rng() % bot_one_in is 0.
+struct call_mix {
+    std::uint32_t user_slots, registered, pro_one_in, bot_one_in;
+};
+
+// Fills every field of s but id, ms and tags from rng, always in the same order, so that a
+// seed gives the same calls.
+void draw_call(std::mt19937& rng, const call_mix& mix, record_spec& s) {
+    const auto u = rng() % mix.user_slots;
+    if (u < mix.registered) s.user = fmt::format("u{}", u);
+    s.model = rng() % mix.pro_one_in ? "flash" : "pro";
+    s.endpoint = rng() % 3 ? "chat" : "analyze";
+    if (rng() % mix.bot_one_in) s.bot = rng() % 2 ? "b1" : "b2";
+    s.success = rng() % 5 != 0;
+    s.prompt = static_cast<std::int64_t>(rng() % 100);
+    s.candidates = static_cast<std::int64_t>(rng() % 50);
+    s.cost = static_cast<std::int64_t>(rng() % 10000);
+    s.priced = rng() % 7 != 0;
+    s.duration = static_cast<std::int64_t>(rng() % 900);
+}
+
 }  // namespace
 
 TEST_CASE("sqlite_queries: every rollup path (daily, hourly, tag, user, raw edges) agrees with a brute-force sum",
@@ -362,17 +385,7 @@ TEST_CASE("sqlite_queries: every rollup path (daily, hourly, tag, user, raw edge
             record_spec s;
             s.id = fmt::format("q{:05}", i);
             s.ms = base + static_cast<std::int64_t>(rng() % (3 * ms_per_day));
-            const int u = static_cast<int>(rng() % 6);
-            if (u < 4) s.user = fmt::format("u{}", u);
-            s.model = rng() % 2 ? "flash" : "pro";
-            s.endpoint = rng() % 3 ? "chat" : "analyze";
-            if (rng() % 2) s.bot = rng() % 2 ? "b1" : "b2";
-            s.success = rng() % 5 != 0;
-            s.prompt = static_cast<std::int64_t>(rng() % 100);
-            s.candidates = static_cast<std::int64_t>(rng() % 50);
-            s.cost = static_cast<std::int64_t>(rng() % 10000);
-            s.priced = rng() % 7 != 0;
-            s.duration = static_cast<std::int64_t>(rng() % 900);
+            draw_call(rng, {6, 4, 2, 2}, s);
             if (rng() % 3 == 0) s.tags.emplace_back("team", rng() % 2 ? "red" : "blue");
             if (rng() % 10 == 0) s.tags.emplace_back("team", "red");  // duplicate pairs count once
             auto r = gm::test::make_record(s);
@@ -906,17 +919,7 @@ TEST_CASE("sqlite_queries: monthly and pair rollups equal their rows through the
                 record_spec s;
                 s.id = fmt::format("f{}{:04}", chunk, i);
                 s.ms = base + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(now - base));
-                const int u = static_cast<int>(rng() % 7);
-                if (u < 5) s.user = fmt::format("u{}", u);
-                s.model = rng() % 3 ? "flash" : "pro";
-                s.endpoint = rng() % 3 ? "chat" : "analyze";
-                if (rng() % 3) s.bot = rng() % 2 ? "b1" : "b2";
-                s.success = rng() % 5 != 0;
-                s.prompt = static_cast<std::int64_t>(rng() % 100);
-                s.candidates = static_cast<std::int64_t>(rng() % 50);
-                s.cost = static_cast<std::int64_t>(rng() % 10000);
-                s.priced = rng() % 7 != 0;
-                s.duration = static_cast<std::int64_t>(rng() % 900);
+                draw_call(rng, {7, 5, 3, 3}, s);
                 auto r = gm::test::make_record(s);
                 store->sink().submit(gm::metering::usage_record(r));
                 all.push_back(std::move(r));
