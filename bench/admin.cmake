@@ -9,3 +9,8 @@
 add_executable(admin_bench ${CMAKE_CURRENT_LIST_DIR}/admin_bench.cpp)
 target_link_libraries(admin_bench PRIVATE gm_admin_api gm_storage gm_metering)
 target_compile_options(admin_bench PRIVATE ${GM_WARNINGS})
+# The control load of admin_run.sh's (B) variants: CPU bursts at the query threads' priority,
+# with or without memory traffic, in place of the admin queries (idle_load.cpp says why).
+add_executable(idle_load ${CMAKE_CURRENT_LIST_DIR}/idle_load.cpp)
+target_link_libraries(idle_load PRIVATE Threads::Threads)
+target_compile_options(idle_load PRIVATE ${GM_WARNINGS})

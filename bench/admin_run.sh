@@ -25,6 +25,24 @@
 #          host's own stalls hit both and cancel out, which they do not in a raw p99 (5-10 ms
 #          on this 2-core machine with no admin load at all). Medians over the rounds of the
 #          per-round differences and ratios; goals: CPU per request +<5%, p99 +<1 ms.
+#          B_MODES (default "off on") adds variants to the rounds, to find out why gm-io's CPU
+#          per request rises beside the queries (each round runs every mode, the order
+#          rotating from round to round; each mode is compared with "off" of its round):
+#            ctl-cpu  instead of the queries, build/bench/idle_load: a SCHED_IDLE thread
+#                     running $CTL_BURST_US us of CPU $CTL_RATE times a second (default
+#                     $ADMIN_QPS; ≈ the gm-reader threads' CPU per second in "on"), in
+#                     registers only: a busy neighbour without memory traffic;
+#            ctl-mem  the same bursts walking $CTL_MB MiB (default 32) one cache line at a
+#                     time: a neighbour that also sweeps the caches, as a query does;
+#            MODE-pin any of off, on, ctl-cpu, ctl-mem with gm-io pinned to CPU $PIN_IO
+#                     (default 0) and the load's threads (gm-reader, idle_load) to CPU
+#                     $PIN_LOAD (default the last one), with taskset on thread ids during
+#                     the mode only: does the rise vanish when they never share a core?
+#          Beside CPU per request, every mode records gm-io's timeslices, run-queue wait
+#          (/proc/PID/task/TID/schedstat), migrations and context switches
+#          (/proc/PID/task/TID/sched) per request; PERF=1 adds `perf stat -t` on gm-io
+#          (page faults, system calls, IPIs, timer interrupts, softirqs: kernel work charged
+#          to gm-io that callgrind does not see). The extra modes get a second table.
 #   (C)    gm-io's CPU and context switches per admin query, proxy idle, for a few endpoints
 #          ($C_ENDPOINTS, $C_REQUESTS sequential queries each): what the I/O thread pays
 #          for an admin query by itself (wake-ups, parsing, the write).
@@ -41,7 +59,8 @@
 #
 # Usage: bench/admin_run.sh   (environment: BUILD DB ROWS OUT COPY_DIR KEEP_COPY ROUNDS DUR
 #        WARM RATE ADMIN_QPS ADMIN_CONNS CONNS REQUESTS MAX_SECONDS FAKE_THREADS METER_ARGS SKIP_IDLE
-#        SKIP_C C_REQUESTS C_ENDPOINTS SKIP_A1 A1_RATE SKIP_B PAIRED SKIP_A)
+#        SKIP_C C_REQUESTS C_ENDPOINTS SKIP_A1 A1_RATE SKIP_B PAIRED SKIP_A
+#        B_MODES CTL_RATE CTL_BURST_US CTL_MB PIN_IO PIN_LOAD PERF)
 #   REQUESTS, MAX_SECONDS  per endpoint in (A0) and (A): up to REQUESTS requests (default
 #             200), stopping after MAX_SECONDS (default 10) once 10 are done
 #   DB        the big database (default $OUT/usage-$ROWS.db; filled when missing)
@@ -77,11 +96,19 @@ SKIP_IDLE=${SKIP_IDLE:-0}
 SKIP_C=${SKIP_C:-0}
 C_REQUESTS=${C_REQUESTS:-200}
 C_ENDPOINTS=${C_ENDPOINTS:-recent,stats user,projections,metrics,export 15 min}
+B_MODES=${B_MODES:-off on}
+CTL_RATE=${CTL_RATE:-$ADMIN_QPS}
+CTL_BURST_US=${CTL_BURST_US:-4500}
+CTL_MB=${CTL_MB:-32}
+PIN_IO=${PIN_IO:-0}
+PIN_LOAD=${PIN_LOAD:-$(( $(nproc) - 1 ))}
+PERF=${PERF:-0}
 METER=${METER:-$BUILD/app/gemini-meter}
 FAKE=${FAKE:-$BUILD/tests/fake_gemini/fake-gemini}
 LOADGEN=${LOADGEN:-$BUILD/bench/gm-loadgen}
 ADMIN_BENCH=${ADMIN_BENCH:-$BUILD/bench/admin_bench}
 FILL=${FILL:-$BUILD/bench/storage_fill}
+IDLE_LOAD=${IDLE_LOAD:-$BUILD/bench/idle_load}
 
 mkdir -p "$OUT" "$COPY_DIR"
 T=$(mktemp -d /tmp/gm-admin-bench-XXXXXX)
@@ -107,7 +134,9 @@ trap cleanup EXIT
 
 # --- binaries ---------------------------------------------------------------------------
 need=()
-for b in "$METER" "$FAKE" "$LOADGEN" "$ADMIN_BENCH" "$FILL"; do [[ -x $b ]] || need+=("$(basename "$b")"); done
+bins=("$METER" "$FAKE" "$LOADGEN" "$ADMIN_BENCH" "$FILL")
+[[ $SKIP_B != 1 && $B_MODES == *ctl-* ]] && bins+=("$IDLE_LOAD")
+for b in "${bins[@]}"; do [[ -x $b ]] || need+=("$(basename "$b")"); done
 if [[ ${#need[@]} -gt 0 ]]; then
   log "building ${need[*]} in $BUILD"
   cmake --build "$BUILD" -j2 --target "${need[@]}" >&2
@@ -286,25 +315,85 @@ fi
 if [[ $SKIP_B != 1 ]]; then
   say ""
   say "(B) proxy at a fixed $RATE req/s (open loop, unary, ${DUR}s + ${WARM}s warm-up), alone (off) vs. with $ADMIN_QPS admin queries/s on $ADMIN_CONNS connections (on), $ROUNDS rounds"
+  [[ $B_MODES != "off on" ]] && say "modes: $B_MODES (control load: $CTL_RATE bursts/s of $CTL_BURST_US us, ctl-mem over $CTL_MB MiB; -pin: gm-io on CPU $PIN_IO, the load on CPU $PIN_LOAD)$([[ $PERF == 1 ]] && echo "; perf stat -t on gm-io")"
   # Readers opened and pages warm before the first "on" round, as in a server that has run a while.
   "$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --duration 3 > /dev/null 2>&1 || true
+  [[ $B_MODES == *-pin* ]] && ALL_CPUS=$(taskset -pc "$MPID" | sed 's/.*: //')
+  tids_named() { grep -lx "$2" /proc/"$1"/task/*/comm 2>/dev/null | cut -d/ -f5; }
+  pin_tids() {  # cpu-list tid...
+    local cpus=$1 tid; shift
+    for tid in "$@"; do taskset -pc "$cpus" "$tid" > /dev/null || log "taskset $cpus $tid failed"; done
+  }
+  # gm-io's scheduler counters, summed over its threads: run_ns wait_ns timeslices
+  # migrations voluntary involuntary.
+  io_counters() {
+    local tid run wait slices sum=(0 0 0 0 0 0) f
+    for tid in $(tids_named "$MPID" gm-io); do
+      read -r run wait slices < /proc/"$MPID"/task/"$tid"/schedstat
+      read -r -a f <<< "$(awk '$1 == "se.nr_migrations" { m = $3 } $1 == "nr_voluntary_switches" { v = $3 }
+        $1 == "nr_involuntary_switches" { i = $3 } END { print m + 0, v + 0, i + 0 }' /proc/"$MPID"/task/"$tid"/sched)"
+      sum=($((sum[0] + run)) $((sum[1] + wait)) $((sum[2] + slices)) $((sum[3] + f[0])) $((sum[4] + f[1])) $((sum[5] + f[2])))
+    done
+    echo "${sum[*]}"
+  }
+  PERF_EVENTS="task-clock,context-switches,cpu-migrations,page-faults,raw_syscalls:sys_enter,irq_vectors:call_function_entry,irq_vectors:call_function_single_entry,irq_vectors:reschedule_entry,irq_vectors:local_timer_entry,irq_vectors:irq_work_entry,irq:irq_handler_entry,irq:softirq_entry"
   run_mode() {  # round mode
-    local round=$1 mode=$2 apid="" out c0 c1 total
-    if [[ $mode == on ]]; then
-      "$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --clients "$ADMIN_CONNS" --duration 100000 \
-        > "$T/b-admin-$round-$mode.out" 2>&1 &
-      apid=$!
-      PIDS[b-admin]=$apid
-      sleep 1
+    local round=$1 mode=$2 apid="" lpid="" ppid="" out c0 c1 total base=${2%-pin} load_tids=()
+    case $base in
+      on)
+        "$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --clients "$ADMIN_CONNS" --duration 100000 \
+          > "$T/b-admin-$round-$mode.out" 2>&1 &
+        apid=$!
+        PIDS[b-admin]=$apid
+        mapfile -t load_tids < <(tids_named "$MPID" gm-reader) ;;
+      ctl-cpu|ctl-mem)
+        local mb=0
+        [[ $base == ctl-mem ]] && mb=$CTL_MB
+        "$IDLE_LOAD" --rate "$CTL_RATE" --burst-us "$CTL_BURST_US" --mb "$mb" > "$T/b-ctl-$round-$mode.out" 2>&1 &
+        lpid=$!
+        PIDS[b-ctl]=$lpid
+        sleep 0.2
+        mapfile -t load_tids < <(tids_named "$lpid" idle-load) ;;
+    esac
+    if [[ $mode == *-pin ]]; then
+      # shellcheck disable=SC2046
+      pin_tids "$PIN_IO" $(tids_named "$MPID" gm-io)
+      [[ ${#load_tids[@]} -gt 0 ]] && pin_tids "$PIN_LOAD" "${load_tids[@]}"
     fi
+    [[ $base != off ]] && sleep 1
     thread_cpu "$MPID" > "$T/t0"
+    read -r -a k0 <<< "$(io_counters)"
     c0=$(process_cpu "$MPID")
+    if [[ $PERF == 1 ]]; then
+      perf stat -x, -e "$PERF_EVENTS" -t "$(tids_named "$MPID" gm-io | paste -sd,)" -o "$T/perf-$round-$mode.csv" &
+      ppid=$!
+      PIDS[b-perf]=$ppid
+    fi
     local pair_arg=""
     [[ $PAIRED == 1 ]] && pair_arg="--pair-port $FAKE_PORT"
     # shellcheck disable=SC2086
     out=$("$LOADGEN" --port "$PROXY_PORT" --mode open --shape unary --rate "$RATE" --duration "$DUR" --warmup "$WARM" $pair_arg)
+    if [[ -n $ppid ]]; then
+      kill -INT "$ppid" 2>/dev/null || true
+      wait "$ppid" 2>/dev/null || true
+      unset 'PIDS[b-perf]'
+    fi
     c1=$(process_cpu "$MPID")
+    read -r -a k1 <<< "$(io_counters)"
     thread_cpu "$MPID" > "$T/t1"
+    if [[ $mode == *-pin ]]; then
+      # shellcheck disable=SC2046
+      pin_tids "$ALL_CPUS" $(tids_named "$MPID" gm-io) $(tids_named "$MPID" gm-reader)
+    fi
+    if [[ -n $lpid ]]; then
+      kill -TERM "$lpid" 2>/dev/null || true
+      wait "$lpid" 2>/dev/null || true
+      unset 'PIDS[b-ctl]'
+      local cline
+      cline=$(grep '^idle_load:' "$T/b-ctl-$round-$mode.out" || true)
+      record "$round" "$mode" ctl_cpu_ms_per_s "$(sed -n 's/.*cpu \([0-9.]*\) ms\/s.*/\1/p' <<<"$cline")"
+      record "$round" "$mode" ctl_lost_pct "$(sed -n 's/.*lost on the CPU \([0-9.]*\)%.*/\1/p' <<<"$cline")"
+    fi
     if [[ -n $apid ]]; then
       kill -TERM "$apid" 2>/dev/null || true
       wait "$apid" 2>/dev/null || true
@@ -312,10 +401,10 @@ if [[ $SKIP_B != 1 ]]; then
       local line
       line=$(grep '^admin_bench:.*queries/s asked' "$T/b-admin-$round-$mode.out" || true)
       { echo "round $round:"; cat "$T/b-admin-$round-$mode.out"; } >> "$ADMIN_LOG"
-      record "$round" on admin_sent_qps "$(sed -n 's/.* \([0-9.]*\) sent over.*/\1/p' <<<"$line")"
-      record "$round" on admin_p50_ms "$(sed -n 's/.*p50 \([0-9.]*\) ms.*/\1/p' <<<"$line")"
-      record "$round" on admin_p99_ms "$(sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' <<<"$line")"
-      record "$round" on admin_failed "$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")"
+      record "$round" "$mode" admin_sent_qps "$(sed -n 's/.* \([0-9.]*\) sent over.*/\1/p' <<<"$line")"
+      record "$round" "$mode" admin_p50_ms "$(sed -n 's/.*p50 \([0-9.]*\) ms.*/\1/p' <<<"$line")"
+      record "$round" "$mode" admin_p99_ms "$(sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' <<<"$line")"
+      record "$round" "$mode" admin_failed "$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")"
     fi
     alive
     total=$(kv total "$out")
@@ -328,6 +417,19 @@ if [[ $SKIP_B != 1 ]]; then
       record "$round" "$mode" added_p99_us "$(kv diff_p99_us "$out")"
     fi
     record "$round" "$mode" cpu_us_per_req "$(awk -v d=$((c1 - c0)) -v n="$total" 'BEGIN { printf "%.2f", (n > 0) ? d / 1000 / n : 0 }')"
+    local per='BEGIN { printf "%.3f", (n > 0) ? d * f / n : 0 }'
+    record "$round" "$mode" io_wait_us_per_req "$(awk -v d=$((k1[1] - k0[1])) -v f=0.001 -v n="$total" "$per")"
+    record "$round" "$mode" io_slices_per_req "$(awk -v d=$((k1[2] - k0[2])) -v f=1 -v n="$total" "$per")"
+    record "$round" "$mode" io_us_per_slice "$(awk -v d=$((k1[0] - k0[0])) -v f=0.001 -v n=$((k1[2] - k0[2])) "$per")"
+    record "$round" "$mode" io_migrations_per_kreq "$(awk -v d=$((k1[3] - k0[3])) -v f=1000 -v n="$total" "$per")"
+    record "$round" "$mode" io_voluntary_per_req "$(awk -v d=$((k1[4] - k0[4])) -v f=1 -v n="$total" "$per")"
+    record "$round" "$mode" io_involuntary_per_kreq "$(awk -v d=$((k1[5] - k0[5])) -v f=1000 -v n="$total" "$per")"
+    if [[ -n $ppid && -s $T/perf-$round-$mode.csv ]]; then
+      # perf -x, lines: value,unit,event,...; per request (task-clock in us).
+      awk -F, -v n="$total" -v r="$round" -v m="$mode" -v OFS='\t' '
+        $1 ~ /^[0-9.]+$/ && n > 0 { v = $1; if ($3 == "task-clock") v = v * 1000
+          print r, m, "perf:" $3 "_per_req", sprintf("%.4f", v / n) }' "$T/perf-$round-$mode.csv" >> "$RESULTS"
+    fi
     # Per thread name: the difference over the threads alive at both snapshots.
     awk -v n="$total" -v r="$round" -v m="$mode" -v OFS='\t' '
       FNR == NR { b[$1] = $3; next }
@@ -336,19 +438,22 @@ if [[ $SKIP_B != 1 ]]; then
       "$T/t0" "$T/t1" >> "$RESULTS"
     log "round $round $mode: $(awk -F'\t' -v r="$round" -v m="$mode" '$1 == r && $2 == m { printf "%s=%s ", $3, $4 }' "$RESULTS")"
   }
+  read -ra modes <<< "$B_MODES"
   for round in $(seq 1 "$ROUNDS"); do
-    # Alternate which goes first, so that a drift of the machine's load cancels out.
-    if (( round % 2 )); then run_mode "$round" off; run_mode "$round" on
-    else run_mode "$round" on; run_mode "$round" off; fi
+    # Rotate which goes first, so that a drift of the machine's load cancels out (with the
+    # default two modes: off, on in odd rounds and on, off in even ones).
+    for ((i = 0; i < ${#modes[@]}; i++)); do
+      run_mode "$round" "${modes[(i + round - 1) % ${#modes[@]}]}"
+    done
   done
 
   median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
   values() { awk -F'\t' -v m="$1" -v k="$2" '$1 ~ /^[0-9]+$/ && $2 == m && $3 == k { print $4 }' "$RESULTS"; }
   # on - off and on / off within each round, then the median over rounds.
-  paired() {  # metric diff|ratio
-    awk -F'\t' -v k="$1" -v how="$2" '
+  paired() {  # metric diff|ratio [mode, default on]
+    awk -F'\t' -v k="$1" -v how="$2" -v mode="${3:-on}" '
       $1 ~ /^[0-9]+$/ && $3 == k && $2 == "off" { off[$1] = $4 }
-      $1 ~ /^[0-9]+$/ && $3 == k && $2 == "on" { on[$1] = $4 }
+      $1 ~ /^[0-9]+$/ && $3 == k && $2 == mode { on[$1] = $4 }
       END { for (r in on) if (r in off) { if (how == "diff") print on[r] - off[r]; else if (off[r] > 0) print on[r] / off[r] } }' \
       "$RESULTS" | median
   }
@@ -365,6 +470,29 @@ if [[ $SKIP_B != 1 ]]; then
     say "$(printf '%-28s %10s %10s %12s %14s' "$label" "$(values off "$k" | median)" "$(values on "$k" | median)" \
       "$(paired "$k" diff)" "$(paired "$k" ratio)")"
   done
+  # The variants (B_MODES): each mode's median, and its per-round ratio (or difference, for
+  # latencies) to "off", for the figures that tell the hypotheses apart.
+  extra=()
+  for m in "${modes[@]}"; do [[ $m != off && $m != on ]] && extra+=("$m"); done
+  if [[ ${#extra[@]} -gt 0 ]]; then
+    say ""
+    say "variants: median over $ROUNDS rounds, and [ratio to off in the same round] (latencies: [on - off])"
+    hdr=$(printf '%-34s %9s' metric off)
+    for m in on "${extra[@]}"; do hdr="$hdr $(printf '%21s' "$m")"; done
+    say "$hdr"
+    vmetrics="cpu_us_per_req cpu_us_per_req:gm-io cpu_us_per_req:gm-reader io_slices_per_req io_us_per_slice io_voluntary_per_req io_involuntary_per_kreq io_migrations_per_kreq io_wait_us_per_req added_p99_us p99_us ctl_cpu_ms_per_s ctl_lost_pct"
+    for k in $(awk -F'\t' '$1 ~ /^[0-9]+$/ && $3 ~ /^perf:/ { print $3 }' "$RESULTS" | sort -u); do vmetrics="$vmetrics $k"; done
+    for k in $vmetrics; do
+      [[ -z $(values off "$k")$(values on "$k")$(for m in "${extra[@]}"; do values "$m" "$k"; done) ]] && continue
+      how=ratio
+      [[ $k == *p99_us ]] && how="diff"
+      row=$(printf '%-34s %9s' "$k" "$(values off "$k" | median)")
+      for m in on "${extra[@]}"; do
+        row="$row $(printf '%21s' "$(values "$m" "$k" | median) [$(paired "$k" "$how" "$m")]")"
+      done
+      say "$row"
+    done
+  fi
   say "admin queries beside it: $(values on admin_sent_qps | median) queries/s sent, p50 $(values on admin_p50_ms | median) ms, p99 $(values on admin_p99_ms | median) ms (medians over rounds), failed $(values on admin_failed | awk '{ s += $1 } END { print s + 0 }'); per endpoint: $ADMIN_LOG"
   errs=$(awk -F'\t' '$3 == "errors" && $4 > 0' "$RESULTS" | wc -l)
   [[ $errs -gt 0 ]] && say "WARNING: $errs proxy runs had errors; see $RESULTS"
