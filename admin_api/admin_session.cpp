@@ -24,7 +24,7 @@
 #include "admin_api/api_handler.hpp"
 #include "admin_api/csv_export.hpp"
 #include "admin_api/dashboard_assets.hpp"
-#include "admin_api/export_channel.hpp"
+#include "admin_api/response_channel.hpp"
 #include "admin_api/iso_time.hpp"
 #include "admin_api/metrics_text.hpp"
 
@@ -324,7 +324,7 @@ void admin_session::run_query(api_query&& q) {
         const bool close = !self->keep_alive_;
         // With Connection: close this thread still has to shut the socket down afterwards.
         if (!close) self->response_end_.store(tcp_bytes_written(fd, true) + wire.size(), std::memory_order_release);
-        export_channel out(fd, std::move(wire), {.chunk_bytes = 0}, &ctx.stopping);
+        response_channel out(fd, std::move(wire), {.chunk_bytes = 0}, &ctx.stopping);
         self->query_finished(me, fd, out.send_whole(), close);
     });
     do_read();
@@ -416,10 +416,13 @@ void admin_session::do_close() {
 void admin_session::start_export(api_query&& q) {
     // As run_query, streamed: the query thread writes the chunks as it reads the rows.
     const int fd = stream_.socket().native_handle();
+    // HTTP/1.0 has no chunked coding: the body ends with the connection.
+    const bool chunked = version_ >= 11;
+    if (!chunked) keep_alive_ = false;
     const std::uint32_t me = (++next_query_ << 2) | running;
     response_end_.store(0, std::memory_order_relaxed);  // published at the last chunk
     query_.store(me, std::memory_order_relaxed);
-    net::post(ctx_->pool->get_executor(), [self = shared_from_this(), fd, me, q = std::move(q)]() mutable {
+    net::post(ctx_->pool->get_executor(), [self = shared_from_this(), fd, me, chunked, q = std::move(q)]() mutable {
         admin_context& ctx = *self->ctx_;
         const auto filename = fmt::format("api-usage-{}-{}.csv", format_iso_date(q.range.start_ms),
                                           format_iso_date(q.range.end_ms - 1));
@@ -427,7 +430,7 @@ void admin_session::start_export(api_query&& q) {
         // whose size is known at the last chunk; the count starts before the first byte.
         const bool close = !self->keep_alive_;
         const std::uint64_t start = close ? 0 : tcp_bytes_written(fd, true);
-        export_channel ch(fd, self->export_head(filename), {}, &ctx.stopping);
+        response_channel ch(fd, self->export_head(filename), {.chunked = chunked}, &ctx.stopping);
         ch.body() = csv_header();
         bool sent_all = false;
         try {
@@ -438,7 +441,7 @@ void admin_session::start_export(api_query&& q) {
                 return !ch.full() || ch.flush();
             });
             // Not open: the client went away or stopped reading, or the server stops.
-            sent_all = ch.status() == export_channel::state::open && ch.finish([&](std::uint64_t total) {
+            sent_all = ch.status() == response_channel::state::open && ch.finish([&](std::uint64_t total) {
                 if (!close) self->response_end_.store(start + total, std::memory_order_release);
             });
         } catch (const std::exception& e) {
@@ -448,7 +451,7 @@ void admin_session::start_export(api_query&& q) {
             // Before any byte the status can still say so; after, ending the connection
             // without the last chunk tells the client that the body is incomplete.
             if (!ch.started()) {
-                export_channel out(fd, self->serialize(json_error(503, "the export failed; see the gemini-meter log")),
+                response_channel out(fd, self->serialize(json_error(503, "the export failed; see the gemini-meter log")),
                                    {.chunk_bytes = 0}, &ctx.stopping);
                 sent_all = out.send_whole();
             }
@@ -467,9 +470,9 @@ std::string admin_session::export_head(const std::string& filename) const {
     if (origin_allowed())
         h.set(http::field::access_control_allow_origin, ctx_->options.cors_origin == "*" ? "*" : origin_);
     h.keep_alive(keep_alive_);
-    h.chunked(true);
+    h.chunked(version_ >= 11);
     // Beast's serializer up to the end of the header: the body's chunks are framed by
-    // export_channel.
+    // response_channel.
     std::string wire;
     http::response_serializer<http::empty_body> sr{h};
     sr.split(true);

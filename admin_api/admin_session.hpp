@@ -2,7 +2,7 @@
 // One admin connection: reads requests (keep-alive), answers health, metrics and the
 // dashboard inline, checks the bearer token and parameters of /api routes on the I/O
 // thread, then hands the query to the query pool. The query thread writes the whole
-// response to the socket itself (export_channel.hpp: a JSON message in one send, a CSV
+// response to the socket itself (response_channel.hpp: a JSON message in one send, a CSV
 // export in chunks), so the I/O thread is woken once per query, by the request.
 //
 // Meanwhile the I/O thread already reads the next request; query_ says who waits for whom.
@@ -60,8 +60,8 @@ private:
 
     void run_query(api_query&& q);
     void start_export(api_query&& q);
-    // The status line and fields of the export's chunked response; any thread, while no
-    // request is being answered.
+    // The status line and fields of the export's response (chunked, or unframed to an
+    // HTTP/1.0 client); any thread, while no request is being answered.
     std::string export_head(const std::string& filename) const;
     // Query thread, after the last send (sent_all) or a failure: ends the query, see query_.
     // close: the request said Connection: close.

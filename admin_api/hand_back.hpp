@@ -1,6 +1,6 @@
 #pragma once
 // How the query threads hand work back to the I/O thread, when they must: a query thread
-// writes its response to the socket itself (export_channel), so this is used only when the
+// writes its response to the socket itself (response_channel), so this is used only when the
 // I/O thread is already waiting for it — the next request or the client's hang-up came
 // before the kernel held the whole response (admin_session).
 //

@@ -1,7 +1,8 @@
 #pragma once
 // A query thread's way to the client: the query thread writes the response to the client's
-// socket itself. The CSV export streams its rows framed as HTTP chunks, in big pieces
-// (flush/finish); a JSON query sends its whole rendered message at once (send_whole).
+// socket itself. The CSV export streams its rows framed as HTTP chunks (or, to an HTTP/1.0
+// client, unframed up to the connection's end), in big pieces (flush/finish); a JSON query
+// sends its whole rendered message at once (send_whole).
 //
 // Why not hand the chunks to the I/O thread: each hand-over woke the I/O thread (and, when
 // the SCHED_IDLE query thread was preempted holding the queue's lock, the I/O thread came
@@ -26,7 +27,7 @@ struct iovec;
 
 namespace gm::admin_api {
 
-class export_channel {
+class response_channel {
 public:
     struct limits {
         // Body bytes collected before they are sent as one chunk (one sendmsg when the socket
@@ -35,15 +36,18 @@ public:
         std::size_t chunk_bytes = 256 * 1024;
         // No byte taken by the socket for this long: the client is too slow, give up.
         std::chrono::milliseconds stall_timeout{30'000};
+        // false: the body goes as it is and its end is the connection's (HTTP/1.0 has no
+        // chunked coding); the caller closes the connection after finish().
+        bool chunked = true;
     };
     enum class state { open, client_gone, stalled, stopping };
 
     // fd: a connected non-blocking stream socket (not owned). head: the response's status
-    // line and fields for a chunked body, sent with the first chunk. stopping: the server's
+    // line and fields for the body (chunked or not, as limits say), sent with the first chunk. stopping: the server's
     // stop flag, looked at while waiting for a slow client.
-    export_channel(int fd, std::string&& head, limits l, const std::atomic<bool>* stopping = nullptr);
-    export_channel(const export_channel&) = delete;
-    export_channel& operator=(const export_channel&) = delete;
+    response_channel(int fd, std::string&& head, limits l, const std::atomic<bool>* stopping = nullptr);
+    response_channel(const response_channel&) = delete;
+    response_channel& operator=(const response_channel&) = delete;
 
     // Producer: the body bytes of the chunk being collected; append to it.
     std::string& body() { return chunk_; }
@@ -86,7 +90,7 @@ private:
     std::atomic<std::uint64_t> waits_{0};  // times the socket was full
 };
 
-const char* to_string(export_channel::state s) noexcept;
+const char* to_string(response_channel::state s) noexcept;
 
 // The bytes written to a connected TCP socket so far, as the kernel counts them (acknowledged
 // plus still queued): once it reaches the end of a response, every byte of that response is

@@ -1,4 +1,4 @@
-#include "admin_api/export_channel.hpp"
+#include "admin_api/response_channel.hpp"
 
 #include <fmt/format.h>
 
@@ -29,22 +29,22 @@ iovec piece(const void* data, std::size_t size) { return {const_cast<void*>(data
 
 }  // namespace
 
-export_channel::export_channel(int fd, std::string&& head, limits l, const std::atomic<bool>* stopping)
+response_channel::response_channel(int fd, std::string&& head, limits l, const std::atomic<bool>* stopping)
     : fd_(fd), head_(std::move(head)), limits_(l), stopping_(stopping) {
     // One row past the limit at most, so the buffer is allocated once.
     if (limits_.chunk_bytes > 0) chunk_.reserve(limits_.chunk_bytes + 16 * 1024);
 }
 
-bool export_channel::flush() {
+bool response_channel::flush() {
     if (chunk_.empty()) return state_ == state::open;
     return send_chunk(false);
 }
 
-bool export_channel::finish(const std::function<void(std::uint64_t)>& before_last) {
+bool response_channel::finish(const std::function<void(std::uint64_t)>& before_last) {
     return send_chunk(true, before_last ? &before_last : nullptr);
 }
 
-bool export_channel::send_whole() {
+bool response_channel::send_whole() {
     if (state_ != state::open) return false;
     iovec iov = piece(head_.data(), head_.size());
     const bool ok = send_all(&iov, 1);
@@ -53,7 +53,7 @@ bool export_channel::send_whole() {
     return ok;
 }
 
-bool export_channel::send_chunk(bool last, const std::function<void(std::uint64_t)>* before_last) {
+bool response_channel::send_chunk(bool last, const std::function<void(std::uint64_t)>* before_last) {
     if (state_ != state::open) return false;
     char size_line[20];
     const auto n = fmt::format_to_n(size_line, sizeof size_line, "{:x}\r\n", chunk_.size()).size;
@@ -61,12 +61,12 @@ bool export_channel::send_chunk(bool last, const std::function<void(std::uint64_
     int count = 0;
     if (!started_) iov[count++] = piece(head_.data(), head_.size());
     if (!chunk_.empty()) {
-        iov[count++] = piece(size_line, n);
+        if (limits_.chunked) iov[count++] = piece(size_line, n);
         iov[count++] = piece(chunk_.data(), chunk_.size());
-        iov[count++] = piece(crlf, 2);
+        if (limits_.chunked) iov[count++] = piece(crlf, 2);
     }
     // The last data chunk and the terminating one leave together: a small export is one send.
-    if (last) iov[count++] = piece(last_chunk, sizeof last_chunk - 1);
+    if (last && limits_.chunked) iov[count++] = piece(last_chunk, sizeof last_chunk - 1);
     if (before_last) {
         std::uint64_t total = bytes_sent();
         for (int i = 0; i < count; ++i) total += iov[i].iov_len;
@@ -81,7 +81,7 @@ bool export_channel::send_chunk(bool last, const std::function<void(std::uint64_
     return ok;
 }
 
-bool export_channel::send_all(iovec* iov, int count) {
+bool response_channel::send_all(iovec* iov, int count) {
     started_ = true;
     while (count > 0) {
         msghdr msg{};
@@ -114,7 +114,7 @@ bool export_channel::send_all(iovec* iov, int count) {
     return true;
 }
 
-bool export_channel::wait_writable() {
+bool response_channel::wait_writable() {
     waits_.fetch_add(1, std::memory_order_relaxed);
     const auto deadline = std::chrono::steady_clock::now() + limits_.stall_timeout;
     for (;;) {
@@ -165,12 +165,12 @@ std::uint64_t tcp_bytes_written(int fd, bool upper) noexcept {
     return acked(a) && queued(q) ? a + q : 0;
 }
 
-const char* to_string(export_channel::state s) noexcept {
+const char* to_string(response_channel::state s) noexcept {
     switch (s) {
-    case export_channel::state::open: return "open";
-    case export_channel::state::client_gone: return "client gone";
-    case export_channel::state::stalled: return "stalled";
-    case export_channel::state::stopping: return "stopping";
+    case response_channel::state::open: return "open";
+    case response_channel::state::client_gone: return "client gone";
+    case response_channel::state::stalled: return "stalled";
+    case response_channel::state::stopping: return "stopping";
     }
     return "?";
 }

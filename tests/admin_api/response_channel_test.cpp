@@ -1,8 +1,8 @@
 // The export's writer on the query thread, on real loopback TCP sockets: the bytes a client
-// reads are the head and the body in HTTP chunks; a small export is one send; a client that
+// reads are the head and the body in HTTP chunks (or unframed, for HTTP/1.0); a small export is one send; a client that
 // stops reading holds the producer with at most one chunk in memory; a client that hangs up,
 // a stalled client and a server stop each end the export.
-#include "admin_api/export_channel.hpp"
+#include "admin_api/response_channel.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -21,7 +21,7 @@
 
 #include <unistd.h>
 
-using gm::admin_api::export_channel;
+using gm::admin_api::response_channel;
 using gm::admin_api::tcp_bytes_written;
 namespace net = boost::asio;
 namespace http = boost::beast::http;
@@ -73,9 +73,9 @@ std::string row(std::size_t i) { return "row-" + std::to_string(i) + ",some,fiel
 
 }  // namespace
 
-TEST_CASE("export_channel: the client reads the head and every body byte, in chunks, in order") {
+TEST_CASE("response_channel: the client reads the head and every body byte, in chunks, in order") {
     loopback lp;
-    export_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 1000});
+    response_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 1000});
     auto reader = std::async(std::launch::async, [&] { return read_response(lp.client); });
     std::string expected;
     for (std::size_t i = 0; i < 5000; ++i) {
@@ -85,13 +85,33 @@ TEST_CASE("export_channel: the client reads the head and every body byte, in chu
     }
     REQUIRE(ch.finish());
     CHECK(reader.get() == expected);
-    CHECK(ch.status() == export_channel::state::open);
+    CHECK(ch.status() == response_channel::state::open);
     CHECK(ch.bytes_sent() > expected.size());  // the head and the framing too
 }
 
-TEST_CASE("export_channel: a small export (head, body, last chunk) leaves in one send") {
+TEST_CASE("response_channel: unchunked (HTTP/1.0), the client reads the head then exactly the body bytes") {
     loopback lp;
-    export_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 256 * 1024});
+    const std::string head10 = "HTTP/1.0 200 OK\r\nContent-Type: text/csv\r\n\r\n";
+    response_channel ch(lp.fd(), std::string(head10), {.chunk_bytes = 1000, .chunked = false});
+    std::string expected;
+    for (std::size_t i = 0; i < 2000; ++i) {
+        ch.body() += row(i);
+        expected += row(i);
+        if (ch.full()) REQUIRE(ch.flush());
+    }
+    REQUIRE(ch.finish());
+    CHECK(ch.bytes_sent() == head10.size() + expected.size());  // no framing at all
+    lp.server.shutdown(net::socket_base::shutdown_send);  // the session closes after finish()
+    std::string got;
+    boost::system::error_code ec;
+    net::read(lp.client, net::dynamic_buffer(got), ec);
+    CHECK(ec == net::error::eof);
+    CHECK(got == head10 + expected);
+}
+
+TEST_CASE("response_channel: a small export (head, body, last chunk) leaves in one send") {
+    loopback lp;
+    response_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 256 * 1024});
     std::string expected;
     for (std::size_t i = 0; i < 1000; ++i) {
         ch.body() += row(i);
@@ -105,11 +125,11 @@ TEST_CASE("export_channel: a small export (head, body, last chunk) leaves in one
     CHECK(read_response(lp.client) == expected);
 }
 
-TEST_CASE("export_channel: a client that stops reading holds the producer with at most one chunk in memory, "
+TEST_CASE("response_channel: a client that stops reading holds the producer with at most one chunk in memory, "
           "and hanging up stops it") {
     loopback lp(4096, 16 * 1024);
     constexpr std::size_t chunk = 64 * 1024;
-    export_channel ch(lp.fd(), std::string(head), {.chunk_bytes = chunk});
+    response_channel ch(lp.fd(), std::string(head), {.chunk_bytes = chunk});
     // The rows the producer has made, in bytes; 256 MiB of rows if nothing held it back.
     std::atomic<std::uint64_t> made{0};
     constexpr std::uint64_t all = 256ull << 20;
@@ -137,27 +157,27 @@ TEST_CASE("export_channel: a client that stops reading holds the producer with a
     // producer's next send fails, and it stops.
     lp.client.close();
     CHECK_FALSE(producer.get());
-    CHECK(ch.status() == export_channel::state::client_gone);
+    CHECK(ch.status() == response_channel::state::client_gone);
     CHECK(made.load() < all / 16);
 }
 
-TEST_CASE("export_channel: a client that reads nothing for the stall timeout ends the export") {
+TEST_CASE("response_channel: a client that reads nothing for the stall timeout ends the export") {
     loopback lp(4096, 16 * 1024);
-    export_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 64 * 1024, .stall_timeout = std::chrono::milliseconds(50)});
+    response_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 64 * 1024, .stall_timeout = std::chrono::milliseconds(50)});
     bool open = true;
     for (std::size_t i = 0; open && i < 10'000'000; ++i) {
         ch.body() += row(i);
         open = !ch.full() || ch.flush();
     }
     CHECK_FALSE(open);
-    CHECK(ch.status() == export_channel::state::stalled);
+    CHECK(ch.status() == response_channel::state::stalled);
     CHECK_FALSE(ch.finish());
 }
 
-TEST_CASE("export_channel: the server's stop releases a producer waiting for a slow client") {
+TEST_CASE("response_channel: the server's stop releases a producer waiting for a slow client") {
     loopback lp(4096, 16 * 1024);
     std::atomic<bool> stopping{false};
-    export_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 64 * 1024}, &stopping);
+    response_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 64 * 1024}, &stopping);
     auto producer = std::async(std::launch::async, [&] {
         bool open = true;
         for (std::size_t i = 0; open && i < 10'000'000; ++i) {
@@ -169,14 +189,14 @@ TEST_CASE("export_channel: the server's stop releases a producer waiting for a s
     REQUIRE(eventually([&] { return ch.waits() > 0; }));
     stopping = true;
     CHECK_FALSE(producer.get());
-    CHECK(ch.status() == export_channel::state::stopping);
+    CHECK(ch.status() == response_channel::state::stopping);
 }
 
-TEST_CASE("export_channel: a client already gone makes the first send fail") {
+TEST_CASE("response_channel: a client already gone makes the first send fail") {
     loopback lp;
     lp.client.set_option(net::socket_base::linger(true, 0));  // close with a reset
     lp.client.close();
-    export_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 1024});
+    response_channel ch(lp.fd(), std::string(head), {.chunk_bytes = 1024});
     // The reset may take a moment to arrive: sends until one fails (the first ones may still
     // be taken by the kernel).
     bool open = true;
@@ -185,7 +205,7 @@ TEST_CASE("export_channel: a client already gone makes the first send fail") {
         open = !ch.full() || ch.flush();
     }
     CHECK_FALSE(open);
-    CHECK(ch.status() == export_channel::state::client_gone);
+    CHECK(ch.status() == response_channel::state::client_gone);
 }
 
 TEST_CASE("tcp_bytes_written: bounds the bytes written to a socket, whatever the client has read") {
