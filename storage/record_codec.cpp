@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "storage/utc_time.hpp"
 
@@ -338,7 +339,7 @@ std::string encode_metadata(const metering::usage_record& r) {
     return out;
 }
 
-void decode_metadata(std::string_view json, metering::usage_record& r) {
+void decode_metadata_dom(std::string_view json, metering::usage_record& r) {
     if (json.empty()) return;
     rapidjson::Document m;
     m.Parse(json.data(), json.size());
@@ -362,6 +363,157 @@ void decode_metadata(std::string_view json, metering::usage_record& r) {
     if (m.HasMember("path")) r.path = get_str(m, "path");
     r.tokens.prompt_audio = get_int(m, "promptAudioTokens", r.tokens.prompt_audio);
     r.tokens.cached_audio = get_int(m, "cachedAudioTokens", r.tokens.cached_audio);
+}
+
+namespace {
+// A reader for exactly the text encode_metadata writes: its members in its order, no
+// whitespace, strings without escapes, integers of up to 18 digits. Anything else makes it
+// give up and decode_metadata falls back to the DOM, which reads any JSON object. The DOM
+// parse was 13,400 of an export's 29,500 instructions per row (callgrind, 1,157 rows).
+class metadata_cursor {
+public:
+    explicit metadata_cursor(const char* p, const char* end) : p_(p), end_(end) {}
+    const char* pos() const noexcept { return p_; }
+    // Nothing left, and no value was found malformed on the way (an optional member whose
+    // key matched but whose value did not must not pass for an absent one).
+    bool done() const noexcept { return p_ == end_ && !bad_; }
+    // Consumes s when the text goes on with it.
+    bool skip(std::string_view s) noexcept {
+        if (static_cast<std::size_t>(end_ - p_) < s.size() || std::memcmp(p_, s.data(), s.size()) != 0)
+            return false;
+        p_ += s.size();
+        return true;
+    }
+    bool skip(char c) noexcept {
+        if (p_ == end_ || *p_ != c) return false;
+        ++p_;
+        return true;
+    }
+    // A string whose bytes are its value: an escape gives up (rare: tags typed by people)
+    // rather than decoding it here; a raw control character is malformed JSON anyway.
+    bool str(std::string_view& out) noexcept {
+        if (!skip('"')) return fail();
+        for (const char* b = p_; p_ != end_; ++p_) {
+            const auto c = static_cast<unsigned char>(*p_);
+            if (c == '"') {
+                out = {b, static_cast<std::size_t>(p_++ - b)};
+                return true;
+            }
+            if (c == '\\' || c < 0x20) break;
+        }
+        return fail();
+    }
+    // -?(0|[1-9][0-9]*) that fits an int64 for sure; a fraction or exponent fails at the
+    // separator the caller skips next (rapidjson reads those as doubles, not Int64).
+    bool integer(std::int64_t& out) noexcept {
+        const bool neg = skip('-');
+        const char* d = p_;
+        std::int64_t v = 0;
+        while (p_ != end_ && *p_ >= '0' && *p_ <= '9') {
+            if (p_ - d == 18) return fail();
+            v = v * 10 + (*p_++ - '0');
+        }
+        if (p_ == d || (*d == '0' && p_ - d > 1)) return fail();
+        out = neg ? -v : v;
+        return true;
+    }
+    bool member_str(std::string_view key, std::string_view& out) noexcept { return skip(key) && str(out); }
+    bool member_int(std::string_view key, std::int64_t& out) noexcept { return skip(key) && integer(out); }
+
+    // "k":"v",...} after the object's opening brace: each pair given to f.
+    template <class F>
+    bool tag_pairs(F&& f) {
+        if (skip('}')) return true;
+        do {
+            std::string_view k, v;
+            if (!str(k) || !skip(':') || !str(v)) return false;
+            f(k, v);
+        } while (skip(','));
+        return skip('}');
+    }
+    // "v",...] after the array's opening bracket: each string given to f.
+    template <class F>
+    bool strings(F&& f) {
+        if (skip(']')) return true;
+        do {
+            std::string_view v;
+            if (!str(v)) return false;
+            f(v);
+        } while (skip(','));
+        return skip(']');
+    }
+
+private:
+    bool fail() noexcept {
+        bad_ = true;
+        return false;
+    }
+    const char* p_;
+    const char* end_;
+    bool bad_ = false;
+};
+
+// What the fast reader found: views into the text, copied into the record only once the
+// whole text has proven to be of the expected shape, so that text malformed half-way
+// changes nothing (as with the DOM, which parses everything before it fills anything).
+struct metadata_found {
+    const char* tags = nullptr;      // just after "tags":{
+    const char* problems = nullptr;  // just after "problems":[
+    std::optional<std::string_view> response_id, model_version, http_method, path;
+    std::string_view ending, source;
+    std::int64_t ttfb_ms = 0, request_bytes = 0, response_bytes = 0;
+    std::optional<std::int64_t> prompt_audio, cached_audio;
+};
+
+bool scan_metadata(metadata_cursor& c, metadata_found& f) noexcept {
+    constexpr auto ignore_pair = [](std::string_view, std::string_view) noexcept {};
+    constexpr auto ignore = [](std::string_view) noexcept {};  // the lists are read again to fill
+    if (!c.skip(R"({"tags":{)")) return false;
+    f.tags = c.pos();
+    if (!c.tag_pairs(ignore_pair)) return false;
+    if (c.skip(R"(,"problems":[)")) {
+        f.problems = c.pos();
+        if (!c.strings(ignore)) return false;
+    }
+    std::string_view v;
+    if (c.member_str(R"(,"responseId":)", v)) f.response_id = v;
+    if (c.member_str(R"(,"modelVersion":)", v)) f.model_version = v;
+    if (!c.member_str(R"(,"ending":)", f.ending) || !c.member_str(R"(,"source":)", f.source) ||
+        !c.member_int(R"(,"ttfbMs":)", f.ttfb_ms) || !c.member_int(R"(,"requestBytes":)", f.request_bytes) ||
+        !c.member_int(R"(,"responseBytes":)", f.response_bytes))
+        return false;
+    if (c.member_str(R"(,"httpMethod":)", v)) f.http_method = v;
+    if (c.member_str(R"(,"path":)", v)) f.path = v;
+    std::int64_t n = 0;
+    if (c.member_int(R"(,"promptAudioTokens":)", n)) f.prompt_audio = n;
+    if (c.member_int(R"(,"cachedAudioTokens":)", n)) f.cached_audio = n;
+    return c.skip('}') && c.done();
+}
+}  // namespace
+
+void decode_metadata(std::string_view json, metering::usage_record& r) {
+    if (json.empty()) return;
+    const char* const end = json.data() + json.size();
+    metadata_cursor c(json.data(), end);
+    metadata_found f;
+    if (!scan_metadata(c, f)) return decode_metadata_dom(json, r);
+    metadata_cursor tags(f.tags, end);
+    tags.tag_pairs([&](std::string_view k, std::string_view v) { r.tags.emplace_back(k, v); });
+    if (f.problems) {
+        metadata_cursor problems(f.problems, end);
+        problems.strings([&](std::string_view v) { r.problems.emplace_back(v); });
+    }
+    if (f.response_id) r.response_id = *f.response_id;
+    if (f.model_version) r.model_version = *f.model_version;
+    if (auto e = parse_ending(f.ending)) r.ending = *e;
+    if (auto s = parse_source(f.source)) r.source = *s;
+    r.ttfb_ms = f.ttfb_ms;
+    r.request_bytes = f.request_bytes;
+    r.response_bytes = f.response_bytes;
+    if (f.http_method) r.http_method = *f.http_method;
+    if (f.path) r.path = *f.path;
+    if (f.prompt_audio) r.tokens.prompt_audio = *f.prompt_audio;
+    if (f.cached_audio) r.tokens.cached_audio = *f.cached_audio;
 }
 
 std::string encode_row_json(const metering::usage_record& r) {

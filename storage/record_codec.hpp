@@ -28,8 +28,13 @@ std::string encode_metadata(const metering::usage_record& r);
 // The same, appended to out without a DOM or allocations beyond out's growth: the writer
 // renders one per row into a buffer it reuses.
 void encode_metadata(const metering::usage_record& r, std::string& out);
-// Fills the fields encode_metadata wrote; unknown or missing keys are left as they are.
+// Fills the fields encode_metadata wrote; unknown or missing keys are left as they are, and
+// text that is not a JSON object changes nothing. Text of exactly encode_metadata's shape
+// (strings without escapes) is read in place; anything else goes to decode_metadata_dom.
 void decode_metadata(std::string_view json, metering::usage_record& r);
+// The same from a rapidjson DOM, for any JSON object (key order, whitespace, escapes, extra
+// keys); decode_metadata's fallback, public so that a test can hold the two to one answer.
+void decode_metadata_dom(std::string_view json, metering::usage_record& r);
 
 // One JSON object with the ApiUsage column names (archive files, exports).
 std::string encode_row_json(const metering::usage_record& r);

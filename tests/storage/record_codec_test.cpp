@@ -115,3 +115,138 @@ TEST_CASE("record_codec: pico-USD renders as decimal USD", "[record_codec]") {
     CHECK(pico_to_usd(24'000'000'000) == Approx(0.024).epsilon(1e-15));
     CHECK(pico_to_usd(12'500'000'000'000) == 12.5);
 }
+
+namespace {
+// A record whose metadata fields all differ from the defaults, so that a decoder that
+// wrongly resets, or wrongly leaves, a field shows; tags and problems are appended to.
+gm::metering::usage_record prefilled() {
+    gm::metering::usage_record r;
+    r.tags = {{"before", "1"}};
+    r.problems = {"earlier"};
+    r.response_id = "old-id";
+    r.model_version = "old-version";
+    r.ending = gm::metering::call_ending::upstream_timeout;
+    r.source = gm::metering::usage_source::estimated;
+    r.ttfb_ms = 11;
+    r.request_bytes = 12;
+    r.response_bytes = 13;
+    r.http_method = "OLD";
+    r.path = "/old";
+    r.tokens.prompt_audio = 14;
+    r.tokens.cached_audio = 15;
+    return r;
+}
+
+// decode_metadata (in place where it can) against decode_metadata_dom (rapidjson) on one text.
+void same_as_dom(const std::string& json) {
+    auto fast = prefilled(), dom = prefilled();
+    decode_metadata(json, fast);
+    decode_metadata_dom(json, dom);
+    INFO(json);
+    CHECK(same(fast, dom));
+}
+}  // namespace
+
+TEST_CASE("record_codec: metadata of other shapes is read as the DOM reads it", "[record_codec]") {
+    const std::string written = encode_metadata(full_record());
+    same_as_dom(written);
+    // Unknown keys, another order, whitespace, escapes in tags and strings, other number forms.
+    for (const char* json : {
+             R"({"tags":{"a":"b"},"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3,"extra":[1,{"x":null}]})",
+             R"({"extra":true,"tags":{},"ending":"rejected","source":"none","ttfbMs":1,"requestBytes":2,"responseBytes":3})",
+             R"({"source":"response","tags":{"z":"1","a":"2"},"ending":"completed","ttfbMs":1,"requestBytes":2,"responseBytes":3})",
+             R"( { "tags" : { "a" : "b" } , "ending" : "completed" , "ttfbMs" : 5 } )",
+             R"({"tags":{"q\"uote":"back\\slash","tab\t":"\u00e9\ud83d\ude00"},"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3})",
+             R"({"tags":{},"responseId":"r\/1","ending":"completed","source":"response","ttfbMs":-0,"requestBytes":2,"responseBytes":3})",
+             R"({"tags":{},"ending":"completed","source":"response","ttfbMs":1.5,"requestBytes":2e3,"responseBytes":-3})",
+             R"({"tags":{},"ending":"completed","source":"response","ttfbMs":123456789012345678,"requestBytes":1234567890123456789,"responseBytes":99999999999999999999})",
+             R"({"tags":{},"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3,"promptAudioTokens":4,"cachedAudioTokens":5})",
+             R"({"tags":{},"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3,"cachedAudioTokens":5})",
+             // Duplicate keys: the DOM's first one counts.
+             R"({"tags":{"a":"1"},"tags":{"b":"2"},"ending":"completed","ending":"rejected","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3})",
+             R"({"tags":{"a":"1","a":"2"},"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3})",
+             // Unknown names for ending and source leave them as they were.
+             R"({"tags":{},"ending":"exploded","source":"guessed","ttfbMs":1,"requestBytes":2,"responseBytes":3})",
+             R"({})",
+         })
+        same_as_dom(json);
+}
+
+TEST_CASE("record_codec: metadata with values of the wrong type is read as the DOM reads it", "[record_codec]") {
+    for (const char* json : {
+             R"({"tags":[],"problems":{},"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3})",
+             R"({"tags":{"a":1,"b":"2","c":null,"d":{"e":"f"}},"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3})",
+             R"({"tags":{},"problems":["a",1,null,"b"],"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3})",
+             R"({"tags":{},"responseId":5,"modelVersion":null,"ending":3,"source":true,"ttfbMs":"1","requestBytes":null,"responseBytes":[3]})",
+             R"({"tags":{},"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3,"httpMethod":7,"path":false})",
+             R"({"tags":{},"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3,"promptAudioTokens":"4","cachedAudioTokens":5})",
+             R"({"tags":{},"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3,"promptAudioTokens":01,"cachedAudioTokens":5})",
+             R"({"tags":{},"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3,"promptAudioTokens":-,"cachedAudioTokens":5})",
+             R"({"tags":{},"ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3,"path":"/a\nb"})",
+             R"([1,2])",
+             R"("tags")",
+             R"(null)",
+         })
+        same_as_dom(json);
+}
+
+TEST_CASE("record_codec: malformed metadata changes nothing and never crashes", "[record_codec]") {
+    const std::string written = encode_metadata(full_record());
+    std::vector<std::string> texts = {"{", "}", "{\"tags\":{", "{\"tags\":{}", "\"", "{\"tags\":{\"a\":\"b}}", "nul"};
+    for (std::size_t n = 1; n < written.size(); ++n) texts.push_back(written.substr(0, n));  // every truncation
+    texts.push_back(written + "}");
+    texts.push_back(written + "x");
+    texts.push_back(std::string(written).insert(10, 1, '\0'));
+    for (const auto& json : texts) {
+        auto fast = prefilled();
+        decode_metadata(json, fast);
+        INFO(json);
+        CHECK(same(fast, prefilled()));
+        same_as_dom(json);
+    }
+}
+
+TEST_CASE("record_codec: random edits of written metadata are read as the DOM reads them", "[record_codec]") {
+    auto audio = full_record();
+    audio.tags.clear();
+    audio.problems.clear();
+    audio.response_id.clear();
+    auto escaped = full_record();
+    escaped.tags.emplace_back("ctl", "tab\there \x01 \"q\" back\\slash");
+    auto bare = make_record({});
+    bare.http_method.clear();
+    bare.path.clear();
+    std::vector<std::string> bases;
+    for (const auto& r : {full_record(), audio, escaped, bare}) bases.push_back(encode_metadata(r));
+    // Characters that matter to JSON, and a few that do not.
+    const std::string alphabet = "{}[]:,\"\\-0123456789.eE tnulfrsa\x01\x7f\xc3";
+    std::uint64_t seed = 0x9e3779b97f4a7c15ull;
+    auto next = [&](std::uint64_t n) {  // splitmix64: the same edits on every run
+        seed += 0x9e3779b97f4a7c15ull;
+        std::uint64_t z = seed;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return (z ^ (z >> 31)) % n;
+    };
+    int mismatches = 0;
+    for (int i = 0; i < 20000; ++i) {
+        std::string json = bases[next(bases.size())];
+        for (auto edits = 1 + next(3); edits > 0; --edits) {
+            const auto at = next(json.size() + 1);
+            switch (next(4)) {
+            case 0: if (at < json.size()) json.erase(at, 1); break;
+            case 1: json.insert(at, 1, alphabet[next(alphabet.size())]); break;
+            case 2: if (at < json.size()) json[at] = alphabet[next(alphabet.size())]; break;
+            default: json.insert(at, json.substr(next(json.size()), next(12))); break;
+            }
+        }
+        auto fast = prefilled(), dom = prefilled();
+        decode_metadata(json, fast);
+        decode_metadata_dom(json, dom);
+        if (!same(fast, dom) && ++mismatches <= 5) {
+            INFO(json);
+            CHECK(same(fast, dom));
+        }
+    }
+    CHECK(mismatches == 0);
+}
