@@ -1,4 +1,4 @@
--- gemini-meter SQLite schema, version 11 (PRAGMA user_version = 11).
+-- gemini-meter SQLite schema, version 12 (PRAGMA user_version = 12).
 --
 -- This file documents the full schema. The binary does not read it: it applies the same
 -- schema as versioned migration steps compiled in (storage/migrations.cpp), so that an
@@ -36,6 +36,10 @@
 --              trigger moves them when a stored row of a folded day is re-priced. A user's totals
 --              read one row per whole month (top users), a one-dimension filter's breakdowns
 --              ~40 rows per day instead of every combination.
+--   version 12: UsageMonthlyDim (per month x one dimension, as UsageDailyDim per day), folded once
+--              per finished day with the version 11 tables (same marker), backfilled from
+--              UsageDailyDim; the re-pricing trigger moves it too. Unfiltered stats over a long
+--              range read one month's rows per whole month instead of every day's.
 --
 -- Conventions: times are UTC. createdAt is ISO-8601 text with milliseconds
 -- ("2024-11-06T10:30:00.123Z", fixed width, so text order is time order); createdAtMs is
@@ -210,7 +214,8 @@ CREATE TABLE UsageHourlyUserDim (
 
 -- Progress of rollups that the writer builds in bulk rather than per call (version 10):
 -- 'UsageDailyUserOneDim' is the last UTC day folded into that table, and since version 11 also
--- into UsageMonthlyUserSums and UsageDailyDimPair (one marker: the three fold together).
+-- into UsageMonthlyUserSums and UsageDailyDimPair, and since version 12 into UsageMonthlyDim
+-- (one marker: they fold together).
 CREATE TABLE UsageRollupState (
   name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL
 ) WITHOUT ROWID;
@@ -245,7 +250,22 @@ CREATE TABLE UsageDailyDimPair (
   PRIMARY KEY (day, dim, key, byDim, byKey)
 ) WITHOUT ROWID;
 
--- Re-pricing a stored row of a folded day moves the two folded rollups above by the same
+-- Per UTC month (months since 1970-01) x one dimension (dim and key as in UsageDailyDim)
+-- (version 12), folded from UsageDailyDim like UsageMonthlyUserSums, for the days up to the
+-- marker: unfiltered totals and breakdowns read one row per month and value over whole months
+-- (readers add the days after the marker from UsageDailyDim).
+CREATE TABLE UsageMonthlyDim (
+  month INTEGER NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0, successfulCalls INTEGER NOT NULL DEFAULT 0,
+  guestCalls INTEGER NOT NULL DEFAULT 0, inputTokens INTEGER NOT NULL DEFAULT 0,
+  outputTokens INTEGER NOT NULL DEFAULT 0, totalTokens INTEGER NOT NULL DEFAULT 0,
+  cachedTokens INTEGER NOT NULL DEFAULT 0, thoughtsTokens INTEGER NOT NULL DEFAULT 0,
+  costPicoUsd INTEGER NOT NULL DEFAULT 0, durationMsSum INTEGER NOT NULL DEFAULT 0,
+  durationCount INTEGER NOT NULL DEFAULT 0, unpricedCalls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (month, dim, key)
+) WITHOUT ROWID;
+
+-- Re-pricing a stored row of a folded day moves the three folded rollups above by the same
 -- difference (reprice moves every other rollup itself). The writer never updates ApiUsage
 -- rows, so this never runs on its path.
 CREATE TRIGGER UsageFoldedRollups_reprice AFTER UPDATE OF costPicoUsd, priced ON ApiUsage
@@ -268,6 +288,13 @@ BEGIN
       ('guest', CAST((NEW.isGuest <> 0) AS TEXT), 'model', NEW.model),
       ('guest', CAST((NEW.isGuest <> 0) AS TEXT), 'endpoint', NEW.endpoint),
       ('guest', CAST((NEW.isGuest <> 0) AS TEXT), 'bot', COALESCE(NEW.botId, '')));
+  UPDATE UsageMonthlyDim
+    SET costPicoUsd = costPicoUsd + (NEW.costPicoUsd - OLD.costPicoUsd),
+        unpricedCalls = unpricedCalls + ((NEW.priced = 0) - (OLD.priced = 0))
+    WHERE month = ((CAST(strftime('%Y', (NEW.createdAtMs / 86400000) * 86400, 'unixepoch') AS INTEGER) - 1970) * 12
+                   + CAST(strftime('%m', (NEW.createdAtMs / 86400000) * 86400, 'unixepoch') AS INTEGER) - 1)
+      AND (dim, key) IN (VALUES ('model', NEW.model), ('endpoint', NEW.endpoint),
+                             ('bot', COALESCE(NEW.botId, '')), ('guest', CAST((NEW.isGuest <> 0) AS TEXT)));
 END;
 
 -- Per UTC hour (createdAtMs / 3600000) with UsageDaily's dimensions: the whole hours of
@@ -356,4 +383,4 @@ CREATE TABLE UsageMonthlyUser (
 ) WITHOUT ROWID;
 CREATE INDEX UsageMonthlyUser_cost_idx ON UsageMonthlyUser(month, costPicoUsd DESC, userId);
 
-PRAGMA user_version = 11;
+PRAGMA user_version = 12;

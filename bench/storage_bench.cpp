@@ -1,8 +1,9 @@
 // Latency of each read-side function on a filled database (see storage_fill), printed next
 // to the same question asked as a plain GROUP BY over the raw ApiUsage table.
-//   storage_bench [--db PATH] [--runs N] [--no-raw] [--only TEXT]
+//   storage_bench [--db PATH] [--runs N] [--no-raw] [--only TEXT] [--migrate]
 // --no-raw skips the raw GROUP BY column (minutes at 10M rows; it also evicts the rollups
-// from the page cache); --only runs the cases whose name contains TEXT.
+// from the page cache); --only runs the cases whose name contains TEXT; --migrate first
+// applies pending schema migrations to the file (use a copy) and prints how long they took.
 // Ranges are relative to now, as the admin API's defaults are: "30 days ago .. now"
 // (unaligned edges: partial days read from raw rows) and the same range rounded to whole
 // UTC days (rollups only).
@@ -17,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "storage/migrations.hpp"
 #include "storage/rollup_columns.hpp"
 #include "storage/sqlite_conn.hpp"
 #include "storage/sqlite_queries.hpp"
@@ -66,13 +68,22 @@ int main(int argc, char** argv) {
     int runs = 20;
     bool with_raw = true;
     std::string only;
+    bool do_migrate = false;
     for (int i = 1; i < argc; ++i) {
         const std::string k = argv[i];
         if (k == "--no-raw") with_raw = false;
+        else if (k == "--migrate") do_migrate = true;
         else if (i + 1 >= argc) break;
         else if (k == "--db") db = argv[++i];
         else if (k == "--runs") runs = std::atoi(argv[++i]);
         else if (k == "--only") only = argv[++i];
+    }
+    if (do_migrate) {
+        const auto before = migration_state(db);
+        const auto t0 = clock_type::now();
+        migrate(db);
+        std::printf("storage_bench: migrated %s from schema %d to %d in %.1f s\n", db.c_str(), before.current,
+                    latest_schema_version(), std::chrono::duration<double>(clock_type::now() - t0).count());
     }
     sqlite_queries q(db);
     sqlite_conn c(db, sqlite_conn::mode::read_write);

@@ -426,7 +426,35 @@ END;
 )sql",
                        rollup_sum_defs, rollup_sum_columns, month_of_day_sql("day"), rollup_sum_select,
                        daily_user_one_dim_state, dim_pair_rows, dim_pair_key, dim_pair_by_key,
-                       folded_rollups_reprice_sql());
+                       folded_rollups_reprice_sql(false));
+}
+
+// Version 12: unfiltered stats over a long range (90 days to now at 10M rows: p99 22 ms with
+// the proxy at 1,000 req/s) read UsageDailyDim's ~40 rows per day and value, a whole
+// quarter's worth for 90 days. UsageMonthlyDim holds the same sums per month x dimension x
+// value, folded once per finished UTC day with the other folded rollups (same UsageRollupState
+// marker, days up to it only), so that a range reads one month's rows per whole month
+// (90 days: about three months and a few days). Backfilled from UsageDailyDim (not from the
+// rows: it also keeps what retention removed); the re-pricing trigger moves it too.
+std::string v12_sql() {
+    return fmt::format(R"sql(
+CREATE TABLE UsageMonthlyDim (
+  month INTEGER NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL, {0},
+  PRIMARY KEY (month, dim, key)
+) WITHOUT ROWID;
+INSERT INTO UsageMonthlyDim (month, dim, key, {1})
+  SELECT {2}, dim, key, {3} FROM UsageDailyDim
+  WHERE day <= ({4}) GROUP BY 1, 2, 3;
+DROP TRIGGER UsageFoldedRollups_reprice;
+CREATE TRIGGER UsageFoldedRollups_reprice AFTER UPDATE OF costPicoUsd, priced ON ApiUsage
+  WHEN (NEW.costPicoUsd IS NOT OLD.costPicoUsd OR NEW.priced IS NOT OLD.priced)
+   AND NEW.createdAtMs / 86400000 <= ({4})
+BEGIN
+  {5}
+END;
+)sql",
+                       rollup_sum_defs, rollup_sum_columns, month_of_day_sql("day"), rollup_sum_select,
+                       daily_user_one_dim_state, folded_rollups_reprice_sql(true));
 }
 
 const std::vector<migration_step>& steps() {
@@ -442,6 +470,7 @@ const std::vector<migration_step>& steps() {
         {9, "per-hour user rollup and per-user rollups by one dimension (backfilled)", v9_sql()},
         {10, "per-hour user rollup by model, endpoint, bot and guest; daily per-user one-dimension rollup folded once a day (backfilled)", v10_sql()},
         {11, "per-month user rollup with all sums and per-day rollup by pairs of dimensions, folded once a day (backfilled)", v11_sql()},
+        {12, "per-month rollup by one dimension, folded once a day (backfilled from the daily one)", v12_sql()},
     };
     return all;
 }

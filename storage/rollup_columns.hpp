@@ -77,8 +77,9 @@ inline constexpr const char* dim_pair_by_key =
     "CASE pairs.byDim WHEN 'model' THEN model WHEN 'endpoint' THEN endpoint ELSE botId END";
 
 // The body of the trigger that moves the folded rollups (UsageMonthlyUserSums,
-// UsageDailyDimPair) by a stored row's change of cost or priced, for a folded day.
-inline std::string folded_rollups_reprice_sql() {
+// UsageDailyDimPair, and from schema 12 UsageMonthlyDim) by a stored row's change of cost or
+// priced, for a folded day. Schema 11's trigger leaves out the table it does not have.
+inline std::string folded_rollups_reprice_sql(bool monthly_dims) {
     const std::string sets =
         "SET costPicoUsd = costPicoUsd + (NEW.costPicoUsd - OLD.costPicoUsd), "
         "unpricedCalls = unpricedCalls + ((NEW.priced = 0) - (OLD.priced = 0))";
@@ -94,7 +95,12 @@ inline std::string folded_rollups_reprice_sql() {
            ", " + pair("endpoint", "NEW.endpoint", "model", "NEW.model") + ", " +
            pair("endpoint", "NEW.endpoint", "bot", bot) + ", " + pair("bot", bot, "model", "NEW.model") + ", " +
            pair("bot", bot, "endpoint", "NEW.endpoint") + ", " + pair("guest", guest, "model", "NEW.model") + ", " +
-           pair("guest", guest, "endpoint", "NEW.endpoint") + ", " + pair("guest", guest, "bot", bot) + ");";
+           pair("guest", guest, "endpoint", "NEW.endpoint") + ", " + pair("guest", guest, "bot", bot) + ");" +
+           (monthly_dims ? "\n  UPDATE UsageMonthlyDim " + sets + " WHERE month = " +
+                               month_of_day_sql("NEW.createdAtMs / 86400000") +
+                               " AND (dim, key) IN (VALUES ('model', NEW.model), ('endpoint', NEW.endpoint), ('bot', " +
+                               bot + "), ('guest', " + guest + "));"
+                         : std::string());
 }
 
 inline void add_record(usage_totals& t, const metering::usage_record& r) {

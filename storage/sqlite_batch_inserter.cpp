@@ -234,8 +234,9 @@ struct sqlite_batch_inserter::user_hour_rollups {
     }
 };
 
-// Schema 11's folded rollups for the batch's calls of days already folded (late calls, a
-// replayed journal): per month x user, and per day x dimension value x other dimension.
+// Schema 11's and 12's folded rollups for the batch's calls of days already folded (late
+// calls, a replayed journal): per month x user, per day x dimension value x other dimension,
+// and per month x dimension value.
 struct sqlite_batch_inserter::folded_day_rollups {
     struct pair_key {
         std::int64_t day;
@@ -254,6 +255,7 @@ struct sqlite_batch_inserter::folded_day_rollups {
     };
     std::unordered_map<user_month_key, usage_totals, key_hash> months;
     std::unordered_map<pair_key, usage_totals, pair_hash> pairs;
+    fold_map month_dims;  // UsageMonthlyDim: bucket is the month, name and value empty
 
     // From the batch's groups, not its rows (a group of a folded day, at most UsageRollupState's
     // marker): one lookup per group and pair instead of nine per call.
@@ -267,6 +269,7 @@ struct sqlite_batch_inserter::folded_day_rollups {
         for (const auto& [dim, key] : values)
             for (const auto& [by_dim, by_key] : values)
                 if (by_dim != dim && by_dim != "guest") add_totals(pairs[{day, dim, key, by_dim, by_key}], t);
+        fold(month_dims, {}, {}, utc_month(day), model, endpoint, bot, guest, t);
     }
 };
 
@@ -281,6 +284,11 @@ void sqlite_batch_inserter::write_folded_day_rollups(const folded_day_rollups& g
         st.bind(p, k.day).bind_static(p + 1, k.dim).bind_static(p + 2, k.key).bind_static(p + 3, k.by_dim);
         st.bind_static(p + 4, k.by_key);
         bind_sums(st, p + 5, t);
+    });
+    upsert_month_dim_.run_all(sorted(groups.month_dims), [](sqlite_stmt& st, int p, const auto* e) {
+        const auto& [k, t] = *e;
+        st.bind(p, k.bucket).bind_static(p + 1, dim_names[k.dim]).bind_static(p + 2, k.key);
+        bind_sums(st, p + 3, t);
     });
 }
 
@@ -329,6 +337,9 @@ void sqlite_batch_inserter::write_user_hour_rollups(const user_hour_rollups& gro
             fold_user_months_.rewind();
             fold_user_months_.bind(1, utc_month(day)).bind(2, day);
             fold_user_months_.run();
+            fold_dim_months_.rewind();
+            fold_dim_months_.bind(1, utc_month(day)).bind(2, day);
+            fold_dim_months_.run();
         }
         set_folded_user_day_.rewind();
         set_folded_user_day_.bind(1, yesterday);
@@ -414,6 +425,11 @@ sqlite_batch_inserter::sqlite_batch_inserter(const std::string& db_path, int bus
     upsert_day_pair_ = rollup_upsert(conn_, "UsageDailyDimPair", "day, dim, key, byDim, byKey", 5);
     fold_user_months_ = conn_.prepare(fmt::format(
         "INSERT INTO UsageMonthlyUserSums (month, userId, {0}) SELECT ?, userId, {0} FROM UsageDailyUser "
+        "WHERE day = ? ON CONFLICT DO UPDATE SET {1}",
+        rollup_sum_columns, rollup_sum_upsert));
+    upsert_month_dim_ = rollup_upsert(conn_, "UsageMonthlyDim", "month, dim, key", 3);
+    fold_dim_months_ = conn_.prepare(fmt::format(
+        "INSERT INTO UsageMonthlyDim (month, dim, key, {0}) SELECT ?, dim, key, {0} FROM UsageDailyDim "
         "WHERE day = ? ON CONFLICT DO UPDATE SET {1}",
         rollup_sum_columns, rollup_sum_upsert));
     fold_day_pairs_ = conn_.prepare(fmt::format(

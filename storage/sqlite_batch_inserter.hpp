@@ -58,12 +58,13 @@ private:
     multi_row_statement upsert_user_hour_, upsert_user_hour_dim_, upsert_user_day_one_dim_;
     sqlite_stmt read_folded_user_day_, fold_user_days_, set_folded_user_day_;
 
-    // Schema 11's rollups folded with it (UsageMonthlyUserSums, UsageDailyDimPair): a late call
-    // of a folded day is added to them directly ("folded_day_rollups").
+    // Schema 11's and 12's rollups folded with it (UsageMonthlyUserSums, UsageDailyDimPair,
+    // UsageMonthlyDim): a late call of a folded day is added to them directly
+    // ("folded_day_rollups").
     struct folded_day_rollups;
     void write_folded_day_rollups(const folded_day_rollups& groups);
-    multi_row_statement upsert_user_month_sums_, upsert_day_pair_;
-    sqlite_stmt fold_user_months_, fold_day_pairs_;
+    multi_row_statement upsert_user_month_sums_, upsert_day_pair_, upsert_month_dim_;
+    sqlite_stmt fold_user_months_, fold_day_pairs_, fold_dim_months_;
 
     // Last: stopped, and its connection closed, before the writer's connection, so that
     // the writer's close (the last one) checkpoints what is left and removes the WAL.

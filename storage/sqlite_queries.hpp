@@ -1,10 +1,10 @@
 #pragma once
 // usage_queries over SQLite, on a connection of its own (query_only), one per admin worker
-// thread. A range is covered by rollup buckets — whole months (a user's totals), days and
-// hours — each added, or subtracted from the whole bucket around a range edge when that reads
-// fewer buckets; only the partial hours at the ends (and filter combinations no rollup holds,
-// e.g. user and tag together) come from raw rows, through the createdAtMs or (userId,
-// createdAtMs) index. Every value is a bound parameter.
+// thread. A range is covered by rollup buckets — whole months (a user's totals; unfiltered
+// totals and breakdowns), days and hours — each added, or subtracted from the whole bucket
+// around a range edge when that reads fewer buckets; only the partial hours at the ends (and
+// filter combinations no rollup holds, e.g. user and tag together) come from raw rows,
+// through the createdAtMs or (userId, createdAtMs) index. Every value is a bound parameter.
 #include <map>
 #include <memory>
 #include <optional>
@@ -55,10 +55,11 @@ private:
     // [first, end) in days, or in hours when hourly.
     void rollup_part(std::int64_t first, std::int64_t end, bool hourly, rollups r, const usage_filter& f, group g,
                      std::map<std::string, usage_totals>& out);
-    // One user's totals over whole months [first, end): UsageMonthlyUserSums for folded days,
-    // UsageDailyUser for the days after the fold marker (schema 11).
+    // Whole months [first, end): one user's totals (r == user) from UsageMonthlyUserSums
+    // (schema 11), or unfiltered sums by g (r == dims) from UsageMonthlyDim (schema 12), for
+    // folded days; the days after the fold marker from the daily rollups.
     struct gaps;
-    void month_part(std::int64_t first, std::int64_t end, const usage_filter& f, const gaps& gp,
+    void month_part(std::int64_t first, std::int64_t end, rollups r, const usage_filter& f, group g, const gaps& gp,
                     std::map<std::string, usage_totals>& out);
     // A one-dimension filter's breakdowns over folded days [first, end): UsageDailyDim for
     // its totals and own key, UsageDailyDimPair for the other dimensions (schema 11).

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "storage/rollup_columns.hpp"
 #include "storage/sqlite_conn.hpp"
 #include "storage/sqlite_queries.hpp"
 #include "storage/sqlite_store.hpp"
@@ -71,11 +72,12 @@ PRAGMA user_version = 1;
 )sql");
 }
 
-// Removes what version 11 added, for tests that take a database made at the latest version
-// back to version 10 or older.
+// Removes what versions 11 and 12 added, for tests that take a database made at the latest
+// version back to version 10 or older.
 constexpr const char* drop_v11_tables =
-    "DROP TRIGGER UsageFoldedRollups_reprice; DROP TABLE UsageMonthlyUserSums; DROP TABLE UsageDailyDimPair;";
-// Removes what versions 9 to 11 added, for tests that take a database made at the latest
+    "DROP TRIGGER UsageFoldedRollups_reprice; DROP TABLE UsageMonthlyUserSums; DROP TABLE UsageDailyDimPair; "
+    "DROP TABLE UsageMonthlyDim;";
+// Removes what versions 9 to 12 added, for tests that take a database made at the latest
 // version back to version 8 or older.
 const std::string drop_v9_tables = std::string(drop_v11_tables) +
                                    "DROP TABLE UsageHourlyUser; DROP TABLE UsageDailyUserOneDim; "
@@ -563,7 +565,7 @@ TEST_CASE("migrations: versions 9 and 10 build the per-user hourly and one-dimen
     }
     const auto before = migration_state(db);
     CHECK(before.current == 8);
-    REQUIRE(before.pending.size() == 3);
+    REQUIRE(before.pending.size() == 4);
     migrate(db);
     CHECK(migration_state(db).current == latest_schema_version());
     CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 300);
@@ -616,7 +618,7 @@ TEST_CASE("migrations: version 11 backfills the monthly user and pair rollups as
     }
     const auto before = migration_state(db);
     CHECK(before.current == 10);
-    REQUIRE(before.pending.size() == 1);
+    REQUIRE(before.pending.size() == 2);
     migrate(db);
     CHECK(migration_state(db).current == latest_schema_version());
     CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 290);
@@ -632,4 +634,55 @@ TEST_CASE("migrations: version 11 backfills the monthly user and pair rollups as
           query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyUser") + 5);
     CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyDimPair WHERE dim = 'model' AND byDim = 'bot'") ==
           query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDaily") + 5);
+}
+
+TEST_CASE("migrations: version 12 backfills the monthly per-dimension rollup from the daily one as the writer keeps "
+          "it, and the re-pricing trigger moves it",
+          "[migrations]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    // about 34 days: October, November and December, all folded: the writer kept the table itself.
+    write_varied_calls(db, "p", gm::test::at("2024-10-30T00:00:00Z"), 9'876'543);
+    const std::string months = dump_table(db, "UsageMonthlyDim", "1, 2, 3", 15);
+    CHECK(query_int(db, "SELECT COUNT(DISTINCT month) FROM UsageMonthlyDim") == 3);
+    for (const char* dim : {"model", "endpoint", "bot", "guest"}) {
+        INFO(dim);
+        CHECK(query_int(db, fmt::format("SELECT SUM(calls) FROM UsageMonthlyDim WHERE dim = '{}'", dim)) == 300);
+    }
+    const std::int64_t rows_cost = query_int(db, "SELECT SUM(costPicoUsd) FROM ApiUsage");
+    {
+        // Back to version 11 (its trigger without the monthly table). Retention removes the
+        // first ten rows: their sums live on in UsageDailyDim, which the backfill reads.
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec("DROP TABLE UsageMonthlyDim; DROP TRIGGER UsageFoldedRollups_reprice;");
+        c.exec(fmt::format("CREATE TRIGGER UsageFoldedRollups_reprice AFTER UPDATE OF costPicoUsd, priced ON ApiUsage "
+                           "WHEN (NEW.costPicoUsd IS NOT OLD.costPicoUsd OR NEW.priced IS NOT OLD.priced) "
+                           "AND NEW.createdAtMs / 86400000 <= ({}) BEGIN {} END;",
+                           daily_user_one_dim_state, folded_rollups_reprice_sql(false)));
+        c.exec("PRAGMA user_version = 11");
+        c.exec("DELETE FROM ApiUsage WHERE id < 'p0010'");
+    }
+    const auto before = migration_state(db);
+    CHECK(before.current == 11);
+    REQUIRE(before.pending.size() == 1);
+    migrate(db);
+    CHECK(migration_state(db).current == latest_schema_version());
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 290);
+    CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM ApiUsage") == rows_cost - 450);
+    CHECK(dump_table(db, "UsageMonthlyDim", "1, 2, 3", 15) == months);
+    // The trigger now moves the monthly table too (and still the version 11 ones): re-pricing
+    // a folded day's row.
+    {
+        sqlite_conn c(db, sqlite_conn::mode::read_write);
+        c.exec("UPDATE ApiUsage SET costPicoUsd = costPicoUsd + 5, priced = 0 WHERE id = 'p0013'");
+    }
+    for (const char* dim : {"model", "endpoint", "bot", "guest"}) {
+        INFO(dim);
+        CHECK(query_int(db, fmt::format("SELECT SUM(costPicoUsd) FROM UsageMonthlyDim WHERE dim = '{}'", dim)) ==
+              query_int(db, fmt::format("SELECT SUM(costPicoUsd) FROM UsageDailyDim WHERE dim = '{}'", dim)) + 5);
+        CHECK(query_int(db, fmt::format("SELECT SUM(unpricedCalls) FROM UsageMonthlyDim WHERE dim = '{}'", dim)) ==
+              query_int(db, fmt::format("SELECT SUM(unpricedCalls) FROM UsageDailyDim WHERE dim = '{}'", dim)) + 1);
+    }
+    CHECK(query_int(db, "SELECT SUM(costPicoUsd) FROM UsageMonthlyUserSums") ==
+          query_int(db, "SELECT SUM(costPicoUsd) FROM UsageDailyUser") + 5);
 }

@@ -868,6 +868,25 @@ TEST_CASE("sqlite_queries: top users and a one-dimension filter's breakdowns acr
         CHECK(all.totals.cost_pico_usd == 3357);
         CHECK(key_costs(all.by_endpoint) == cost_map{{"analyze", 200}, {"chat", 3157}});
         CHECK(key_costs(all.by_bot) == cost_map{{"", 3200}, {"b1", 107}, {"b2", 50}});
+        // No filter, whole months (the monthly per-dimension rollup): every call.
+        const auto everything = q.stats(quarter, {});
+        CHECK(everything.totals.calls == 6);
+        CHECK(everything.totals.cost_pico_usd == 4357);
+        CHECK(everything.totals.guest_calls == 1);
+        CHECK(key_costs(everything.by_model) == cost_map{{"flash", 3357}, {"pro", 1000}});
+        CHECK(key_costs(everything.by_endpoint) == cost_map{{"analyze", 200}, {"chat", 4157}});
+        CHECK(key_costs(everything.by_bot) == cost_map{{"", 3200}, {"b1", 1107}, {"b2", 50}});
+        // No filter, a partial day and a whole month: m2, m3, m4 (m1 before the start).
+        const auto nov = q.stats(partial_month, {});
+        CHECK(nov.totals.calls == 3);
+        CHECK(nov.totals.cost_pico_usd == 1250);
+        CHECK(key_costs(nov.by_model) == cost_map{{"flash", 250}, {"pro", 1000}});
+        CHECK(key_costs(nov.by_endpoint) == cost_map{{"analyze", 200}, {"chat", 1050}});
+        CHECK(key_costs(nov.by_bot) == cost_map{{"", 200}, {"b1", 1000}, {"b2", 50}});
+        // A month less its first day: m4 only (m2 and m3 on November 1st).
+        const auto rest = q.stats({at("2024-11-02T00:00:00Z"), at("2024-12-01T00:00:00Z")}, {});
+        CHECK(rest.totals.calls == 1);
+        CHECK(key_costs(rest.by_bot) == cost_map{{"b2", 50}});
         // Guests only: m5.
         const auto g = q.stats({at("2024-11-01T00:00:00Z"), at("2024-12-02T00:00:00Z")}, guests);
         CHECK(g.totals.calls == 1);
@@ -893,8 +912,8 @@ TEST_CASE("sqlite_queries: top users and a one-dimension filter's breakdowns acr
     check_all(true);
 }
 
-TEST_CASE("sqlite_queries: monthly and pair rollups equal their rows through the fold, late calls, re-pricing and "
-          "retention",
+TEST_CASE("sqlite_queries: monthly, monthly per-dimension and pair rollups equal their rows through the fold, late "
+          "calls, re-pricing and retention",
           "[sqlite_queries]") {
     gm::test::temp_dir dir;
     const std::string db = dir.file("usage.db");
@@ -946,12 +965,21 @@ TEST_CASE("sqlite_queries: monthly and pair rollups equal their rows through the
             dim_pair_key, dim_pair_by_key, raw_sum_select, folded, dim_pair_rows);
         const std::string pairs =
             fmt::format("SELECT day, dim, key, byDim, byKey, {} FROM UsageDailyDimPair", rollup_sum_columns);
+        const std::string raw_month_dims = fmt::format(
+            "SELECT {}, dims.dim, CASE dims.dim WHEN 'model' THEN model WHEN 'endpoint' THEN endpoint "
+            "WHEN 'bot' THEN COALESCE(botId, '') ELSE CAST(isGuest <> 0 AS TEXT) END, {} FROM ApiUsage, "
+            "(SELECT 'model' AS dim UNION ALL SELECT 'endpoint' UNION ALL SELECT 'bot' UNION ALL SELECT 'guest') dims "
+            "WHERE createdAtMs / 86400000 <= {} GROUP BY 1, 2, 3",
+            month_of_day_sql("createdAtMs / 86400000"), raw_sum_select, folded);
+        const std::string month_dims = fmt::format("SELECT month, dim, key, {} FROM UsageMonthlyDim", rollup_sum_columns);
         for (const auto& [a, b] : {std::pair{raw_months, months}, std::pair{months, raw_months},
-                                   std::pair{raw_pairs, pairs}, std::pair{pairs, raw_pairs}}) {
+                                   std::pair{raw_pairs, pairs}, std::pair{pairs, raw_pairs},
+                                   std::pair{raw_month_dims, month_dims}, std::pair{month_dims, raw_month_dims}}) {
             INFO(a << "\nEXCEPT\n" << b);
             CHECK(gm::test::query_int(db, "SELECT COUNT(*) FROM (" + a + " EXCEPT " + b + ")") == 0);
         }
         CHECK(gm::test::query_int(db, "SELECT COUNT(*) FROM UsageMonthlyUserSums") > 5);
+        CHECK(gm::test::query_int(db, "SELECT COUNT(DISTINCT month) FROM UsageMonthlyDim") >= 3);
     };
     check_tables();
 
