@@ -29,7 +29,9 @@ void admin_context::log(const std::string& line) const {
 }
 
 admin_counters admin_context::counters() const {
-    return {requests.load(), auth_failures.load(), rate_limited.load(), query_errors.load()};
+    return {requests.load(),         auth_failures.load(),     rate_limited.load(),
+            query_errors.load(),     exports_complete.load(),  exports_abandoned.load(),
+            exports_stopped.load(),  exports_failed.load()};
 }
 
 }  // namespace gm::admin_api

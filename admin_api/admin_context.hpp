@@ -33,6 +33,10 @@ struct admin_context {
     std::atomic<std::int64_t> auth_failures{0};
     std::atomic<std::int64_t> rate_limited{0};
     std::atomic<std::int64_t> query_errors{0};
+    std::atomic<std::int64_t> exports_complete{0};
+    std::atomic<std::int64_t> exports_abandoned{0};
+    std::atomic<std::int64_t> exports_stopped{0};
+    std::atomic<std::int64_t> exports_failed{0};
 
     std::int64_t now_ms() const;
     void log(const std::string& line) const;

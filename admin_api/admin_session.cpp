@@ -433,6 +433,7 @@ void admin_session::start_export(api_query&& q) {
         response_channel ch(fd, self->export_head(filename), {.chunked = chunked}, &ctx.stopping);
         ch.body() = csv_header();
         bool sent_all = false;
+        bool failed = false;
         try {
             auto& reader = ctx.readers.for_this_thread();
             csv_row_writer rows;
@@ -445,17 +446,24 @@ void admin_session::start_export(api_query&& q) {
                 if (!close) self->response_end_.store(start + total, std::memory_order_release);
             });
         } catch (const std::exception& e) {
+            failed = true;
             ctx.query_errors.fetch_add(1, std::memory_order_relaxed);
             ctx.readers.discard_for_this_thread();
             ctx.log(fmt::format("admin: export failed: {}", e.what()));
             // Before any byte the status can still say so; after, ending the connection
-            // without the last chunk tells the client that the body is incomplete.
+            // without the last chunk tells the client that the body is incomplete (an
+            // HTTP/1.0 client, whose body ends with the connection, cannot be told).
             if (!ch.started()) {
                 response_channel out(fd, self->serialize(json_error(503, "the export failed; see the gemini-meter log")),
                                    {.chunk_bytes = 0}, &ctx.stopping);
                 sent_all = out.send_whole();
             }
         }
+        auto& outcome = failed     ? ctx.exports_failed
+                        : sent_all ? ctx.exports_complete
+                        : ch.status() == response_channel::state::stopping ? ctx.exports_stopped
+                                                                           : ctx.exports_abandoned;
+        outcome.fetch_add(1, std::memory_order_relaxed);
         self->query_finished(me, fd, sent_all, close);
     });
     do_read();

@@ -126,6 +126,12 @@ std::string render_metrics(const metering::call_metrics_snapshot* calls, const h
     fmt::format_to(o, "gemini_meter_admin_rate_limited_total {}\n", admin.rate_limited);
     help(out, "gemini_meter_admin_query_errors_total", "counter", "Admin queries that failed in storage.");
     fmt::format_to(o, "gemini_meter_admin_query_errors_total {}\n", admin.query_errors);
+    help(out, "gemini_meter_admin_exports_total", "counter",
+         "CSV exports by outcome: complete, abandoned (the client went away or stopped reading), stopped (server stop), failed (storage).");
+    fmt::format_to(o, "gemini_meter_admin_exports_total{{outcome=\"complete\"}} {}\n", admin.exports_complete);
+    fmt::format_to(o, "gemini_meter_admin_exports_total{{outcome=\"abandoned\"}} {}\n", admin.exports_abandoned);
+    fmt::format_to(o, "gemini_meter_admin_exports_total{{outcome=\"stopped\"}} {}\n", admin.exports_stopped);
+    fmt::format_to(o, "gemini_meter_admin_exports_total{{outcome=\"failed\"}} {}\n", admin.exports_failed);
     return out;
 }
 

@@ -15,6 +15,12 @@ struct admin_counters {
     std::int64_t auth_failures = 0;
     std::int64_t rate_limited = 0;
     std::int64_t query_errors = 0;
+    // CSV exports by how they ended: every row sent; the client went away or stopped reading
+    // (abandoned); the server stopped; storage failed.
+    std::int64_t exports_complete = 0;
+    std::int64_t exports_abandoned = 0;
+    std::int64_t exports_stopped = 0;
+    std::int64_t exports_failed = 0;
 };
 
 // Either pointer may be null (no proxy metrics or no storage health available).

@@ -159,6 +159,16 @@ void check_group(const rapidjson::Value& g, std::int64_t calls, std::int64_t ok,
     CHECK(g["costPicoUSD"].GetInt64() == pico);
 }
 
+// Whether /metrics shows `line` within a few seconds: a query thread counts its export's
+// outcome after the client has seen the end of it.
+bool metrics_show(unsigned short port, const std::string& line) {
+    for (int i = 0; i < 500; ++i) {
+        if (gm::test::http_request(port, "/metrics").body.find(line) != std::string::npos) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+}
+
 }  // namespace
 
 TEST_CASE("e2e stats: totals and breakdowns for 2024-11-01..2024-11-05 (r1..r5)") {
@@ -421,6 +431,9 @@ TEST_CASE("e2e export: a large range crosses many chunks and keeps every row") {
     CHECK(rows.back()[0] == "bulk-02999");
     auto err = std::find(rows[0].begin(), rows[0].end(), "errorMessage") - rows[0].begin();
     CHECK(rows[1][static_cast<std::size_t>(err)] == "comma, \"quote\"\nnewline");
+    CHECK(metrics_show(sv.f.port(), "gemini_meter_admin_exports_total{outcome=\"complete\"} 1\n"));
+    CHECK(gm::test::http_request(sv.f.port(), "/metrics").body.find("gemini_meter_admin_exports_total{outcome=\"abandoned\"} 0\n") !=
+          std::string::npos);
 }
 
 TEST_CASE("e2e keep-alive: several requests on one connection, including after a streamed export") {
@@ -459,8 +472,11 @@ TEST_CASE("e2e export: a client that hangs up mid-stream stops the export and th
     // Exports abandoned by their clients leave the query threads free for the next requests.
     for (int i = 0; i < 4; ++i)
         CHECK(http_get_auth(sv.f.port(), "/api/api-usage/stats?startDate=2024-11-01&endDate=2024-11-05", token).status == 200);
+    // Counted when each query thread has seen its client go (a send fails), soon after.
+    CHECK(metrics_show(sv.f.port(), "gemini_meter_admin_exports_total{outcome=\"abandoned\"} 3\n"));
     auto m = gm::test::http_request(sv.f.port(), "/metrics");
     CHECK(m.body.find("gemini_meter_admin_query_errors_total 0\n") != std::string::npos);
+    CHECK(m.body.find("gemini_meter_admin_exports_total{outcome=\"complete\"} 0\n") != std::string::npos);
 }
 
 TEST_CASE("e2e export: a client that reads slowly through a small window still gets every row") {

@@ -6,6 +6,9 @@
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 
+#include <chrono>
+#include <thread>
+
 #include "http_client.hpp"
 #include "promtool_check.hpp"
 #include "server_fixture.hpp"
@@ -161,7 +164,15 @@ TEST_CASE("a storage that cannot be opened gives 503, not a crash") {
     CHECK(parse_json(r.body)["error"]["code"].GetInt() == 503);
     r = http_get_auth(f.port(), "/api/api-usage/export?format=csv", "tok-A");
     CHECK(r.status == 503);
-    CHECK(http_request(f.port(), "/metrics").body.find("gemini_meter_admin_query_errors_total 2\n") != std::string::npos);
+    // The export's outcome is counted just after its 503 went out.
+    std::string m;
+    for (int i = 0; i < 500 && m.find(R"(gemini_meter_admin_exports_total{outcome="failed"} 1)") == std::string::npos; ++i) {
+        if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        m = http_request(f.port(), "/metrics").body;
+    }
+    CHECK(m.find("gemini_meter_admin_query_errors_total 2\n") != std::string::npos);
+    CHECK(m.find(R"(gemini_meter_admin_exports_total{outcome="failed"} 1)") != std::string::npos);
+    CHECK(m.find(R"(gemini_meter_admin_exports_total{outcome="complete"} 0)") != std::string::npos);
 }
 
 TEST_CASE("healthz is always 200; readyz follows database writability") {

@@ -43,7 +43,7 @@ TEST_CASE("render_metrics writes the documented series with exact values") {
     h.written = 100;
     h.batches = 7;
     h.failures = 2;
-    admin_counters a{5, 1, 0, 0};
+    admin_counters a{5, 1, 0, 0, 7, 2, 1, 3};
     std::string text = render_metrics(&snap, &h, a);
     CHECK(has_line(text, R"(gemini_meter_calls_total{model="gemini-2.5-flash",endpoint="chat",status_class="2xx",ending="completed"} 2)"));
     CHECK(has_line(text, R"(gemini_meter_calls_total{model="gemini-2.5-pro",endpoint="say \"hi\"\\\n",status_class="none",ending="upstream_unreachable"} 1)"));
@@ -64,6 +64,10 @@ TEST_CASE("render_metrics writes the documented series with exact values") {
     CHECK(has_line(text, "gemini_meter_writer_failures_total 2"));
     CHECK(has_line(text, "gemini_meter_database_writable 0"));
     CHECK(has_line(text, "gemini_meter_admin_requests_total 5"));
+    CHECK(has_line(text, R"(gemini_meter_admin_exports_total{outcome="complete"} 7)"));
+    CHECK(has_line(text, R"(gemini_meter_admin_exports_total{outcome="abandoned"} 2)"));
+    CHECK(has_line(text, R"(gemini_meter_admin_exports_total{outcome="stopped"} 1)"));
+    CHECK(has_line(text, R"(gemini_meter_admin_exports_total{outcome="failed"} 3)"));
 
     auto check = gm::test::promtool_check(text);
     if (!check.available) WARN("promtool not installed (Debian package prometheus): format not checked");
