@@ -15,10 +15,15 @@
 # and prints medians over the rounds and ratios against nginx and haproxy.
 #
 # Usage: bench/run.sh            (environment: BUILD ROUNDS DUR WARM CONNS RATE IDLE_CONNS
-#                                 FAKE_THREADS METER METER_ARGS TARGETS OUT SSE_FLUSH METER_OLD)
+#                                 FAKE_THREADS METER METER_ARGS TARGETS OUT SSE_FLUSH METER_OLD
+#                                 METER_B_ARGS METER_B_SLICE_US METER_C_ARGS METER_C_SLICE_US)
 # METER_OLD=path/to/an/older/gemini-meter adds the target meter-old (that binary with
 # --metering off) to the default targets, so that a change is measured against the binary
 # before it in the same alternating rounds.
+# METER_B_ARGS / METER_B_SLICE_US add the target meter-b: $METER with --metering off, these
+# extra arguments and, when METER_B_SLICE_US is set, its gm-io threads given that custom
+# EEVDF slice by gm-set-slice from outside (0: the kernel's default) — a variant of the same
+# binary measured against meter-nometer in the same rounds. METER_C_* likewise add meter-c.
 # PAIRED=1 also sends, in each target's open-loop run, every request to the fake directly at
 # the same moment (gm-loadgen --pair-port) and reports the percentiles of the per-request
 # differences (+p50/+p99 paired): the noise both requests share cancels out, which it does
@@ -26,6 +31,9 @@
 # estimator's own floor at ~30 us p50 and ~0.3 ms p99 (one 4 s run, load average 5.4).
 # SSE_FLUSH=1 makes the fake write each of the 20 events separately (20 small writes per
 # stream through the proxy); by default a stream's events leave the fake in one write.
+# PERF_SCHED=1 records `perf sched` during each gemini-meter target's open-loop run and
+# reports, per wake of its gm-io threads, the time from wake-up to running (perf sched
+# timehist's "sch delay"): p50/p99/max and the wakes that waited over 0.5 ms per 1,000.
 # gemini-meter is skipped when $METER (default $BUILD/app/gemini-meter) does not exist.
 set -euo pipefail
 
@@ -41,12 +49,21 @@ FAKE_THREADS=${FAKE_THREADS:-2}
 METER=${METER:-$BUILD/app/gemini-meter}
 METER_ARGS=${METER_ARGS:-}
 METER_OLD=${METER_OLD:-}
-TARGETS=${TARGETS:-direct nginx haproxy meter meter-nometer${METER_OLD:+ meter-old}}
+METER_B_ARGS=${METER_B_ARGS:-}
+METER_B_SLICE_US=${METER_B_SLICE_US:-}
+METER_C_ARGS=${METER_C_ARGS:-}
+METER_C_SLICE_US=${METER_C_SLICE_US:-}
+VARIANTS="${METER_OLD:+ meter-old}"
+[[ -n $METER_B_ARGS$METER_B_SLICE_US ]] && VARIANTS+=" meter-b"
+[[ -n $METER_C_ARGS$METER_C_SLICE_US ]] && VARIANTS+=" meter-c"
+TARGETS=${TARGETS:-direct nginx haproxy meter meter-nometer$VARIANTS}
 OUT=${OUT:-$ROOT/bench/out}
 SSE_FLUSH=${SSE_FLUSH:-0}
 PAIRED=${PAIRED:-0}
+PERF_SCHED=${PERF_SCHED:-0}
 FAKE=${FAKE:-$BUILD/tests/fake_gemini/fake-gemini}
 LOADGEN=${LOADGEN:-$BUILD/bench/gm-loadgen}
+SET_SLICE=${SET_SLICE:-$BUILD/bench/gm-set-slice}
 
 mkdir -p "$OUT"
 T=$(mktemp -d /tmp/gm-bench-XXXXXX)
@@ -81,6 +98,11 @@ if [[ ! -x $LOADGEN ]]; then
     log "building $LOADGEN"
     ${CXX:-c++} -std=c++20 -O2 -Wall -o "$LOADGEN" "$ROOT/bench/loadgen.cpp"
   fi
+fi
+if [[ -n $METER_B_SLICE_US$METER_C_SLICE_US && ! -x $SET_SLICE ]]; then
+  SET_SLICE=$OUT/gm-set-slice
+  log "building $SET_SLICE"
+  ${CXX:-c++} -std=c++20 -O2 -Wall -o "$SET_SLICE" "$ROOT/bench/set_slice.cpp"
 fi
 command -v nginx >/dev/null || PATH=$PATH:/usr/sbin
 for tool in nginx haproxy; do
@@ -124,6 +146,15 @@ mem_kib() {  # sum of a /proc status field over the target's processes
     sum=$((sum + ${v:-0}))
   done
   echo $sum
+}
+gmio_tids() { grep -lx gm-io /proc/"$1"/task/*/comm 2>/dev/null | awk -F/ '{ print $5 }' | paste -sd, -; }
+# sch delay of the given threads' wakes in a perf sched recording: "count p50 p99 max over500_per_1k" (us).
+sched_delays() {
+  perf sched timehist -i "$1" -t "$2" 2>/dev/null |
+    awk '$1 ~ /^[0-9]+\.[0-9]+$/ { print $(NF - 1) * 1000 }' | sort -g |
+    awk '{ v[NR] = $1; if ($1 > 500) o++ }
+         END { if (NR == 0) { print "0 - - - -"; exit }
+               printf "%d %.0f %.0f %.0f %.2f\n", NR, v[int((NR - 1) * 0.5) + 1], v[int((NR - 1) * 0.99) + 1], v[NR], o * 1000 / NR }'
 }
 kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RESULTS"; }  # round target shape metric value
@@ -181,11 +212,26 @@ for t in $TARGETS; do
     meter-old)
       if [[ -x $METER_OLD ]]; then BIN=$METER_OLD start_meter meter-old --metering off; ACTIVE+=(meter-old)
       else log "skipping meter-old: set METER_OLD to an older gemini-meter binary"; fi ;;
+    meter-b|meter-c)
+      if [[ -x $METER ]]; then
+        v=${t#meter-}; v=${v^^}; eval "vargs=\$METER_${v}_ARGS"
+        # shellcheck disable=SC2154,SC2086
+        start_meter "$t" --metering off $vargs; ACTIVE+=("$t")
+      else log "skipping $t: $METER not built"; fi ;;
     *) log "unknown target $t"; exit 1 ;;
   esac
 done
 for t in "${ACTIVE[@]}"; do
   wait_port "${PORT[$t]}" || { log "$t did not start listening on ${PORT[$t]}"; cat "$T"/*.log >&2 || true; exit 1; }
+done
+# meter-b/-c with a *_SLICE_US: the slice on every gm-io thread, now that they run.
+for t in "${ACTIVE[@]}"; do
+  case $t in meter-b) slice=$METER_B_SLICE_US ;; meter-c) slice=$METER_C_SLICE_US ;; *) continue ;; esac
+  [[ -n $slice ]] || continue
+  tids=$(gmio_tids "${PIDS[$t]}" | tr , ' ')
+  [[ -n $tids ]] || { log "$t: no gm-io thread found"; exit 1; }
+  # shellcheck disable=SC2086
+  log "$t: $("$SET_SLICE" "$slice" $tids | tr '\n' ' ')"
 done
 main_pid() { [[ $1 == direct ]] && echo "${PIDS[fake]}" || echo "${PIDS[$1]}"; }
 declare -A DEAD=()
@@ -241,8 +287,19 @@ for round in $(seq 1 "$ROUNDS"); do
       PAIR_ARG=""
       [[ $PAIRED == 1 && $t != direct ]] && PAIR_ARG="--pair-port $FAKE_PORT"
       s0=$(schedstat "$pid")
-      out=$("$LOADGEN" --port "${PORT[$t]}" --mode open --shape "$shape" --rate "$RATE" --duration "$DUR" --warmup "$WARM" $FLUSH_ARG $PAIR_ARG)
+      PERF_CMD=()
+      [[ $PERF_SCHED == 1 && $t == meter* ]] && PERF_CMD=(perf sched record -q -o "$T/sched.data" --)
+      out=$("${PERF_CMD[@]}" "$LOADGEN" --port "${PORT[$t]}" --mode open --shape "$shape" --rate "$RATE" --duration "$DUR" --warmup "$WARM" $FLUSH_ARG $PAIR_ARG)
       s1=$(schedstat "$pid")
+      if [[ ${#PERF_CMD[@]} -gt 0 ]]; then
+        read -r dn d50 d99 dmax dover <<<"$(sched_delays "$T/sched.data" "$(gmio_tids "$pid")")"
+        record "$round" "$t" "$shape" gmio_wakes "$dn"
+        record "$round" "$t" "$shape" gmio_delay_p50_us "$d50"
+        record "$round" "$t" "$shape" gmio_delay_p99_us "$d99"
+        record "$round" "$t" "$shape" gmio_delay_max_us "$dmax"
+        record "$round" "$t" "$shape" gmio_delay_over500_per_1k "$dover"
+        rm -f "$T/sched.data"
+      fi
       # At the fixed rate: how long the target's threads waited for a core, and how many
       # times they were scheduled, per request it carried (paired runs: the direct side's
       # requests go to the fake, so "direct" counts twice the requests).
@@ -304,6 +361,12 @@ for shape in unary sse; do
     [[ $t == direct ]] && continue
     echo "  $t at $RATE req/s, per request: CPU $(values "$t" "$shape" open_cpu_us_per_req | median) us, waiting for a core $(values "$t" "$shape" open_rq_wait_us_per_req | median) us, timeslices $(values "$t" "$shape" open_slices_per_req | median)"
   done
+  if [[ $PERF_SCHED == 1 ]]; then
+    for t in "${ACTIVE[@]}"; do
+      [[ $t == meter* ]] || continue
+      echo "  $t gm-io wake-up to running (perf sched): p50 $(values "$t" "$shape" gmio_delay_p50_us | median) us, p99 $(values "$t" "$shape" gmio_delay_p99_us | median) us, max $(values "$t" "$shape" gmio_delay_max_us | median) us, over 0.5 ms $(values "$t" "$shape" gmio_delay_over500_per_1k | median) per 1,000 wakes"
+    done
+  fi
   if [[ $PAIRED == 1 ]]; then
     for t in "${ACTIVE[@]}"; do
       [[ $t == direct ]] && continue
