@@ -126,6 +126,10 @@ int serve(const app::app_config& c) {
     deps.log = [format](const std::string& line) { app::write_line(app::format_event_line("admin", line, format)); };
 
     proxy.start();
+    // A kernel without custom slices (before 6.12) or a sandbox refusing sched_setattr leaves
+    // the default slice: the proxy works the same, with a longer wait for a core in the tail.
+    if (c.proxy.io_slice.count() != 0)
+        app::write_line(app::format_event_line("io_slice", proxy::describe(proxy.io_slice(), c.proxy.io_slice), format));
     admin_api::admin_server admin(proxy.context(0), admin_options, deps);
     admin.start();
     // Signals and periodic jobs run on the main thread: never on an I/O thread.

@@ -12,6 +12,8 @@ struct proxy_options {
     std::string upstream_url = "https://generativelanguage.googleapis.com";
     std::string upstream_ca_file;  // extra CAs, beside the system store
     unsigned io_threads = 0;       // 0: one per core
+    // The I/O threads' EEVDF slice (proxy/io_slice.hpp); 0: the kernel's default.
+    std::chrono::microseconds io_slice{0};
 
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds header_timeout{30'000};          // client request header

@@ -55,13 +55,24 @@ void proxy_server::start() {
                                  std::to_string(shared_.options.listen_port) + ": " + ec.message());
     port_ = acceptor_->local_endpoint().port();
     do_accept();
+    std::vector<std::future<io_slice_result>> slices;
     for (auto& ctx : contexts_) {
-        threads_.emplace_back([c = ctx.get()] {
+        std::promise<io_slice_result> slice;
+        slices.push_back(slice.get_future());
+        threads_.emplace_back([c = ctx.get(), s = std::move(slice), want = shared_.options.io_slice]() mutable {
             // Benchmarks split the process's CPU by thread name (/proc/PID/task/*/comm).
             pthread_setname_np(pthread_self(), "gm-io");
+            // Set by the thread itself, before its first event, so that it holds from the
+            // first call on; threads it may start later inherit it.
+            s.set_value(set_current_thread_slice(want));
             auto guard = net::make_work_guard(*c);
             c->run();
         });
+    }
+    for (std::size_t i = 0; i < slices.size(); ++i) {
+        auto r = slices[i].get();
+        if (i == 0)
+            io_slice_ = r;
     }
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/io_slice.hpp"
 #include "proxy/proxy_shared.hpp"
 
 namespace gm::proxy {
@@ -30,8 +31,12 @@ public:
     proxy_server(const proxy_server&) = delete;
     proxy_server& operator=(const proxy_server&) = delete;
 
-    // Binds the listener (throws with the address on failure) and starts the I/O threads.
+    // Binds the listener (throws with the address on failure) and starts the I/O threads;
+    // returns once each has set its slice (options.io_slice).
     void start();
+    // What the kernel did with options.io_slice, as the first I/O thread saw it (all of them
+    // ask the same kernel the same thing), for the start-up log. Valid after start().
+    const io_slice_result& io_slice() const noexcept { return io_slice_; }
     unsigned short port() const noexcept { return port_; }
     // The I/O contexts, for other listeners (the admin API) to share the same threads.
     boost::asio::io_context& context(std::size_t i = 0) { return *contexts_.at(i); }
@@ -56,6 +61,7 @@ private:
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
     std::size_t next_ = 0;
     unsigned short port_ = 0;
+    io_slice_result io_slice_;
     bool stopped_ = false;
 };
 

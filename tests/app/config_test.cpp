@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <string>
 
 #include "support/temp_dir.hpp"
 
@@ -118,4 +119,24 @@ TEST_CASE("writer-max-queued takes 1..100000000 records, also from the environme
         CHECK(problems[0] == "--writer-max-queued: must be 1..100000000 records");
     }
     CHECK_THROWS_WITH(parse({"--writer-max-queued", "lots"}), Catch::Contains("writer-max-queued"));
+}
+
+TEST_CASE("io-slice-us takes 0 or 100..100000 microseconds, also from the environment") {
+    CHECK(parse({"--io-slice-us", "0"}).config.proxy.io_slice == std::chrono::microseconds(0));
+    CHECK(parse({"--io-slice-us", "100"}).config.proxy.io_slice == std::chrono::microseconds(100));
+    CHECK(parse({"--io-slice-us", "100000"}).config.validate().empty());
+    ::setenv("GEMINI_METER_IO_SLICE_US", "500", 1);
+    auto c = parse({}).config;
+    ::unsetenv("GEMINI_METER_IO_SLICE_US");
+    CHECK(c.proxy.io_slice == std::chrono::microseconds(500));
+    CHECK(c.validate().empty());
+    // The kernel would clamp these silently: refused here, so that the slice asked is the one run.
+    for (const char* bad : {"50", "-1", "100001"}) {
+        const auto problems = parse({"--io-slice-us", bad}).config.validate();
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0] ==
+              "--io-slice-us: " + std::string(bad) + " must be 0 (the kernel's default) or 100..100000 microseconds");
+    }
+    CHECK_THROWS_WITH(parse({"--io-slice-us", "short"}), Catch::Contains("io-slice-us"));
+    CHECK_THROWS_WITH(parse({"--io-slice-us", "0.1ms"}), Catch::Contains("io-slice-us"));
 }
