@@ -4,10 +4,10 @@
 
 namespace gm::storage {
 
-metering::usage_record read_record(const sqlite_stmt& st, int c) {
-    metering::usage_record r;
+void read_record(const sqlite_stmt& st, int c, metering::usage_record& r) {
     r.id = st.col_text(c + 0);
     r.user_id = st.col_text(c + 1);
+    r.user_email.clear();  // not a column of ApiUsage: the caller's join
     r.is_guest = st.col_int(c + 2) != 0;
     r.endpoint = st.col_text(c + 3);
     r.model = st.col_text(c + 4);
@@ -18,6 +18,21 @@ metering::usage_record read_record(const sqlite_stmt& st, int c) {
     r.duration_ms = st.col_int(c + 9);
     r.success = st.col_int(c + 10) != 0;
     r.error_message = st.col_text(c + 11);
+    // decode_metadata leaves what the text does not name: back to a fresh record's values
+    // first, so that nothing of the row before stays in a reused record.
+    r.tags.clear();
+    r.problems.clear();
+    r.response_id.clear();
+    r.model_version.clear();
+    r.http_method.clear();
+    r.path.clear();
+    r.ending = metering::call_ending::completed;
+    r.source = metering::usage_source::none;
+    r.ttfb_ms = -1;
+    r.request_bytes = 0;
+    r.response_bytes = 0;
+    r.tokens.prompt_audio = 0;
+    r.tokens.cached_audio = 0;
     decode_metadata(st.col_text(c + 12), r);
     r.created_at_ms = st.col_int(c + 13);
     r.tokens.cached = st.col_int(c + 14);
@@ -33,6 +48,11 @@ metering::usage_record read_record(const sqlite_stmt& st, int c) {
     r.gemini_method = st.col_text(c + 21);
     r.streamed = st.col_int(c + 22) != 0;
     r.partial = st.col_int(c + 23) != 0;
+}
+
+metering::usage_record read_record(const sqlite_stmt& st, int c) {
+    metering::usage_record r;
+    read_record(st, c, r);
     return r;
 }
 

@@ -15,5 +15,9 @@ inline constexpr const char* record_select =
 inline constexpr int record_select_count = 24;
 
 metering::usage_record read_record(const sqlite_stmt& st, int first_col = 0);
+// The same into a record reused from row to row (an export's): every field read_record sets
+// is set again and the others reset, so the result equals a fresh record's (user_email
+// empty, for the caller's join to fill).
+void read_record(const sqlite_stmt& st, int first_col, metering::usage_record& into);
 
 }  // namespace gm::storage

@@ -250,3 +250,18 @@ TEST_CASE("record_codec: random edits of written metadata are read as the DOM re
     }
     CHECK(mismatches == 0);
 }
+
+TEST_CASE("record_codec: a quote, backslash or control byte at any place in a string is found", "[record_codec]") {
+    // The fast reader scans strings eight bytes at a time; every length and position, around
+    // bytes that look alike (0x1f/0x20, 0x7f, UTF-8 with the high bit set).
+    const std::string specials[] = {"\\\"", "\\\\", "\\n", "\\u0041", std::string(1, '\x1f'), std::string(1, '\0'),
+                                    "\"", " ", "\x7f", "\xc3\xa9", "!", "#", "[", "]"};
+    for (std::size_t len = 0; len <= 20; ++len)
+        for (std::size_t at = 0; at <= len; ++at)
+            for (const auto& sp : specials) {
+                std::string value(len, 'x');
+                value.insert(at, sp);
+                same_as_dom(R"({"tags":{"k":")" + value + R"("},"responseId":")" + value +
+                            R"(","ending":"completed","source":"response","ttfbMs":1,"requestBytes":2,"responseBytes":3})");
+            }
+}
