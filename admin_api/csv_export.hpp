@@ -3,6 +3,7 @@
 // with a comma, quote, CR or LF quoted and quotes doubled). One row per call, oldest first.
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "metering/usage_record.hpp"
 
@@ -26,9 +27,10 @@ public:
     void append(std::string& out, const metering::usage_record& r);
 
 private:
-    void created_at(std::string& out, std::int64_t ms);
-    std::int64_t minute_ = -1;  // created_at_ms / 60000 that prefix_ is for
-    std::string prefix_;        // "YYYY-MM-DDTHH:MM:"
+    std::string_view created_at(std::int64_t ms);  // into stamp_ or other_
+    std::int64_t minute_ = -1;  // created_at_ms / 60000 that stamp_'s "YYYY-MM-DDTHH:MM:" is for
+    char stamp_[24] = {};       // "YYYY-MM-DDTHH:MM:SS.mmmZ"
+    std::string other_;         // any other shape, whole
 };
 
 }  // namespace gm::admin_api

@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <limits>
+
+#include "admin_api/json_render.hpp"
 #include "csv_reader.hpp"
 
 using namespace gm::admin_api;
@@ -97,16 +101,57 @@ TEST_CASE("csv_row_writer writes the same bytes as append_csv_row across second,
                                   1735689599999,  // 2024-12-31T23:59:59.999Z
                                   1735689600000,
                                   1709164800000,  // 2024-02-29T00:00:00.000Z
-                                  253402300799999};  // 9999-12-31T23:59:59.999Z
+                                  253402300799999,  // 9999-12-31T23:59:59.999Z
+                                  253402300800000,  // year 10000: another shape, written whole
+                                  253402300799999,
+                                  -1,               // before 1970
+                                  1730889000123};
     gm::admin_api::csv_row_writer writer;
     for (auto ms : times) {
         gm::metering::usage_record r;
         r.id = "id";
         r.created_at_ms = ms;
+        r.cost_pico_usd = ms * 7919;  // and other fields that vary
+        r.ttfb_ms = ms % 3 - 1;
+        r.user_id = ms % 2 ? "u,1" : "u1";
         std::string expected, got;
         append_csv_row(expected, r);
         writer.append(got, r);
         INFO(ms);
         CHECK(got == expected);
+    }
+}
+
+TEST_CASE("CSV estimatedCostUSD is usd_from_pico's text, rounding and signs included") {
+    std::vector<std::int64_t> picos = {0, 1, -1, 499'999, 500'000, -499'999, -500'000, -500'001, 1'234'567,
+                                       999'999'499'999, 999'999'500'000, 12'500'000'000'000, -12'500'000'000'000,
+                                       100'000'000, 10'000'000'000'000'000,
+                                       std::numeric_limits<std::int64_t>::max(),
+                                       std::numeric_limits<std::int64_t>::min(),
+                                       std::numeric_limits<std::int64_t>::min() + 1};
+    std::uint64_t x = 88172645463325252ull;  // xorshift64: the same values on every run
+    for (int i = 0; i < 5000; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        const int bits = 1 + static_cast<int>(x % 63);  // every magnitude, not only huge ones
+        auto v = static_cast<std::int64_t>(x >> (64 - bits));
+        picos.push_back(x & (1ull << 62) ? -v : v);
+    }
+    gm::admin_api::csv_row_writer writer;
+    std::string csv = csv_header();
+    for (auto pico : picos) {
+        gm::metering::usage_record r;
+        r.id = "id";
+        r.cost_pico_usd = pico;
+        writer.append(csv, r);
+    }
+    const auto rows = gm::test::parse_csv(csv);
+    REQUIRE(rows.size() == picos.size() + 1);
+    REQUIRE(rows[0][13] == "estimatedCostUSD");
+    for (std::size_t i = 0; i < picos.size(); ++i) {
+        INFO(picos[i]);
+        CHECK(rows[i + 1][13] == usd_from_pico(picos[i]));
+        CHECK(rows[i + 1][14] == std::to_string(picos[i]));
     }
 }
