@@ -2,7 +2,8 @@
 // to the same question asked as a plain GROUP BY over the raw ApiUsage table.
 //   storage_bench [--db PATH] [--runs N] [--no-raw] [--only TEXT] [--migrate]
 // --no-raw skips the raw GROUP BY column (minutes at 10M rows; it also evicts the rollups
-// from the page cache); --only runs the cases whose name contains TEXT; --migrate first
+// from the page cache); --only runs the cases whose name contains TEXT (=TEXT: is TEXT, for
+// one case under callgrind); --migrate first
 // applies pending schema migrations to the file (use a copy) and prints how long they took.
 // Ranges are relative to now, as the admin API's defaults are: "30 days ago .. now"
 // (unaligned edges: partial days read from raw rows) and the same range rounded to whole
@@ -201,7 +202,8 @@ int main(int argc, char** argv) {
                 static_cast<long long>(rows), runs, raw_runs);
     std::printf("%-50s %10s %10s   %14s\n", "query", "p50 ms", "max ms", "raw GROUP BY ms");
     for (const auto& r : cases) {
-        if (!only.empty() && r.name.find(only) == std::string::npos) continue;
+        if (!only.empty() && (only[0] == '=' ? r.name != only.substr(1) : r.name.find(only) == std::string::npos))
+            continue;
         const timing t = measure(runs, r.fn);
         std::string raw_col = "-";
         if (r.raw_fn && with_raw) raw_col = fmt::format("{:.1f}", measure(raw_runs, r.raw_fn).p50);

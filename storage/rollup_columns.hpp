@@ -35,6 +35,12 @@ inline constexpr const char* raw_sum_select =
     "IFNULL(SUM(thoughtsTokens), 0), IFNULL(SUM(costPicoUsd), 0), IFNULL(SUM(durationMs), 0), "
     "COUNT(durationMs), IFNULL(SUM(priced = 0), 0)";
 
+// One raw ApiUsage row as the twelve sums of that row alone, in the same order: added up
+// outside SQL (see sqlite_queries' raw_part).
+inline constexpr const char* raw_row_sums =
+    "1, success <> 0, isGuest <> 0, inputTokens, outputTokens, totalTokens, cachedTokens, thoughtsTokens, "
+    "costPicoUsd, IFNULL(durationMs, 0), durationMs IS NOT NULL, priced = 0";
+
 // ON CONFLICT clause adding excluded sums.
 inline constexpr const char* rollup_sum_upsert =
     "calls = calls + excluded.calls, successfulCalls = successfulCalls + excluded.successfulCalls, "

@@ -346,12 +346,14 @@ void sqlite_queries::run_grouped(const std::string& sql, const std::vector<param
 
 void sqlite_queries::raw_part(std::int64_t start_ms, std::int64_t end_ms, const usage_filter& f, group g,
                               std::map<std::string, usage_totals>& out) {
+    // Each row's own sums, added up by run_grouped: SQLite's GROUP BY would first sort the
+    // rows through a temporary B-tree and step twelve aggregates per row (10M rows, the
+    // partial hour at the start of "the last 30 days": ~1,900 rows, most of the query).
     std::vector<param> params{start_ms, end_ms};
     std::string sql = fmt::format("SELECT {}, {} FROM ApiUsage a WHERE a.createdAtMs >= ? AND a.createdAtMs < ?",
-                                  raw_key(g), raw_sum_select);
+                                  raw_key(g), raw_row_sums);
     raw_filter(f, sql, params);
     if (g == group::user) sql += " AND a.userId IS NOT NULL";
-    if (g != group::none) sql += " GROUP BY 1";
     run_grouped(sql, params, out);
 }
 
