@@ -30,6 +30,7 @@ TEST_CASE("with no arguments gemini-meter is a working proxy with the documented
     CHECK(c.sqlite_path() == "./var/usage.db");
     CHECK(c.log_format == "json");
     CHECK(c.admin_priority == "idle");
+    CHECK(c.proxy.io_slice == std::chrono::microseconds(500));
     CHECK(c.validate().empty());
 }
 
