@@ -34,7 +34,10 @@
 #                     registers only: a busy neighbour without memory traffic;
 #            ctl-mem  the same bursts walking $CTL_MB MiB (default 32) one cache line at a
 #                     time: a neighbour that also sweeps the caches, as a query does;
-#            MODE-pin any of off, on, ctl-cpu, ctl-mem with gm-io pinned to CPU $PIN_IO
+#            ctl-map  the same bursts reading random pages of the working copy of the
+#                     database, mapped read-only (as SQLite's mmap reads): a query's reach
+#                     over a big mapping, from another process;
+#            MODE-pin any of off, on, ctl-cpu, ctl-mem, ctl-map with gm-io pinned to CPU $PIN_IO
 #                     (default 0) and the load's threads (gm-reader, idle_load) to CPU
 #                     $PIN_LOAD (default the last one), with taskset on thread ids during
 #                     the mode only: does the rise vanish when they never share a core?
@@ -42,7 +45,10 @@
 #          (/proc/PID/task/TID/schedstat), migrations and context switches
 #          (/proc/PID/task/TID/sched) per request; PERF=1 adds `perf stat -t` on gm-io
 #          (page faults, system calls, IPIs, timer interrupts, softirqs: kernel work charged
-#          to gm-io that callgrind does not see). The extra modes get a second table.
+#          to gm-io that callgrind does not see; PERF_THREADS=gm-reader and PERF_EVENTS=...
+#          count on other threads); TRACE=1 records every CPU's context switches
+#          and gm-io's system calls (perf record -a) into $OUT/trace-*.data for
+#          bench/io_slice_context.py. The extra modes get a second table.
 #   (C)    gm-io's CPU and context switches per admin query, proxy idle, for a few endpoints
 #          ($C_ENDPOINTS, $C_REQUESTS sequential queries each): what the I/O thread pays
 #          for an admin query by itself (wake-ups, parsing, the write).
@@ -60,7 +66,8 @@
 # Usage: bench/admin_run.sh   (environment: BUILD DB ROWS OUT COPY_DIR KEEP_COPY ROUNDS DUR
 #        WARM RATE ADMIN_QPS ADMIN_CONNS CONNS REQUESTS MAX_SECONDS FAKE_THREADS METER_ARGS SKIP_IDLE
 #        SKIP_C C_REQUESTS C_ENDPOINTS SKIP_A1 A1_RATE SKIP_B PAIRED SKIP_A
-#        B_MODES CTL_RATE CTL_BURST_US CTL_MB PIN_IO PIN_LOAD PERF)
+#        B_MODES CTL_RATE CTL_BURST_US CTL_MB PIN_IO PIN_LOAD PERF PERF_THREADS PERF_EVENTS TRACE
+#        READ_MMAP)
 #   REQUESTS, MAX_SECONDS  per endpoint in (A0) and (A): up to REQUESTS requests (default
 #             200), stopping after MAX_SECONDS (default 10) once 10 are done
 #   DB        the big database (default $OUT/usage-$ROWS.db; filled when missing)
@@ -103,6 +110,8 @@ CTL_MB=${CTL_MB:-32}
 PIN_IO=${PIN_IO:-0}
 PIN_LOAD=${PIN_LOAD:-$(( $(nproc) - 1 ))}
 PERF=${PERF:-0}
+PERF_THREADS=${PERF_THREADS:-gm-io}
+TRACE=${TRACE:-0}
 METER=${METER:-$BUILD/app/gemini-meter}
 FAKE=${FAKE:-$BUILD/tests/fake_gemini/fake-gemini}
 LOADGEN=${LOADGEN:-$BUILD/bench/gm-loadgen}
@@ -216,8 +225,15 @@ printf '%s\n' "$TOKEN" > "$T/token"
 chmod 600 "$T/token"
 next_port; PROXY_PORT=$PORT_OUT
 next_port; ADMIN_PORT=$PORT_OUT
+# READ_MMAP=N: the admin read connections map N bytes of the database (0: none, pread)
+# instead of what storage asks for, through bench/read_mmap_preload.c (an experiment).
+PRELOAD=()
+if [[ -n ${READ_MMAP:-} ]]; then
+  cc -O2 -shared -fPIC -o "$T/read_mmap_preload.so" "$ROOT/bench/read_mmap_preload.c" -ldl
+  PRELOAD=(env LD_PRELOAD="$T/read_mmap_preload.so" GM_READ_MMAP_SIZE="$READ_MMAP")
+fi
 # shellcheck disable=SC2086
-"$METER" --listen 127.0.0.1:"$PROXY_PORT" --upstream http://127.0.0.1:"$FAKE_PORT" \
+"${PRELOAD[@]}" "$METER" --listen 127.0.0.1:"$PROXY_PORT" --upstream http://127.0.0.1:"$FAKE_PORT" \
   --admin-listen 127.0.0.1:"$ADMIN_PORT" --admin-token-file "$T/token" --database sqlite:"$COPY" \
   --metering on --log-format json $METER_ARGS > "$T/meter.log" 2>&1 &
 PIDS[meter]=$!
@@ -229,6 +245,7 @@ alive() { kill -0 "$MPID" 2>/dev/null || { log "gemini-meter has exited:"; tail 
 
 say "gemini-meter admin benchmark, $STAMP, $(nproc) cores, load average at start $(loadavg)"
 say "database: $DB ($DB_ROWS rows, schema version $DB_VERSION, $DB_MIB MiB), working copy $COPY"
+[[ -n ${READ_MMAP:-} ]] && say "READ_MMAP=$READ_MMAP: the admin read connections' mmap_size is $READ_MMAP (bench/read_mmap_preload.c)"
 say "gemini-meter $METER_ARGS, metering on; fake upstream $FAKE_THREADS threads; CPU from $([[ $SCHEDSTAT == 1 ]] && echo schedstat || echo "stat ticks (1/$CLK_TCK s)")"
 say "raw figures: $RESULTS"
 
@@ -336,7 +353,7 @@ if [[ $SKIP_B != 1 ]]; then
     done
     echo "${sum[*]}"
   }
-  PERF_EVENTS="task-clock,context-switches,cpu-migrations,page-faults,raw_syscalls:sys_enter,irq_vectors:call_function_entry,irq_vectors:call_function_single_entry,irq_vectors:reschedule_entry,irq_vectors:local_timer_entry,irq_vectors:irq_work_entry,irq:irq_handler_entry,irq:softirq_entry"
+  PERF_EVENTS=${PERF_EVENTS:-"task-clock,context-switches,cpu-migrations,page-faults,raw_syscalls:sys_enter,irq_vectors:call_function_entry,irq_vectors:call_function_single_entry,irq_vectors:reschedule_entry,irq_vectors:local_timer_entry,irq_vectors:irq_work_entry,irq:irq_handler_entry,irq:softirq_entry"}
   run_mode() {  # round mode
     local round=$1 mode=$2 apid="" lpid="" ppid="" out c0 c1 total base=${2%-pin} load_tids=()
     case $base in
@@ -346,10 +363,11 @@ if [[ $SKIP_B != 1 ]]; then
         apid=$!
         PIDS[b-admin]=$apid
         mapfile -t load_tids < <(tids_named "$MPID" gm-reader) ;;
-      ctl-cpu|ctl-mem)
-        local mb=0
-        [[ $base == ctl-mem ]] && mb=$CTL_MB
-        "$IDLE_LOAD" --rate "$CTL_RATE" --burst-us "$CTL_BURST_US" --mb "$mb" > "$T/b-ctl-$round-$mode.out" 2>&1 &
+      ctl-cpu|ctl-mem|ctl-map)
+        local what=(--mb 0)
+        [[ $base == ctl-mem ]] && what=(--mb "$CTL_MB")
+        [[ $base == ctl-map ]] && what=(--file "$COPY")
+        "$IDLE_LOAD" --rate "$CTL_RATE" --burst-us "$CTL_BURST_US" "${what[@]}" > "$T/b-ctl-$round-$mode.out" 2>&1 &
         lpid=$!
         PIDS[b-ctl]=$lpid
         sleep 0.2
@@ -364,8 +382,19 @@ if [[ $SKIP_B != 1 ]]; then
     thread_cpu "$MPID" > "$T/t0"
     read -r -a k0 <<< "$(io_counters)"
     c0=$(process_cpu "$MPID")
+    local tpid=""
+    if [[ $TRACE == 1 ]]; then
+      # Every CPU's context switches, and gm-io's system calls (a measure of the work in each
+      # of its timeslices), for bench/io_slice_context.py.
+      perf record -q -a -e sched:sched_switch -e raw_syscalls:sys_enter \
+        --filter "common_pid == $(tids_named "$MPID" gm-io | head -1)" \
+        -o "$OUT/trace-$STAMP-$round-$mode.data" > /dev/null 2>&1 &
+      tpid=$!
+      PIDS[b-trace]=$tpid
+      sleep 0.5
+    fi
     if [[ $PERF == 1 ]]; then
-      perf stat -x, -e "$PERF_EVENTS" -t "$(tids_named "$MPID" gm-io | paste -sd,)" -o "$T/perf-$round-$mode.csv" &
+      perf stat -x, -e "$PERF_EVENTS" -t "$(tids_named "$MPID" "$PERF_THREADS" | paste -sd,)" -o "$T/perf-$round-$mode.csv" &
       ppid=$!
       PIDS[b-perf]=$ppid
     fi
@@ -373,6 +402,11 @@ if [[ $SKIP_B != 1 ]]; then
     [[ $PAIRED == 1 ]] && pair_arg="--pair-port $FAKE_PORT"
     # shellcheck disable=SC2086
     out=$("$LOADGEN" --port "$PROXY_PORT" --mode open --shape unary --rate "$RATE" --duration "$DUR" --warmup "$WARM" $pair_arg)
+    if [[ -n $tpid ]]; then
+      kill -INT "$tpid" 2>/dev/null || true
+      wait "$tpid" 2>/dev/null || true
+      unset 'PIDS[b-trace]'
+    fi
     if [[ -n $ppid ]]; then
       kill -INT "$ppid" 2>/dev/null || true
       wait "$ppid" 2>/dev/null || true

@@ -13,6 +13,9 @@
 //       goes through the caches (a query reading SQLite pages); without it the burst is
 //       arithmetic in registers (no memory traffic at all). Runs S seconds (default: until
 //       SIGTERM/SIGINT), then prints bursts, CPU used and how late bursts started.
+//   With --file PATH instead, each burst reads one cache line from random pages of PATH mapped
+//       read-only (MAP_SHARED, as SQLite's mmap reads the database): a query's wide, random
+//       reach over a big mapping, in another process.
 //   --policy idle (default) is SCHED_IDLE, as --admin-priority idle; normal keeps nice 0.
 //   --cpu C pins every thread to CPU C.
 //
@@ -21,9 +24,13 @@
 // thread's own CPU clock ran on (so the guest did not switch it out) is time the host took
 // the vCPU away, or an interrupt. This VM reports no steal time, so this is how to see
 // whether the host takes more from one vCPU while the other one is busy.
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -46,6 +53,7 @@ struct args {
     bool idle = true;
     double duration = 0;
     int cpu = -1;
+    std::string file;
 };
 
 std::atomic<bool> stopping{false};
@@ -53,7 +61,7 @@ std::atomic<bool> stopping{false};
 void on_signal(int) { stopping = true; }
 
 [[noreturn]] void usage(const char* why) {
-    std::fprintf(stderr, "idle_load: %s\nusage: idle_load --rate R --burst-us U [--mb N] [--threads T] [--policy idle|normal] [--duration S] [--cpu C]\n", why);
+    std::fprintf(stderr, "idle_load: %s\nusage: idle_load --rate R --burst-us U [--mb N] [--threads T] [--policy idle|normal] [--duration S] [--cpu C] [--file PATH]\n", why);
     std::exit(2);
 }
 
@@ -73,11 +81,14 @@ args parse(int argc, char** argv) {
             else usage("--policy is idle or normal");
         } else if (k == "--duration") a.duration = std::atof(v);
         else if (k == "--cpu") a.cpu = std::atoi(v);
+        else if (k == "--file") a.file = v;
         else usage(("unknown option " + k).c_str());
     }
     if (a.rate <= 0 || a.burst_us <= 0 || a.threads <= 0 || a.mb < 0) usage("rate, burst-us and threads must be > 0");
     return a;
 }
+
+const char* mapped_kind(const args& a) { return !a.file.empty() ? "mapped file" : a.mb ? "memory" : "compute"; }
 
 std::int64_t now_ns(clockid_t c) {
     timespec ts{};
@@ -108,6 +119,24 @@ void run(const args& a, int index, std::int64_t start, std::int64_t end, thread_
     // the bursts are cache traffic, not page faults.
     const std::size_t bytes = static_cast<std::size_t>(a.mb) * 1024 * 1024;
     std::vector<std::uint64_t> buffer(bytes / sizeof(std::uint64_t), 1);
+    const unsigned char* mapped = nullptr;
+    std::size_t mapped_pages = 0;
+    if (!a.file.empty()) {
+        const int fd = ::open(a.file.c_str(), O_RDONLY);
+        struct stat st{};
+        if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_size < 4096) {
+            std::fprintf(stderr, "idle_load: cannot open %s\n", a.file.c_str());
+            std::exit(1);
+        }
+        void* p = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) {
+            std::fprintf(stderr, "idle_load: mmap %s: %s\n", a.file.c_str(), std::strerror(errno));
+            std::exit(1);
+        }
+        ::close(fd);
+        mapped = static_cast<const unsigned char*>(p);
+        mapped_pages = static_cast<std::size_t>(st.st_size) / 4096;
+    }
     if (a.idle) {
         sched_param p{};
         if (sched_setscheduler(0, SCHED_IDLE, &p) != 0) std::fprintf(stderr, "idle_load: SCHED_IDLE: %s\n", std::strerror(errno));
@@ -132,7 +161,11 @@ void run(const args& a, int index, std::int64_t start, std::int64_t end, thread_
         do {
             // Check the clock every 256 steps: often enough to end within a few us.
             for (int i = 0; i < 256; ++i) {
-                if (!buffer.empty()) {
+                if (mapped) {
+                    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                    const std::size_t page = (x >> 17) % mapped_pages;
+                    out.sink += mapped[page * 4096 + ((x >> 7) & 63) * 64];
+                } else if (!buffer.empty()) {
                     buffer[pos] += x;
                     x = buffer[pos] * 6364136223846793005ULL + 1442695040888963407ULL;
                     pos += line;
@@ -163,7 +196,7 @@ void run(const args& a, int index, std::int64_t start, std::int64_t end, thread_
         next += period;
     }
     out.cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
-    out.sink = x;
+    out.sink ^= x;
 }
 
 }  // namespace
@@ -192,7 +225,7 @@ int main(int argc, char** argv) {
     const double secs = (now_ns(CLOCK_MONOTONIC) - start) / 1e9;
     std::printf("idle_load: %ld bursts in %.1f s (%.1f/s asked %.1f), cpu %.1f ms/s, %s %ld MiB, late mean %.0f us max %.0f us, "
                 "lost on the CPU %.3f%% of its CPU time (%ld pauses > 50 us, %.1f us mean), %ld preemptions (%llx)\n",
-                sum.bursts, secs, sum.bursts / secs, a.rate, sum.cpu_ns / 1e6 / secs, a.mb ? "memory" : "compute", a.mb,
+                sum.bursts, secs, sum.bursts / secs, a.rate, sum.cpu_ns / 1e6 / secs, mapped_kind(a), a.mb,
                 sum.bursts ? sum.late_ns_sum / 1e3 / static_cast<double>(sum.bursts) : 0.0, sum.late_ns_max / 1e3,
                 sum.cpu_ns ? 100.0 * static_cast<double>(sum.gap_ns) / static_cast<double>(sum.cpu_ns) : 0.0, sum.gaps,
                 sum.gaps ? sum.gap_ns / 1e3 / static_cast<double>(sum.gaps) : 0.0, sum.preempted,
