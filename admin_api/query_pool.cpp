@@ -6,8 +6,8 @@
 
 namespace gm::admin_api {
 
-query_pool::query_pool(int threads, query_priority priority, logger log, std::vector<int> avoid_cpus)
-    : priority_(priority), log_(std::move(log)), avoid_cpus_(std::move(avoid_cpus)), work_(ioc_.get_executor()) {
+query_pool::query_pool(int threads, query_priority priority, logger log)
+    : priority_(priority), log_(std::move(log)), work_(ioc_.get_executor()) {
     const int n = threads > 0 ? threads : 1;
     threads_.reserve(static_cast<std::size_t>(n));
     // Returns once every thread has named itself and set its priority, so that a failure is
@@ -30,36 +30,8 @@ void query_pool::run_thread(std::latch& ready) {
             log_("admin: could not lower the query threads' CPU priority to '" + std::string(to_string(priority_)) +
                  "' (" + error + "); admin queries run at the process's priority");
     }
-    if (!avoid_cpus_.empty()) keep_off_avoided_cpus();
     ready.count_down();
     ioc_.run();
-}
-
-namespace {
-
-std::string cpu_list(const std::vector<int>& cpus) {
-    std::string s;
-    for (int cpu : cpus) {
-        if (!s.empty()) s += ',';
-        s += std::to_string(cpu);
-    }
-    return s;
-}
-
-}  // namespace
-
-void query_pool::keep_off_avoided_cpus() {
-    const auto allowed = this_thread_cpus();
-    const auto cpus = cpus_without(allowed, avoid_cpus_);
-    std::string error;
-    if (cpus.empty())
-        error = "that leaves none of the process's CPUs (" + cpu_list(allowed) + ")";
-    else if (cpus.size() < allowed.size())
-        error = pin_this_thread(cpus);
-    // Every thread tries, but one line says it: the cause is the same for all of them.
-    if (!error.empty() && !logged_cpus_.exchange(true) && log_)
-        log_("admin: the query threads could not keep off the I/O threads' CPUs (" + cpu_list(avoid_cpus_) + "): " + error +
-             "; they run on any CPU");
 }
 
 void query_pool::stop() {

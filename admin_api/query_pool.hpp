@@ -4,9 +4,6 @@
 // top -H) and lowers its own scheduling priority (query_priority.hpp) before it takes any
 // work, so the kernel runs an I/O thread first when both want a core. If the priority
 // cannot be lowered the threads run as they are, and that is logged once.
-// Given the CPUs the I/O threads are pinned to (`avoid_cpus`), the threads also keep off
-// them (query_priority.hpp says why), as long as that leaves them at least one CPU of the
-// process's affinity mask; otherwise they run anywhere and that is logged once.
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -24,9 +21,8 @@ namespace gm::admin_api {
 class query_pool {
 public:
     using logger = std::function<void(const std::string&)>;
-    // Starts the threads and returns when each has named itself and set its priority and
-    // CPUs.
-    query_pool(int threads, query_priority priority, logger log, std::vector<int> avoid_cpus = {});
+    // Starts the threads and returns when each has named itself and set its priority.
+    query_pool(int threads, query_priority priority, logger log);
     ~query_pool();
     query_pool(const query_pool&) = delete;
     query_pool& operator=(const query_pool&) = delete;
@@ -39,13 +35,10 @@ public:
 
 private:
     void run_thread(std::latch& ready);
-    void keep_off_avoided_cpus();
 
     query_priority priority_;
     logger log_;
-    std::vector<int> avoid_cpus_;
     std::atomic<bool> logged_failure_{false};
-    std::atomic<bool> logged_cpus_{false};
     boost::asio::io_context ioc_;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     std::vector<std::thread> threads_;

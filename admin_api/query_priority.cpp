@@ -4,7 +4,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -72,35 +71,6 @@ std::string apply_query_priority_to_this_thread(query_priority p) {
         return error;
     }
     }
-    return {};
-}
-
-std::vector<int> this_thread_cpus() {
-    std::vector<int> cpus;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    // pid 0: the calling thread (Linux affinity is per thread).
-    if (::sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-        if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
-    return cpus;
-}
-
-std::vector<int> cpus_without(const std::vector<int>& allowed, const std::vector<int>& avoid) {
-    std::vector<int> out;
-    for (int cpu : allowed)
-        if (std::find(avoid.begin(), avoid.end(), cpu) == avoid.end()) out.push_back(cpu);
-    return out;
-}
-
-std::string pin_this_thread(const std::vector<int>& cpus) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    for (int cpu : cpus) {
-        if (cpu < 0 || cpu >= CPU_SETSIZE) return "CPU " + std::to_string(cpu) + " is out of range";
-        CPU_SET(static_cast<unsigned>(cpu), &set);
-    }
-    if (::sched_setaffinity(0, sizeof set, &set) != 0) return failed("sched_setaffinity", errno);
     return {};
 }
 

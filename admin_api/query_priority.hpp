@@ -10,7 +10,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace gm::admin_api {
 
@@ -24,24 +23,5 @@ std::string_view to_string(query_priority p);
 // caller decides whether to log it. Lowering a thread's priority needs no privilege, but a
 // seccomp profile may refuse the call.
 std::string apply_query_priority_to_this_thread(query_priority p);
-
-// Where the query threads run. A query thread that runs on the I/O thread's CPU between two
-// of its wakes leaves it slower: on the 2-vCPU test VM, gm-io's timeslices that followed a
-// gm-reader thread on the same CPU took 1.4-1.5x as long per system call as the others,
-// while those that followed another process walking 32 MiB, or reading random pages of
-// the same database through its own mapping, took no longer (perf sched traces,
-// bench/io_slice_context.py, README "Admin API at 10 million rows"). With the I/O threads
-// pinned, the query threads can keep off their CPUs.
-
-// The CPUs the calling thread may run on (its affinity mask), ascending; empty if the kernel
-// does not say.
-std::vector<int> this_thread_cpus();
-
-// `allowed` without the CPUs in `avoid`; empty when that leaves none.
-std::vector<int> cpus_without(const std::vector<int>& allowed, const std::vector<int>& avoid);
-
-// Restricts the calling thread to `cpus` (sched_setaffinity on itself only). Returns "" on
-// success, else what failed.
-std::string pin_this_thread(const std::vector<int>& cpus);
 
 }  // namespace gm::admin_api

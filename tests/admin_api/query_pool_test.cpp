@@ -1,12 +1,9 @@
-// The admin query threads: named gm-reader, at the configured priority and off the I/O
-// threads' CPUs before the pool's constructor returns, read back from the kernel; queries
-// still run.
+// The admin query threads: named gm-reader and at the configured priority before the pool's
+// constructor returns, read back from /proc as the kernel sees them; queries still run.
 #include "admin_api/query_pool.hpp"
 
 #include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
-
-#include <sched.h>
 
 #include <future>
 #include <latch>
@@ -49,17 +46,6 @@ std::vector<pid_t> pool_tids(query_pool& pool, int threads) {
     }
     for (auto& d : done) d.get();
     return tids;
-}
-
-// The CPUs a thread of this process may run on, as the kernel reports them.
-std::vector<int> cpus_of(pid_t tid) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    REQUIRE(::sched_getaffinity(tid, sizeof set, &set) == 0);
-    std::vector<int> cpus;
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-        if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
-    return cpus;
 }
 
 }  // namespace
@@ -121,35 +107,4 @@ TEST_CASE("the threads are set up when the constructor returns, and end with sto
         pool.join();
     }
     CHECK(threads_named("gm-reader").size() == before);
-}
-
-TEST_CASE("avoid_cpus: the query threads keep off the I/O threads' CPU and take the others") {
-    const auto mine = cpus_of(::gettid());
-    if (mine.size() < 2) {
-        WARN("this test runs on " << mine.size() << " CPU: nothing to keep off");
-        return;
-    }
-    log_lines log;
-    query_pool pool(2, query_priority::idle, log.logger(), {mine.front()});
-    const std::vector<int> rest(mine.begin() + 1, mine.end());
-    for (auto tid : pool_tids(pool, 2)) CHECK(cpus_of(tid) == rest);
-    CHECK(cpus_of(::gettid()) == mine);  // the thread that made the pool keeps its CPUs
-    for (const auto& line : log.lines) CHECK_THAT(line, !Catch::Contains("CPUs"));
-}
-
-TEST_CASE("avoid_cpus naming every CPU: the query threads run anywhere, and one line says why") {
-    const auto mine = cpus_of(::gettid());
-    log_lines log;
-    query_pool pool(2, query_priority::normal, log.logger(), mine);
-    for (auto tid : pool_tids(pool, 2)) CHECK(cpus_of(tid) == mine);
-    REQUIRE(log.lines.size() == 1);
-    CHECK_THAT(log.lines[0], Catch::Contains("could not keep off the I/O threads' CPUs") && Catch::Contains("leaves none"));
-}
-
-TEST_CASE("no avoid_cpus: the query threads keep every CPU of the thread that made the pool") {
-    const auto mine = cpus_of(::gettid());
-    log_lines log;
-    query_pool pool(2, query_priority::normal, log.logger());
-    for (auto tid : pool_tids(pool, 2)) CHECK(cpus_of(tid) == mine);
-    CHECK(log.lines.empty());
 }
