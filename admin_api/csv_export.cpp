@@ -58,8 +58,10 @@ struct row_out {
     void usd(std::int64_t pico) {
         std::int64_t micro = pico / 1'000'000;
         const std::int64_t rem = pico % 1'000'000;
-        if (rem >= 500'000) ++micro;
-        else if (rem <= -500'000) --micro;
+        if (rem >= 500'000)
+            ++micro;
+        else if (rem <= -500'000)
+            --micro;
         if (micro < 0) *p++ = '-';
         const std::uint64_t a = micro < 0 ? static_cast<std::uint64_t>(-(micro + 1)) + 1 : static_cast<std::uint64_t>(micro);
         p = std::to_chars(p, p + 20, a / 1'000'000).ptr;
