@@ -1,6 +1,7 @@
 /* An LD_PRELOAD shim for experiments only: makes gemini-meter's admin read connections use
- * GM_READ_MMAP_SIZE bytes of mmap (0: none, reads by pread) instead of the 16 GiB that
- * storage/sqlite_queries.cpp asks for, without rebuilding it.
+ * GM_READ_MMAP_SIZE bytes of mmap instead of the none (reads by pread) that
+ * storage/sqlite_queries.cpp asks for, without rebuilding it (until 2026-11-29 it asked
+ * for 16 GiB; e.g. GM_READ_MMAP_SIZE=17179869184 measures that).
  *
  * Why: in WAL mode SQLite unmaps a connection's whole mapping of the database at the start
  * of every read transaction once anything has been written since its last one (pager.c,
@@ -24,7 +25,7 @@ int sqlite3_exec(void* db, const char* sql, int (*cb)(void*, int, char**, char**
     static exec_fn real;
     if (!real) real = (exec_fn)dlsym(RTLD_NEXT, "sqlite3_exec");
     const char* size = getenv("GM_READ_MMAP_SIZE");
-    if (size && sql && strcmp(sql, "PRAGMA mmap_size=17179869184") == 0) {
+    if (size && sql && strcmp(sql, "PRAGMA mmap_size=0") == 0) {
         char replaced[64];
         snprintf(replaced, sizeof replaced, "PRAGMA mmap_size=%lld", atoll(size));
         return real(db, replaced, cb, arg, err);

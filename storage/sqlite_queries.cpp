@@ -289,10 +289,15 @@ sqlite_queries::sqlite_queries(const std::string& db_path) : conn_(db_path, sqli
     // Opened read-write so that SQLite can use the WAL index like any other connection,
     // then forbidden to write: a reader can never take the writer's lock.
     conn_.exec("PRAGMA query_only=1");
-    // Read pages through a shared mapping instead of pread into a private 2 MiB cache: a
-    // user-filtered range edge reads a few thousand rows scattered over a multi-GB table
-    // (10M rows: busiest user's unaligned 30 days 58 -> 30 ms).
-    conn_.exec("PRAGMA mmap_size=17179869184");
+    // No memory-mapped reads: in WAL mode SQLite unmaps a reader's whole mapping at the start
+    // of every read transaction once anything was written since its last one (pager.c,
+    // pagerBeginReadTransaction), so under proxy load each admin query unmapped and mapped the
+    // whole file again and faulted its pages back in. Those page-table changes are the
+    // process's, shared with the I/O threads (TLB shootdowns): gm-io's system calls cost
+    // 1.7-2.9x while a query ran on the other CPU, and the queries themselves took twice the
+    // CPU (bench/admin_run.sh READ_MMAP, bench/read_mmap_preload.c). pread into the
+    // connection's page cache has no such cost.
+    conn_.exec("PRAGMA mmap_size=0");
 }
 
 sqlite_stmt& sqlite_queries::prepared(const std::string& sql, const std::vector<param>& params) {
