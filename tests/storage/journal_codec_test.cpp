@@ -43,19 +43,6 @@ gm::metering::usage_record full_record(const std::string& id = "01JC000000000000
     return r;
 }
 
-bool same(const gm::metering::usage_record& a, const gm::metering::usage_record& b) {
-    return a.id == b.id && a.created_at_ms == b.created_at_ms && a.user_id == b.user_id &&
-           a.user_email == b.user_email && a.is_guest == b.is_guest && a.endpoint == b.endpoint &&
-           a.bot_id == b.bot_id && a.tags == b.tags && a.http_method == b.http_method && a.path == b.path &&
-           a.gemini_method == b.gemini_method && a.model == b.model && a.model_version == b.model_version &&
-           a.response_id == b.response_id && a.streamed == b.streamed && a.http_status == b.http_status &&
-           a.ending == b.ending && a.success == b.success && a.partial == b.partial &&
-           a.error_message == b.error_message && a.source == b.source && a.tokens == b.tokens &&
-           a.priced == b.priced && a.cost_pico_usd == b.cost_pico_usd && a.price_version == b.price_version &&
-           a.duration_ms == b.duration_ms && a.ttfb_ms == b.ttfb_ms && a.request_bytes == b.request_bytes &&
-           a.response_bytes == b.response_bytes && a.problems == b.problems;
-}
-
 }  // namespace
 
 TEST_CASE("journal_codec: a binary record brings back every field", "[journal_codec]") {
@@ -67,7 +54,7 @@ TEST_CASE("journal_codec: a binary record brings back every field", "[journal_co
     const auto back = decode_journal_record(std::string_view(buf).substr(6), &n);
     REQUIRE(back);
     CHECK(n == buf.size() - 6);
-    CHECK(same(*back, r));
+    CHECK(gm::test::same_record(*back, r));
 
     gm::metering::usage_record empty;
     empty.id = "x";
@@ -76,7 +63,7 @@ TEST_CASE("journal_codec: a binary record brings back every field", "[journal_co
     encode_journal_record(empty, buf);
     const auto e = decode_journal_record(buf);
     REQUIRE(e);
-    CHECK(same(*e, empty));
+    CHECK(gm::test::same_record(*e, empty));
 }
 
 TEST_CASE("journal_codec: torn, altered and id-less records are rejected", "[journal_codec]") {
@@ -116,8 +103,8 @@ TEST_CASE("journal_codec: a segment mixing old text lines and binary records rep
     for (const auto& r : records) ids.push_back(r.id);
     CHECK(ids == std::vector<std::string>{"old-1", "new-1", "old-2", "new-2", "new-3"});
     CHECK(skipped == 3);
-    CHECK(same(records[1], full_record("new-1")));
-    CHECK(same(records[2], full_record("old-2")));
+    CHECK(gm::test::same_record(records[1], full_record("new-1")));
+    CHECK(gm::test::same_record(records[2], full_record("old-2")));
 }
 
 TEST_CASE("record_codec: the fast metadata encoder writes JSON that parses back to the same values",

@@ -38,18 +38,6 @@ gm::metering::usage_record full_record() {
     return r;
 }
 
-bool same(const gm::metering::usage_record& a, const gm::metering::usage_record& b) {
-    return a.id == b.id && a.created_at_ms == b.created_at_ms && a.user_id == b.user_id &&
-           a.user_email == b.user_email && a.is_guest == b.is_guest && a.endpoint == b.endpoint &&
-           a.bot_id == b.bot_id && a.tags == b.tags && a.http_method == b.http_method && a.path == b.path &&
-           a.gemini_method == b.gemini_method && a.model == b.model && a.model_version == b.model_version &&
-           a.response_id == b.response_id && a.streamed == b.streamed && a.http_status == b.http_status &&
-           a.ending == b.ending && a.success == b.success && a.partial == b.partial &&
-           a.error_message == b.error_message && a.source == b.source && a.tokens == b.tokens &&
-           a.priced == b.priced && a.cost_pico_usd == b.cost_pico_usd && a.price_version == b.price_version &&
-           a.duration_ms == b.duration_ms && a.ttfb_ms == b.ttfb_ms && a.request_bytes == b.request_bytes &&
-           a.response_bytes == b.response_bytes && a.problems == b.problems;
-}
 }  // namespace
 
 TEST_CASE("record_codec: a journal line brings back every field", "[record_codec]") {
@@ -59,7 +47,7 @@ TEST_CASE("record_codec: a journal line brings back every field", "[record_codec
     REQUIRE(line.find('\n') == line.size() - 1);  // one line, even with a newline in a field
     const auto back = decode_journal_line(std::string_view(line).substr(0, line.size() - 1));
     REQUIRE(back);
-    CHECK(same(*back, r));
+    CHECK(gm::test::same_record(*back, r));
 }
 
 TEST_CASE("record_codec: a torn or altered journal line is rejected", "[record_codec]") {
@@ -143,7 +131,7 @@ void same_as_dom(const std::string& json) {
     decode_metadata(json, fast);
     decode_metadata_dom(json, dom);
     INFO(json);
-    CHECK(same(fast, dom));
+    CHECK(gm::test::same_record(fast, dom));
 }
 }  // namespace
 
@@ -201,7 +189,7 @@ TEST_CASE("record_codec: malformed metadata changes nothing and never crashes", 
         auto fast = prefilled();
         decode_metadata(json, fast);
         INFO(json);
-        CHECK(same(fast, prefilled()));
+        CHECK(gm::test::same_record(fast, prefilled()));
         same_as_dom(json);
     }
 }
@@ -243,9 +231,9 @@ TEST_CASE("record_codec: random edits of written metadata are read as the DOM re
         auto fast = prefilled(), dom = prefilled();
         decode_metadata(json, fast);
         decode_metadata_dom(json, dom);
-        if (!same(fast, dom) && ++mismatches <= 5) {
+        if (!gm::test::same_record(fast, dom) && ++mismatches <= 5) {
             INFO(json);
-            CHECK(same(fast, dom));
+            CHECK(gm::test::same_record(fast, dom));
         }
     }
     CHECK(mismatches == 0);

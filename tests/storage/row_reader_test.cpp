@@ -10,19 +10,6 @@ using namespace gm::storage;
 
 namespace {
 
-bool same(const gm::metering::usage_record& a, const gm::metering::usage_record& b) {
-    return a.id == b.id && a.created_at_ms == b.created_at_ms && a.user_id == b.user_id &&
-           a.user_email == b.user_email && a.is_guest == b.is_guest && a.endpoint == b.endpoint &&
-           a.bot_id == b.bot_id && a.tags == b.tags && a.http_method == b.http_method && a.path == b.path &&
-           a.gemini_method == b.gemini_method && a.model == b.model && a.model_version == b.model_version &&
-           a.response_id == b.response_id && a.streamed == b.streamed && a.http_status == b.http_status &&
-           a.ending == b.ending && a.success == b.success && a.partial == b.partial &&
-           a.error_message == b.error_message && a.source == b.source && a.tokens == b.tokens &&
-           a.priced == b.priced && a.cost_pico_usd == b.cost_pico_usd && a.price_version == b.price_version &&
-           a.duration_ms == b.duration_ms && a.ttfb_ms == b.ttfb_ms && a.request_bytes == b.request_bytes &&
-           a.response_bytes == b.response_bytes && a.problems == b.problems;
-}
-
 // Rows that set every metadata member, then rows that set none, alternating, so that a
 // reused record shows anything the row before left behind.
 gm::metering::usage_record full(int n) {
@@ -94,9 +81,9 @@ TEST_CASE("row_reader: a record reused from row to row reads each row as a fresh
         const auto fresh = read_record(st);
         read_record(st, 0, reused);
         INFO(fresh.id);
-        CHECK(same(reused, fresh));
+        CHECK(gm::test::same_record(reused, fresh));
         const auto written = fresh.id.starts_with("full") ? full(rows / 2) : sparse(rows / 2);
-        if (fresh.id != "sparse-01" && fresh.id != "sparse-02") CHECK(same(fresh, written));
+        if (fresh.id != "sparse-01" && fresh.id != "sparse-02") CHECK(gm::test::same_record(fresh, written));
         ++rows;
     }
     CHECK(rows == 8);

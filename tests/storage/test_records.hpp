@@ -84,4 +84,18 @@ inline std::int64_t query_int(const std::string& db, const std::string& sql) {
     return st.step() ? st.col_int(0) : -1;
 }
 
+// Every field a record carries through the journal, the database or the metadata JSON.
+inline bool same_record(const metering::usage_record& a, const metering::usage_record& b) {
+    return a.id == b.id && a.created_at_ms == b.created_at_ms && a.user_id == b.user_id &&
+           a.user_email == b.user_email && a.is_guest == b.is_guest && a.endpoint == b.endpoint &&
+           a.bot_id == b.bot_id && a.tags == b.tags && a.http_method == b.http_method && a.path == b.path &&
+           a.gemini_method == b.gemini_method && a.model == b.model && a.model_version == b.model_version &&
+           a.response_id == b.response_id && a.streamed == b.streamed && a.http_status == b.http_status &&
+           a.ending == b.ending && a.success == b.success && a.partial == b.partial &&
+           a.error_message == b.error_message && a.source == b.source && a.tokens == b.tokens &&
+           a.priced == b.priced && a.cost_pico_usd == b.cost_pico_usd && a.price_version == b.price_version &&
+           a.duration_ms == b.duration_ms && a.ttfb_ms == b.ttfb_ms && a.request_bytes == b.request_bytes &&
+           a.response_bytes == b.response_bytes && a.problems == b.problems;
+}
+
 }  // namespace gm::test
