@@ -2,14 +2,15 @@
 // start-up failures exit 1 with the reason; a clean SIGTERM/SIGINT exits 0.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "admin_api/admin_server.hpp"
 #include "admin_api/admin_tokens.hpp"
@@ -17,6 +18,7 @@
 #include "app/call_log.hpp"
 #include "app/call_pipeline.hpp"
 #include "app/log_sink.hpp"
+#include "app/retention_job.hpp"
 #include "app/config.hpp"
 #include "app/utc_date.hpp"
 #include "metering/call_metrics.hpp"
@@ -136,7 +138,6 @@ int serve(const app::app_config& c) {
     net::io_context main_ioc;
     net::signal_set stop_signals(main_ioc, SIGTERM, SIGINT);
     net::signal_set reload_signal(main_ioc, SIGHUP);
-    net::steady_timer retention_timer(main_ioc);
 
     std::function<void()> wait_reload = [&] {
         reload_signal.async_wait([&](boost::system::error_code ec, int) {
@@ -154,38 +155,37 @@ int serve(const app::app_config& c) {
     };
     wait_reload();
 
-    std::function<void()> schedule_retention = [&] {
-        if (c.retention_days <= 0)
-            return;
-        retention_timer.expires_after(std::chrono::minutes(1));
-        retention_timer.async_wait([&](boost::system::error_code ec) {
-            if (ec)
-                return;
-            try {
-                const auto cutoff = now_ms() - static_cast<std::int64_t>(c.retention_days) * 86'400'000;
-                std::optional<std::string> archive;
-                if (!c.archive_dir.empty())
-                    archive = (std::filesystem::path(c.archive_dir) /
-                               fmt::format("apiusage-{}.jsonl.gz", now_ms()))
-                                  .string();
-                const auto r = storage::delete_older_than(db_path, cutoff, 1000, archive);
-                if (r.deleted > 0)
-                    app::write_line(app::format_event_line(
-                        "retention", fmt::format("deleted {} rows, archived {}", r.deleted, r.archived), format));
-            } catch (const std::exception& e) {
-                app::write_line(app::format_event_line("retention_failed", e.what(), format));
-            }
-            retention_timer.expires_after(std::chrono::hours(1));
-            schedule_retention();
-        });
-    };
-    schedule_retention();
+    // Its own thread: a long first pass must not hold off SIGTERM (retention_job.hpp).
+    std::optional<app::retention_job> retention;
+    if (c.retention_days > 0)
+        retention.emplace(
+            [&](const std::atomic<bool>& stop) {
+                try {
+                    const auto cutoff = now_ms() - static_cast<std::int64_t>(c.retention_days) * 86'400'000;
+                    std::optional<std::string> archive;
+                    if (!c.archive_dir.empty())
+                        archive = (std::filesystem::path(c.archive_dir) /
+                                   fmt::format("apiusage-{}.jsonl.gz", now_ms()))
+                                      .string();
+                    const auto r = storage::delete_older_than(db_path, cutoff, 1000, archive, &stop);
+                    if (r.deleted > 0 || r.stopped)
+                        app::write_line(app::format_event_line(
+                            "retention",
+                            fmt::format("deleted {} rows, archived {}{}", r.deleted, r.archived,
+                                        r.stopped ? "; stopped early, the rest at the next start" : ""),
+                            format));
+                } catch (const std::exception& e) {
+                    app::write_line(app::format_event_line("retention_failed", e.what(), format));
+                }
+            },
+            std::chrono::minutes(1), std::chrono::hours(1));
 
     stop_signals.async_wait([&](boost::system::error_code, int sig) {
         app::write_line(app::format_event_line("stopping", fmt::format("signal {}: draining", sig), format));
         // Phase one: refuse new work, finish calls in flight. Phase two: cut what is left,
         // then commit every record before exiting.
         admin.stop();
+        if (retention) retention->stop();  // between two of its batches
         const bool drained = proxy.drain(c.proxy.drain_timeout);
         proxy.stop();
         call_log.flush();
@@ -193,7 +193,6 @@ int serve(const app::app_config& c) {
         app::write_line(app::format_event_line(
             "stopped", drained ? "all calls finished" : "drain timeout: unfinished calls were cut", format));
         reload_signal.cancel();
-        retention_timer.cancel();
     });
     // Announced only now that SIGTERM is handled: a supervisor acting on this line gets a
     // drained exit, never a bare kill.

@@ -51,7 +51,7 @@ private:
 }  // namespace
 
 retention_result delete_older_than(const std::string& db_path, std::int64_t cutoff_ms, std::size_t batch,
-                                   const std::optional<std::string>& archive_path) {
+                                   const std::optional<std::string>& archive_path, const std::atomic<bool>* stop) {
     retention_result res;
     if (batch == 0) batch = 1;
     sqlite_conn conn(db_path, sqlite_conn::mode::read_write, 10000);
@@ -66,6 +66,10 @@ retention_result delete_older_than(const std::string& db_path, std::int64_t cuto
     auto remove = conn.prepare("DELETE FROM ApiUsage WHERE rowid = ?");
     std::vector<std::int64_t> rowids;
     for (;;) {
+        if (stop && stop->load()) {
+            res.stopped = true;
+            break;
+        }
         rowids.clear();
         conn.exec("BEGIN IMMEDIATE");
         try {

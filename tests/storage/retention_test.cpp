@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+
 #include <zlib.h>
 
 #include <rapidjson/document.h>
@@ -123,4 +125,20 @@ TEST_CASE("retention: without an archive, and with a live store writing beside i
     CHECK(res.deleted == 50);
     CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == 500);
     CHECK(query_int(db, "SELECT SUM(calls) FROM UsageDailyDim WHERE dim = 'guest'") == 550);
+}
+
+TEST_CASE("retention: a raised stop flag ends the pass before its next batch, and the next pass finishes", "[retention]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    fill(db);
+    const auto rows = query_int(db, "SELECT COUNT(*) FROM ApiUsage");
+    std::atomic<bool> stop{true};
+    auto res = delete_older_than(db, at("2024-11-06"), 3, std::nullopt, &stop);
+    CHECK(res.stopped);
+    CHECK(res.deleted == 0);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM ApiUsage") == rows);
+    stop = false;
+    res = delete_older_than(db, at("2024-11-06"), 3, std::nullopt, &stop);
+    CHECK_FALSE(res.stopped);
+    CHECK(res.deleted == 50);
 }
