@@ -122,7 +122,7 @@ std::vector<std::string> app_config::validate() const {
 parse_outcome parse_config(int argc, const char* const* argv) {
     std::string listen = "0.0.0.0:8080", admin_listen = "127.0.0.1:9090";
     std::string connect_timeout = "10s", header_timeout = "30s", first_byte_timeout = "10m", idle_timeout = "5m",
-                keep_alive_timeout = "75s", drain_timeout = "30s", metering = "on";
+                keep_alive_timeout = "75s", drain_timeout = "30s", metering = "on", io_cpus = "off";
     std::string admin_token_file, pricing, config_file;
 
     parse_outcome out;
@@ -144,6 +144,8 @@ parse_outcome parse_config(int argc, const char* const* argv) {
         ("io-slice-us", po::value(&io_slice_us)->default_value(io_slice_us),
          "the I/O threads' CPU slice in microseconds (Linux 6.12+): shorter than the default lets them "
          "preempt what holds their core when a call wakes them; 0: the kernel's default")
+        ("io-cpus", po::value(&io_cpus)->default_value(io_cpus),
+         "bind each I/O thread to one CPU: off, auto (the CPUs the process may use, in turn) or a list such as 0,2-3")
         ("connect-timeout", po::value(&connect_timeout)->default_value(connect_timeout), "upstream connect + TLS")
         ("header-timeout", po::value(&header_timeout)->default_value(header_timeout), "client request header")
         ("first-byte-timeout", po::value(&first_byte_timeout)->default_value(first_byte_timeout),
@@ -226,6 +228,11 @@ parse_outcome parse_config(int argc, const char* const* argv) {
     c.proxy.keep_alive_timeout = parse_duration("keep-alive-timeout", keep_alive_timeout);
     c.proxy.drain_timeout = parse_duration("drain-timeout", drain_timeout);
     c.proxy.io_slice = std::chrono::microseconds(io_slice_us);
+    std::string io_cpus_error;
+    const auto affinity = proxy::parse_io_cpus(io_cpus, io_cpus_error);
+    if (!affinity)
+        throw config_error("--io-cpus: " + io_cpus_error);
+    c.proxy.io_cpus = *affinity;
     if (metering != "on" && metering != "off")
         throw config_error("--metering: '" + metering + "' must be on or off");
     c.proxy.metering = metering == "on";

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <atomic>
 #include <chrono>
@@ -132,6 +133,10 @@ int serve(const app::app_config& c) {
     // the default slice: the proxy works the same, with a longer wait for a core in the tail.
     if (c.proxy.io_slice.count() != 0)
         app::write_line(app::format_event_line("io_slice", proxy::describe(proxy.io_slice(), c.proxy.io_slice), format));
+    if (!proxy.io_cpus().empty())
+        app::write_line(app::format_event_line(
+            "io_cpus", fmt::format("I/O threads bound to CPUs {} (in thread order)", fmt::join(proxy.io_cpus(), " ")),
+            format));
     admin_api::admin_server admin(proxy.context(0), admin_options, deps);
     admin.start();
     // Signals and periodic jobs run on the main thread: never on an I/O thread.

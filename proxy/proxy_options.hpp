@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <string>
 
+#include "proxy/io_affinity.hpp"
+
 namespace gm::proxy {
 
 struct proxy_options {
@@ -17,6 +19,8 @@ struct proxy_options {
     // machine, so a woken gm-io thread preempts a neighbour of the same weight at once;
     // 0.1 ms measured the same (README, "The I/O threads' slice").
     std::chrono::microseconds io_slice{500};
+    // The CPU each I/O thread is bound to (proxy/io_affinity.hpp); none by default.
+    io_cpu_affinity io_cpus;
 
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds header_timeout{30'000};          // client request header

@@ -2,6 +2,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <cstring>
 #include <future>
 #include <pthread.h>
 #include <stdexcept>
@@ -32,6 +33,7 @@ proxy_server::proxy_server(proxy_options options, call_observer* observer) {
         state->pool = std::make_unique<upstream_pool>(*contexts_.back(), shared_.target, tls_.get(), shared_.options);
         states_.push_back(std::move(state));
     }
+    io_cpus_ = io_thread_cpus(shared_.options.io_cpus, n);
 }
 
 proxy_server::~proxy_server() {
@@ -55,24 +57,37 @@ void proxy_server::start() {
                                  std::to_string(shared_.options.listen_port) + ": " + ec.message());
     port_ = acceptor_->local_endpoint().port();
     do_accept();
-    std::vector<std::future<io_slice_result>> slices;
-    for (auto& ctx : contexts_) {
-        std::promise<io_slice_result> slice;
-        slices.push_back(slice.get_future());
-        threads_.emplace_back([c = ctx.get(), s = std::move(slice), want = shared_.options.io_slice]() mutable {
+    struct thread_setup {
+        io_slice_result slice;
+        int pin_error = 0;  // errno of sched_setaffinity
+    };
+    std::vector<std::future<thread_setup>> setups;
+    for (std::size_t i = 0; i < contexts_.size(); ++i) {
+        std::promise<thread_setup> setup;
+        setups.push_back(setup.get_future());
+        const int cpu = io_cpus_.empty() ? -1 : io_cpus_[i];
+        threads_.emplace_back([c = contexts_[i].get(), s = std::move(setup), want = shared_.options.io_slice,
+                               cpu]() mutable {
             // Benchmarks split the process's CPU by thread name (/proc/PID/task/*/comm).
             pthread_setname_np(pthread_self(), "gm-io");
-            // Set by the thread itself, before its first event, so that it holds from the
-            // first call on; threads it may start later inherit it.
-            s.set_value(set_current_thread_slice(want));
+            // Set by the thread itself, before its first event, so that they hold from the
+            // first call on; threads it may start later inherit them.
+            thread_setup r;
+            r.slice = set_current_thread_slice(want);
+            if (cpu >= 0)
+                r.pin_error = pin_current_thread(cpu);
+            s.set_value(r);
             auto guard = net::make_work_guard(*c);
             c->run();
         });
     }
-    for (std::size_t i = 0; i < slices.size(); ++i) {
-        auto r = slices[i].get();
+    for (std::size_t i = 0; i < setups.size(); ++i) {
+        const auto r = setups[i].get();
         if (i == 0)
-            io_slice_ = r;
+            io_slice_ = r.slice;
+        if (r.pin_error != 0)
+            throw std::runtime_error("--io-cpus: cannot bind an I/O thread to CPU " + std::to_string(io_cpus_[i]) +
+                                     ": " + std::strerror(r.pin_error));
     }
 }
 

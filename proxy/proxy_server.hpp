@@ -25,14 +25,16 @@ struct proxy_counters {
 
 class proxy_server {
 public:
-    // Throws std::invalid_argument / std::runtime_error for a bad upstream or CA file.
+    // Throws std::invalid_argument / std::runtime_error for a bad upstream or CA file, or
+    // CPUs in options.io_cpus the process may not run on.
     proxy_server(proxy_options options, call_observer* observer);
     ~proxy_server();
     proxy_server(const proxy_server&) = delete;
     proxy_server& operator=(const proxy_server&) = delete;
 
     // Binds the listener (throws with the address on failure) and starts the I/O threads;
-    // returns once each has set its slice (options.io_slice).
+    // returns once each has set its slice (options.io_slice) and CPU (options.io_cpus;
+    // throws if the kernel refused one).
     void start();
     // What the kernel did with options.io_slice, as the first I/O thread saw it (all of them
     // ask the same kernel the same thing), for the start-up log. Valid after start().
@@ -41,6 +43,8 @@ public:
     // The I/O contexts, for other listeners (the admin API) to share the same threads.
     boost::asio::io_context& context(std::size_t i = 0) { return *contexts_.at(i); }
     std::size_t thread_count() const noexcept { return contexts_.size(); }
+    // The CPU each I/O thread is bound to (options.io_cpus); empty when they are not bound.
+    const std::vector<int>& io_cpus() const noexcept { return io_cpus_; }
 
     // Graceful shutdown, phase one: stop accepting, close idle connections, let calls in
     // flight finish. Returns true when all finished before the timeout.
@@ -62,6 +66,7 @@ private:
     std::size_t next_ = 0;
     unsigned short port_ = 0;
     io_slice_result io_slice_;
+    std::vector<int> io_cpus_;
     bool stopped_ = false;
 };
 

@@ -31,6 +31,7 @@ TEST_CASE("with no arguments gemini-meter is a working proxy with the documented
     CHECK(c.log_format == "json");
     CHECK(c.admin_priority == "idle");
     CHECK(c.proxy.io_slice == std::chrono::microseconds(500));
+    CHECK_FALSE(c.proxy.io_cpus.enabled());
     CHECK(c.validate().empty());
 }
 
@@ -120,6 +121,24 @@ TEST_CASE("writer-max-queued takes 1..100000000 records, also from the environme
         CHECK(problems[0] == "--writer-max-queued: must be 1..100000000 records");
     }
     CHECK_THROWS_WITH(parse({"--writer-max-queued", "lots"}), Catch::Contains("writer-max-queued"));
+}
+
+TEST_CASE("io-cpus takes off, auto or a CPU list, also from the environment and a file") {
+    CHECK_FALSE(parse({"--io-cpus", "off"}).config.proxy.io_cpus.enabled());
+    CHECK(parse({"--io-cpus", "auto"}).config.proxy.io_cpus.automatic);
+    CHECK(parse({"--io-cpus", "0,2-3"}).config.proxy.io_cpus.cpus == std::vector<int>{0, 2, 3});
+    ::setenv("GEMINI_METER_IO_CPUS", "1", 1);
+    const auto from_env = parse({}).config;
+    ::unsetenv("GEMINI_METER_IO_CPUS");
+    CHECK(from_env.proxy.io_cpus.cpus == std::vector<int>{1});
+    gm::test::temp_dir dir;
+    const auto file = dir.file("meter.conf");
+    std::ofstream(file) << "io-cpus = auto\n";
+    CHECK(parse({"--config", file.c_str()}).config.proxy.io_cpus.automatic);
+    CHECK_THROWS_WITH(parse({"--io-cpus", "0-"}),
+                      "--io-cpus: '0-' must be off, auto or a CPU list such as 0,2-3 (CPUs 0..1023)");
+    CHECK_THROWS_WITH(parse({"--io-cpus", "2-1"}), "--io-cpus: '2-1' has a range that goes down (2-1)");
+    CHECK_THROWS_WITH(parse({"--io-cpus", ""}), Catch::Contains("--io-cpus: '' is empty"));
 }
 
 TEST_CASE("io-slice-us takes 0 or 100..100000 microseconds, also from the environment") {

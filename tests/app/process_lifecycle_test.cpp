@@ -1,9 +1,12 @@
 // The binary's life: start-up errors, one log line per call, flat memory under a huge
 // upload and many idle connections, and SIGTERM letting calls in flight finish.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <thread>
 
 #include "meter_process.hpp"
+#include "proxy/io_affinity.hpp"
+#include "proxy/io_slice.hpp"
 #include "support/thread_sched.hpp"
 
 using namespace gm::test;
@@ -41,6 +44,33 @@ TEST_CASE("configuration errors exit 2 naming the problem; start-up errors exit 
                         "127.0.0.1:0", "--database", "sqlite:" + d.file("u.db")},
                        {}, &err) == 1);
     CHECK(err.find("scheme") != std::string::npos);
+    err.clear();
+    CHECK(run_and_wait({"--io-cpus", "2-1"}, {}, &err) == 2);
+    CHECK(err.find("--io-cpus: '2-1' has a range that goes down") != std::string::npos);
+    err.clear();
+    const auto allowed = gm::proxy::allowed_cpus();
+    int forbidden = 0;
+    while (std::find(allowed.begin(), allowed.end(), forbidden) != allowed.end()) ++forbidden;
+    CHECK(run_and_wait({"--io-cpus", std::to_string(forbidden), "--listen", "127.0.0.1:0", "--admin-listen",
+                        "127.0.0.1:0", "--database", "sqlite:" + d.file("u.db")},
+                       {}, &err) == 1);
+    CHECK(err.find("--io-cpus: CPU " + std::to_string(forbidden) + " is not one this process may run on") !=
+          std::string::npos);
+}
+
+TEST_CASE("--io-cpus and --io-slice-us reach the binary's I/O threads") {
+    const auto allowed = gm::proxy::allowed_cpus();
+    REQUIRE_FALSE(allowed.empty());
+    meter_process m({"--io-cpus", std::to_string(allowed.back()), "--io-slice-us", "300"});  // 2 I/O threads
+    const auto threads = threads_named("gm-io", m.proc->pid());
+    REQUIRE(threads.size() == 2);
+    for (const auto& t : threads) {
+        CHECK(gm::proxy::thread_cpus(t.tid) == std::vector<int>{allowed.back()});
+        // 0 when the kernel has no custom slices (before 6.12): then the binary said so and went on.
+        const auto slice = gm::proxy::thread_slice_ns(t.tid);
+        CHECK((slice == 300'000 || slice == 0));
+    }
+    m.stop();
 }
 
 TEST_CASE("one JSON log line per call, with method, path without query, status, duration and bytes") {
