@@ -194,8 +194,12 @@ start_meter() {  # name, extra args... (the binary is $METER, or $BIN when set)
   PIDS[$name]=$!
   PORT[$name]=$p
 }
+# The help text read once, whole: `--help | grep -q` under pipefail failed whenever grep
+# stopped reading before the help ended (SIGPIPE), which depended on the help's length.
+METER_HELP=""
+[[ -x $METER ]] && METER_HELP=$("$METER" --help 2>&1 || true)
 # One I/O thread, like nginx's one worker and haproxy's one thread, unless told otherwise.
-if [[ -x $METER && -z $METER_ARGS ]] && "$METER" --help 2>&1 | grep -q -- '--io-threads'; then
+if [[ -x $METER && -z $METER_ARGS && $METER_HELP == *--io-threads* ]]; then
   METER_ARGS="--io-threads 1"
 fi
 ACTIVE=()
@@ -206,7 +210,7 @@ for t in $TARGETS; do
       if [[ -x $METER ]]; then start_meter meter; ACTIVE+=(meter)
       else log "skipping gemini-meter: $METER not built"; fi ;;
     meter-nometer)
-      if [[ -x $METER ]] && "$METER" --help 2>&1 | grep -q -- '--metering'; then
+      if [[ -x $METER && $METER_HELP == *--metering* ]]; then
         start_meter meter-nometer --metering off; ACTIVE+=(meter-nometer)
       elif [[ -x $METER ]]; then log "skipping meter-nometer: $METER has no --metering flag"; fi ;;
     meter-old)

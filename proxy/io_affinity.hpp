@@ -1,10 +1,11 @@
 #pragma once
 // Pins each I/O thread to one CPU (--io-cpus). At a steady rate each call wakes a gm-io
-// thread twice, and the scheduler places the woken thread on whichever CPU looks idle: on
-// 2 cores it changed CPUs on 50-95% of calls in benchmarks, and each move starts it on cold
-// caches. Pinned, its CPU per call fell 10-20% (README, "Pinning the I/O threads"). Off by
-// default, as in nginx and haproxy: pinning every instance on a host to the same CPU would
-// stack them there, so it is the operator's choice.
+// thread twice, and the scheduler places the woken thread on whichever CPU looks idle: on 2
+// cores it changed CPUs on 5-95% of calls in benchmarks. Whether binding pays depends on
+// what shares the CPUs (README, "Pinning the I/O threads"): beside admin queries kept on the
+// other CPU gm-io's CPU per call fell 17%; beside a load generator that could not leave
+// gm-io's CPU it rose up to 30%. Off by default, as in nginx and haproxy, and the operator's
+// choice: instances that all pin to CPU 0 would also stack up there.
 #include <sys/types.h>
 
 #include <optional>
