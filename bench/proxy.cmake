@@ -5,3 +5,4 @@ target_compile_options(gm-loadgen PRIVATE ${GM_WARNINGS})
 # Sets a custom EEVDF slice on given threads (bench/run.sh METER_B_SLICE_US).
 add_executable(gm-set-slice ${CMAKE_CURRENT_LIST_DIR}/set_slice.cpp)
 target_compile_options(gm-set-slice PRIVATE ${GM_WARNINGS})
+target_link_libraries(gm-set-slice PRIVATE gm_proxy)

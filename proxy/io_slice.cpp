@@ -49,16 +49,9 @@ io_slice_result set_current_thread_slice(std::chrono::microseconds slice) noexce
         r.result = io_slice_result::outcome::other_policy;
         return r;
     }
-    // The policy and nice value as they are (a supervisor's Nice= stays); only the slice
-    // changes. Flags 0: no SCHED_FLAG_KEEP_* needed since every field is the current one.
-    a.size = sizeof a;
-    a.sched_flags = 0;
-    a.sched_runtime = static_cast<std::uint64_t>(slice.count()) * 1000;
-    a.sched_deadline = 0;
-    a.sched_period = 0;
-    if (::syscall(SYS_sched_setattr, 0, &a, 0) != 0) {
+    if (const int error = set_thread_slice(0, slice); error != 0) {
         r.result = io_slice_result::outcome::refused;
-        r.error = errno;
+        r.error = error;
         return r;
     }
     // Kernels before 6.12 accept the call and drop sched_runtime for these policies: only
@@ -68,6 +61,20 @@ io_slice_result set_current_thread_slice(std::chrono::microseconds slice) noexce
     r.result = r.reported_ns == static_cast<std::uint64_t>(slice.count()) * 1000 ? io_slice_result::outcome::applied
                                                                               : io_slice_result::outcome::ignored;
     return r;
+}
+
+int set_thread_slice(pid_t tid, std::chrono::microseconds slice) noexcept {
+    sched_attr_v0 a;
+    if (!get_attr(tid, a))
+        return errno;
+    // The policy and nice value as they are (a supervisor's Nice= stays); only the slice
+    // changes. Flags 0: no SCHED_FLAG_KEEP_* needed since every field is the current one.
+    a.size = sizeof a;
+    a.sched_flags = 0;
+    a.sched_runtime = static_cast<std::uint64_t>(slice.count()) * 1000;
+    a.sched_deadline = 0;
+    a.sched_period = 0;
+    return ::syscall(SYS_sched_setattr, tid, &a, 0) == 0 ? 0 : errno;
 }
 
 std::int64_t thread_slice_ns(pid_t tid) noexcept {

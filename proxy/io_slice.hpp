@@ -34,6 +34,11 @@ struct io_slice_result {
 // keeping its policy and nice value. Never throws: the caller logs what happened.
 io_slice_result set_current_thread_slice(std::chrono::microseconds slice) noexcept;
 
+// Sets the custom slice of a thread of this or another process (tid 0: the calling thread;
+// slice 0: back to the kernel's default), keeping its policy and nice value. 0, or the errno
+// of sched_getattr/sched_setattr. The kernel may still ignore it: read it back.
+int set_thread_slice(pid_t tid, std::chrono::microseconds slice) noexcept;
+
 // The slice the kernel reports for a thread of this or another process (0 when the kernel
 // reports none: before 6.12, or a policy other than SCHED_OTHER/BATCH/IDLE), or -1 when
 // sched_getattr fails.

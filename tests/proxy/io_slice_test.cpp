@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <future>
 #include <thread>
 
 #include "proxy/proxy_server.hpp"
@@ -70,6 +71,31 @@ TEST_CASE("io slice: the kernel reports the slice asked for, and the thread keep
         CHECK(nice == 5);
         CHECK(describe(r, slice) == "io slice " + std::to_string(slice.count()) + " us applied");
     }
+}
+
+TEST_CASE("io slice: set on another thread by its id, and 0 gives it the kernel's default back") {
+    if (!kernel_has_custom_slices()) {
+        WARN("kernel older than 6.12: nothing to check");
+        return;
+    }
+    std::promise<pid_t> tid;
+    std::promise<void> done;
+    std::thread other([&] {
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 3);
+        tid.set_value(::gettid());
+        done.get_future().wait();
+    });
+    const pid_t t = tid.get_future().get();
+    const auto default_slice = thread_slice_ns(t);
+    CHECK(set_thread_slice(t, microseconds(300)) == 0);
+    CHECK(thread_slice_ns(t) == 300'000);
+    CHECK(::getpriority(PRIO_PROCESS, static_cast<id_t>(t)) == 3);
+    CHECK(set_thread_slice(t, microseconds(0)) == 0);
+    CHECK(thread_slice_ns(t) == default_slice);
+    done.set_value();
+    other.join();
+    // A thread that no longer exists: the errno, nothing else.
+    CHECK(set_thread_slice(t, microseconds(300)) == ESRCH);
 }
 
 TEST_CASE("io slice: needs no privilege (another user, no capabilities, RLIMIT_NICE 0)") {
