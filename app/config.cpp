@@ -100,6 +100,8 @@ std::vector<std::string> app_config::validate() const {
         problems.push_back("--max-range-days: must be at least 1");
     if (writer_max_queued < 1 || writer_max_queued > 100'000'000)
         problems.push_back("--writer-max-queued: must be 1..100000000 records");
+    if (admin_threads < 1 || admin_threads > 64)
+        problems.push_back(fmt::format("--admin-threads: {} must be 1..64", admin_threads));
     if (admin_priority != "idle" && admin_priority != "low" && admin_priority != "normal")
         problems.push_back("--admin-priority: '" + admin_priority + "' must be idle, low or normal");
     if (writer_priority != "idle" && writer_priority != "normal")
@@ -161,6 +163,8 @@ parse_outcome parse_config(int argc, const char* const* argv) {
         ("max-range-days", po::value(&c.max_range_days)->default_value(c.max_range_days), "longest admin query range")
         ("admin-priority", po::value(&c.admin_priority)->default_value(c.admin_priority),
          "admin query threads' CPU priority: idle (only cycles the proxy leaves), low (nice 19) or normal")
+        ("admin-threads", po::value(&c.admin_threads)->default_value(c.admin_threads),
+         "admin query threads: how many admin queries run at once (each on its own read connection)")
         ("retention-days", po::value(&c.retention_days)->default_value(0), "delete raw rows older than N days")
         ("writer-max-queued", po::value(&c.writer_max_queued)->default_value(c.writer_max_queued),
          "records the writer holds in memory while the database cannot be written; later ones wait only in the journal")

@@ -28,6 +28,7 @@ struct app_config {
     std::string cors_origin;
     int max_range_days = 400;
     std::string admin_priority = "idle";  // admin query threads' CPU priority: idle | low | normal
+    int admin_threads = 2;             // admin query threads (each with its own read connection)
     int retention_days = 0;            // 0: keep raw rows forever
     long long writer_max_queued = 100000;  // records the writer holds in memory; past it journal-only
     std::string writer_priority = "idle";  // the writer's SQLite work and checkpoints: idle | normal

@@ -116,6 +116,7 @@ int serve(const app::app_config& c) {
     admin_options.max_range_days = c.max_range_days;
     // validate() has accepted the name.
     admin_options.query_priority = *admin_api::parse_query_priority(c.admin_priority);
+    admin_options.query_threads = c.admin_threads;
     admin_api::admin_deps deps;
     deps.open_reader = [&store] { return store->open_reader(); };
     deps.health = [&store, &proxy] {

@@ -77,6 +77,22 @@ TEST_CASE("validate reports every problem at once") {
     CHECK(problems.size() == 3);
 }
 
+TEST_CASE("admin-threads takes 1..64, also from the environment") {
+    CHECK(parse({}).config.admin_threads == 2);
+    CHECK(parse({"--admin-threads", "1"}).config.admin_threads == 1);
+    CHECK(parse({"--admin-threads", "64"}).config.validate().empty());
+    ::setenv("GEMINI_METER_ADMIN_THREADS", "3", 1);
+    const auto c = parse({}).config;
+    ::unsetenv("GEMINI_METER_ADMIN_THREADS");
+    CHECK(c.admin_threads == 3);
+    for (const char* bad : {"0", "-1", "65"}) {
+        const auto problems = parse({"--admin-threads", bad}).config.validate();
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0] == "--admin-threads: " + std::string(bad) + " must be 1..64");
+    }
+    CHECK_THROWS_WITH(parse({"--admin-threads", "two"}), Catch::Contains("admin-threads"));
+}
+
 TEST_CASE("admin-priority takes idle, low or normal, also from the environment") {
     CHECK(parse({"--admin-priority", "low"}).config.admin_priority == "low");
     ::setenv("GEMINI_METER_ADMIN_PRIORITY", "normal", 1);

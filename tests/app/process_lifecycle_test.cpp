@@ -58,7 +58,7 @@ TEST_CASE("configuration errors exit 2 naming the problem; start-up errors exit 
           std::string::npos);
 }
 
-TEST_CASE("--io-cpus and --io-slice-us reach the binary's I/O threads") {
+TEST_CASE("the binary's I/O threads run on the CPU of --io-cpus with the slice of --io-slice-us") {
     const auto allowed = gm::proxy::allowed_cpus();
     REQUIRE_FALSE(allowed.empty());
     meter_process m({"--io-cpus", std::to_string(allowed.back()), "--io-slice-us", "300"});  // 2 I/O threads
@@ -166,20 +166,20 @@ TEST_CASE("memory stays small idle and with 1,000 open client connections") {
     m.stop();
 }
 
-TEST_CASE("the admin query threads run at the priority --admin-priority names, SCHED_IDLE by default") {
+TEST_CASE("the admin query threads: as many as --admin-threads, at the priority --admin-priority names, SCHED_IDLE by default") {
     const auto readers_of = [](meter_process& m) { return threads_named("gm-reader", m.proc->pid()); };
     {
         meter_process m;
         const auto readers = readers_of(m);
-        REQUIRE_FALSE(readers.empty());
+        CHECK(readers.size() == 2);  // --admin-threads' default
         for (const auto& t : readers)
             CHECK(t.policy == SCHED_IDLE);
         m.stop();
     }
     {
-        meter_process m({"--admin-priority", "low"});
+        meter_process m({"--admin-priority", "low", "--admin-threads", "3"});
         const auto readers = readers_of(m);
-        REQUIRE_FALSE(readers.empty());
+        CHECK(readers.size() == 3);
         for (const auto& t : readers) {
             CHECK(t.policy == SCHED_BATCH);
             CHECK(t.nice == 19);
