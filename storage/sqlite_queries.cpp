@@ -404,7 +404,12 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
     }
     std::vector<param> params{first, end};
     std::string sql;
-    bool group_by = g != group::none;  // false: the statement yields one row per key already
+    // Rows as they are, added up by run_grouped: SQLite's GROUP BY sorts them through a
+    // temporary B-tree first and steps twelve aggregates per row (10M rows, the busiest
+    // user's stats over the last 30 days: ~22M instructions, nearly all of it the sort).
+    // Only the per-user grouping, with a key per user, keeps SQL's GROUP BY.
+    const bool group_by = g == group::user;
+    const char* sums = group_by ? rollup_sum_select : rollup_sum_columns;
     const char* bucket = hourly ? "hour" : "day";
     const char* user_table = hourly ? "UsageHourlyUser" : "UsageDailyUser";
     if (r == rollups::user) {
@@ -415,12 +420,12 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
             // row of every bucket in the range.
             // Totals: each bucket's one row as it is (run_grouped adds them), without SQLite's
             // twelve aggregate contexts per run (top users runs this per candidate).
-            sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x AND userId = ?", day_series, key,
-                              g == group::none ? rollup_sum_columns : rollup_sum_select, user_table, bucket);
+            sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x AND userId = ?", day_series, key, sums,
+                              user_table, bucket);
             params.emplace_back(*f.user_id);
         } else {
-            sql = fmt::format("SELECT {}, {} FROM {} WHERE {} >= ? AND {} < ?", key, rollup_sum_select, user_table,
-                              bucket, bucket);
+            sql = fmt::format("SELECT {}, {} FROM {} WHERE {} >= ? AND {} < ?", key, sums, user_table, bucket,
+                              bucket);
         }
     } else if (r == rollups::user_one_dim) {
         // One user's breakdowns over folded days: per day, one row per model, endpoint and bot
@@ -433,12 +438,12 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
                                     day_series, rollup_sum_select, user_table, bucket),
                         {first, end, *f.user_id}, out);
             sql = fmt::format("{} SELECT dim || char(31) || key, {} FROM d JOIN {} ON {} = d.x AND userId = ?",
-                              day_series, rollup_sum_select, table, bucket);
+                              day_series, sums, table, bucket);
             params.emplace_back(*f.user_id);
         } else {
             const char* dim = g == group::model ? "model" : g == group::endpoint ? "endpoint" : "bot";
             sql = fmt::format("{} SELECT key, {} FROM d JOIN {} ON {} = d.x AND userId = ? AND dim = ?", day_series,
-                              rollup_sum_select, table, bucket);
+                              sums, table, bucket);
             params.emplace_back(*f.user_id);
             params.emplace_back(std::string(dim));
         }
@@ -449,7 +454,7 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
         const char* table = hourly ? "UsageHourlyDim" : "UsageDailyDim";
         const char* key = g == group::day ? (hourly ? "hour / 24" : "day") : "''";
         sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x AND dim = ? AND key = ?", day_series, key,
-                          rollup_sum_select, table, bucket);
+                          sums, table, bucket);
         params.emplace_back(std::string(one_dim));
         params.emplace_back(std::move(one_dim_key));
     } else if (r == rollups::user_dims) {
@@ -461,8 +466,8 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
                           : g == group::bot       ? "botId"
                           : g == group::breakdown ? "model || char(31) || endpoint || char(31) || botId"
                                                   : "''";
-        sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x AND userId = ?", day_series, key,
-                          rollup_sum_select, hourly ? "UsageHourlyUserDim" : "UsageDailyUserDim", bucket);
+        sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x AND userId = ?", day_series, key, sums,
+                          hourly ? "UsageHourlyUserDim" : "UsageDailyUserDim", bucket);
         params.emplace_back(*f.user_id);
         if (f.model) { sql += " AND model = ?"; params.emplace_back(*f.model); }
         if (f.endpoint) { sql += " AND endpoint = ?"; params.emplace_back(*f.endpoint); }
@@ -472,9 +477,6 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
         // One row per day or hour per dimension value (and per tag for the tag tables): the
         // smallest tables that answer a breakdown with no filter but the tag. The "guest"
         // dimension's two rows per bucket sum to the bucket's totals.
-        // Each row is one bucket's one value: read as they are and added up by run_grouped.
-        // SQLite's GROUP BY would first sort them through a temporary B-tree and step twelve
-        // aggregates per row (10M rows, 90 days' breakdowns: ~6,000 rows, most of the work).
         const char* table = r == rollups::tag ? (hourly ? "UsageHourlyTagDim" : "UsageDailyTagDim")
                                               : (hourly ? "UsageHourlyDim" : "UsageDailyDim");
         if (g == group::breakdown) {
@@ -486,7 +488,6 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
                               table, bucket, bucket);
             params.emplace_back(std::string(dim_of(g)));
         }
-        group_by = false;
         if (r == rollups::tag) {
             auto [name, value] = split_tag(*f.tag);
             sql += " AND name = ? AND value = ?";
@@ -505,11 +506,9 @@ void sqlite_queries::rollup_part(std::int64_t first, std::int64_t end, bool hour
         if (f.model && r == rollups::dims) {
             // The key starts (bucket, model): one seek per day or hour to the model's rows
             // instead of reading every model's.
-            sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x", day_series, key,
-                              rollup_sum_select, table, bucket);
+            sql = fmt::format("{} SELECT {}, {} FROM d JOIN {} ON {} = d.x", day_series, key, sums, table, bucket);
         } else {
-            sql = fmt::format("SELECT {}, {} FROM {} WHERE {} >= ? AND {} < ?", key, rollup_sum_select, table, bucket,
-                              bucket);
+            sql = fmt::format("SELECT {}, {} FROM {} WHERE {} >= ? AND {} < ?", key, sums, table, bucket, bucket);
         }
         if (r == rollups::tag) {
             auto [name, value] = split_tag(*f.tag);
