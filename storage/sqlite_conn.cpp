@@ -147,10 +147,14 @@ std::int64_t sqlite_stmt::col_int(int i) const { return sqlite3_column_int64(stm
 double sqlite_stmt::col_double(int i) const { return sqlite3_column_double(stmt_, i); }
 bool sqlite_stmt::col_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
 
-std::string sqlite_stmt::col_text(int i) const {
+std::string sqlite_stmt::col_text(int i) const { return std::string(col_view(i)); }
+
+std::string_view sqlite_stmt::col_view(int i) const {
+    // The text first, then its length: sqlite3_column_bytes after sqlite3_column_text is the
+    // length of that text (the documented order).
     const auto* p = sqlite3_column_text(stmt_, i);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)))
-             : std::string();
+    return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)))
+             : std::string_view();
 }
 
 }  // namespace gm::storage

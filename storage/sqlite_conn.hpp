@@ -95,6 +95,9 @@ public:
     std::int64_t col_int(int i) const;
     double col_double(int i) const;
     std::string col_text(int i) const;
+    // The same bytes without a copy: valid until the next step(), reset() or another col_*
+    // call on this column.
+    std::string_view col_view(int i) const;
     bool col_null(int i) const;
 
 private:

@@ -870,9 +870,11 @@ void sqlite_queries::export_rows(const time_range& range, const usage_filter& fi
         else
             st.bind(i++, std::get<std::string>(p));
     }
+    // One record refilled from row to row (read_record's reusing form).
+    metering::usage_record r;
     while (st.step()) {
-        auto r = read_record(st);
-        r.user_email = st.col_text(record_select_count);
+        read_record(st, 0, r);
+        r.user_email.assign(st.col_view(record_select_count));
         if (!row(r)) break;
     }
 }
