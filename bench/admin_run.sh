@@ -216,11 +216,7 @@ record() { printf '%s\t%s\t%s\t%s\n' "$@" >> "$RESULTS"; }  # round mode metric 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # --- start the fake and gemini-meter ------------------------------------------------------
-"$FAKE" --listen 127.0.0.1:0 --threads "$FAKE_THREADS" > "$T/fake.log" 2>&1 &
-PIDS[fake]=$!
-for i in $(seq 1 100); do grep -q '^listening' "$T/fake.log" 2>/dev/null && break; sleep 0.05; done
-FAKE_PORT=$(sed -n 's/^listening http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/fake.log")
-[[ -n $FAKE_PORT ]] || { log "fake-gemini did not start"; cat "$T/fake.log" >&2; exit 1; }
+start_fake "$FAKE_THREADS"
 
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf '%s\n' "$TOKEN" > "$T/token"

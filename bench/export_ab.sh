@@ -52,11 +52,7 @@ WAIT_PORT_TRIES=6000  # the first start may migrate the copy
 # shellcheck source=bench/ports.sh
 . "$ROOT/bench/ports.sh"
 
-"$FAKE" --listen 127.0.0.1:0 --threads 2 > "$T/fake.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do grep -q '^listening' "$T/fake.log" 2>/dev/null && break; sleep 0.05; done
-FAKE_PORT=$(sed -n 's/^listening http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/fake.log")
-[[ -n $FAKE_PORT ]] || { cat "$T/fake.log" >&2; exit 1; }
+start_fake 2
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf '%s\n' "$TOKEN" > "$T/token"
 chmod 600 "$T/token"

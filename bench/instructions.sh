@@ -38,11 +38,7 @@ WAIT_PORT_TRIES=600  # valgrind starts slowly
 # shellcheck source=bench/ports.sh
 . "$ROOT/bench/ports.sh"
 
-"$FAKE" --listen 127.0.0.1:0 --threads 2 > "$T/fake.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do grep -q '^listening' "$T/fake.log" 2>/dev/null && break; sleep 0.05; done
-FAKE_PORT=$(sed -n 's/^listening http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/fake.log")
-[[ -n $FAKE_PORT ]] || { cat "$T/fake.log" >&2; exit 1; }
+start_fake 2
 
 start_target() {  # target port -> command line under callgrind
   local t=$1 port=$2 out=$3

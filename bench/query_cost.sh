@@ -30,10 +30,10 @@ trap cleanup EXIT
 
 cp "$DB" "$T/u.db"
 [[ -e $DB-wal ]] && cp "$DB-wal" "$T/u.db-wal"
-"$BUILD/tests/fake_gemini/fake-gemini" --listen 127.0.0.1:0 --threads 1 > "$T/fake.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do grep -q '^listening' "$T/fake.log" 2> /dev/null && break; sleep 0.05; done
-FAKE_PORT=$(sed -n 's/^listening http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/fake.log")
+FAKE=$BUILD/tests/fake_gemini/fake-gemini
+# shellcheck source=bench/ports.sh
+. "$ROOT/bench/ports.sh"
+start_fake 1
 head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/token"
 "$BUILD/app/gemini-meter" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --admin-token-file "$T/token" \
   --database sqlite:"$T/u.db" --upstream http://127.0.0.1:"$FAKE_PORT" --io-threads 1 --log-format text > "$T/meter.log" 2>&1 &
