@@ -12,17 +12,10 @@
 #include <thread>
 #include <vector>
 
-using gm::admin_api::hand_back;
+#include "support/eventually.hpp"
 
-namespace {
-bool eventually(const std::function<bool()>& pred) {
-    for (int i = 0; i < 6000; ++i) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return pred();
-}
-}  // namespace
+using gm::admin_api::hand_back;
+using gm::test::eventually;
 
 TEST_CASE("hand_back: items pushed from several threads each run once, on the I/O thread") {
     boost::asio::io_context ioc;

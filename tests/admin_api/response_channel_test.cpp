@@ -21,10 +21,14 @@
 
 #include <unistd.h>
 
+#include "support/eventually.hpp"
+
 using gm::admin_api::response_channel;
 using gm::admin_api::tcp_bytes_written;
 namespace net = boost::asio;
 namespace http = boost::beast::http;
+
+using gm::test::eventually;
 
 namespace {
 
@@ -49,14 +53,6 @@ struct loopback {
     }
     int fd() { return server.native_handle(); }
 };
-
-bool eventually(const std::function<bool()>& pred) {
-    for (int i = 0; i < 6000; ++i) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return pred();
-}
 
 // Reads one HTTP response from the client end with Beast's parser (which checks the
 // chunked framing) and returns its body.

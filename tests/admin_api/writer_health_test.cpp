@@ -20,23 +20,16 @@
 #include "storage/sqlite_conn.hpp"
 #include "storage/sqlite_store.hpp"
 #include "support/parse_json.hpp"
+#include "support/eventually.hpp"
 
 using namespace gm::admin_api;
 using namespace std::chrono_literals;
 using gm::test::http_request;
 
 using gm::test::parse_json;
+using gm::test::eventually;
 
 namespace {
-
-// Polls until pred() holds; generous, the machine is shared (no timing is asserted).
-bool eventually(const std::function<bool()>& pred) {
-    for (int i = 0; i < 6000; ++i) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(10ms);
-    }
-    return pred();
-}
 
 // "name value" from the exposition text, -1 when the line is missing.
 long long metric(const std::string& text, const std::string& name) {

@@ -13,11 +13,13 @@
 #include "meter_process.hpp"
 #include "storage/sqlite_conn.hpp"
 #include "support/parse_json.hpp"
+#include "support/eventually.hpp"
 
 using namespace gm::test;
 using namespace std::chrono_literals;
 
 using gm::test::parse_json;
+using gm::test::eventually;
 
 namespace {
 
@@ -33,15 +35,6 @@ long long metric(const std::string& text, const std::string& name) {
     const auto at = text.find("\n" + name + " ");
     if (at == std::string::npos) return -1;
     return std::stoll(text.substr(at + name.size() + 2));
-}
-
-// Polls until pred() holds; generous (the writer backs off up to 5 s, the machine is shared).
-bool eventually(const std::function<bool()>& pred) {
-    for (int i = 0; i < 600; ++i) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return pred();
 }
 
 // Locks the database from another connection, then makes `calls` proxied calls, each

@@ -8,20 +8,11 @@
 #include <chrono>
 #include <thread>
 
+#include "support/eventually.hpp"
+
 using gm::app::retention_job;
 using namespace std::chrono_literals;
-
-namespace {
-
-bool eventually(const std::function<bool()>& pred) {
-    for (int i = 0; i < 1000; ++i) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return pred();
-}
-
-}  // namespace
+using gm::test::eventually;
 
 TEST_CASE("retention_job: a pass after the first delay, then one per period") {
     std::atomic<int> calls{0};

@@ -12,6 +12,8 @@
 
 #include <thread>
 
+#include "support/eventually.hpp"
+
 using namespace gm::test;
 using namespace std::chrono_literals;
 
@@ -90,17 +92,6 @@ std::vector<std::string> sse_events(const std::string& body) {
         pos = end + 4;
     }
     return out;
-}
-
-template <class Pred>
-bool eventually(Pred pred) {
-    // A bound against hanging, not a timing assertion: the condition is expected long before.
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return pred();
 }
 
 const std::string generate = "/v1beta/models/gemini-2.5-flash:generateContent";

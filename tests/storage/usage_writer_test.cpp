@@ -23,12 +23,14 @@
 #include "support/temp_dir.hpp"
 #include "support/thread_sched.hpp"
 #include "test_records.hpp"
+#include "support/eventually.hpp"
 
 using namespace gm::storage;
 using gm::test::numbered_record;
 using gm::test::query_int;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using gm::test::eventually;
 
 namespace {
 
@@ -45,17 +47,6 @@ store_options fast_retry() {
     o.retry_initial = 5ms;
     o.retry_max = 50ms;
     return o;
-}
-
-// Polls a condition; the deadline only stops a hung test, it is not what is measured.
-template <class F>
-bool eventually(F&& cond, std::chrono::seconds limit = 30s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (cond()) return true;
-        std::this_thread::sleep_for(2ms);
-    }
-    return cond();
 }
 
 std::vector<fs::path> journal_segments(const std::string& db) {
@@ -127,7 +118,6 @@ int policy_of_thread(const std::string& name) {
     const auto threads = gm::test::threads_named(name);
     return threads.empty() ? -1 : threads.front().policy;
 }
-
 
 }  // namespace
 
