@@ -24,7 +24,9 @@ std::string usage_text(const po::options_description& desc) {
            "usage: gemini-meter [serve] [options]\n"
            "       gemini-meter migrate [--status] [--database URL]\n"
            "       gemini-meter pricing [--pricing FILE]\n"
-           "       gemini-meter reprice --since DATE [--until DATE] [--database URL] [--pricing FILE]\n\n"
+           "       gemini-meter reprice --since DATE [--until DATE] [--database URL] [--pricing FILE]\n"
+           "       gemini-meter report [--start DATE] [--end DATE] [--filter NAME=VALUE]... [--limit N]\n"
+           "                           [--format text|json] [--database URL]\n\n"
            "Every option can also be given as an environment variable GEMINI_METER_<NAME>\n"
            "(--admin-listen is GEMINI_METER_ADMIN_LISTEN) or in a --config file (name = value).\n\n"
         << desc;
@@ -173,7 +175,13 @@ parse_outcome parse_config(int argc, const char* const* argv) {
         ("archive-dir", po::value(&c.archive_dir), "archive rows to DIR/*.jsonl.gz before retention deletes them")
         ("status", po::bool_switch(&c.migrate_status), "migrate: show the schema version only")
         ("since", po::value(&c.reprice_since), "reprice: first UTC date (YYYY-MM-DD)")
-        ("until", po::value(&c.reprice_until), "reprice: last UTC date, inclusive (default: today)");
+        ("until", po::value(&c.reprice_until), "reprice: last UTC date, inclusive (default: today)")
+        ("start", po::value(&c.report_start), "report: first moment, ISO date or date-time (default: 30 days before --end)")
+        ("end", po::value(&c.report_end), "report: end, ISO date (that whole day) or date-time (default: now)")
+        ("filter", po::value(&c.report_filters)->composing(),
+         "report: NAME=VALUE, NAME one of model, endpoint, botId, userId, guest, tag (repeatable)")
+        ("limit", po::value(&c.report_limit), "report: top users listed, 1..1000 (default 10)")
+        ("format", po::value(&c.report_format)->default_value(c.report_format), "report: text or json");
 
     po::options_description hidden;
     hidden.add_options()("command", po::value(&c.command));
@@ -218,8 +226,9 @@ parse_outcome parse_config(int argc, const char* const* argv) {
         out.message = usage_text(desc);
         return out;
     }
-    if (c.command != "serve" && c.command != "migrate" && c.command != "pricing" && c.command != "reprice")
-        throw config_error("unknown command '" + c.command + "' (serve, migrate, pricing, reprice)");
+    if (c.command != "serve" && c.command != "migrate" && c.command != "pricing" && c.command != "reprice" &&
+        c.command != "report")
+        throw config_error("unknown command '" + c.command + "' (serve, migrate, pricing, reprice, report)");
 
     const auto lp = parse_host_port("listen", listen);
     c.proxy.listen_host = lp.host;

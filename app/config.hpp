@@ -18,7 +18,7 @@ struct host_port {
 };
 
 struct app_config {
-    std::string command = "serve";  // serve | migrate | pricing | reprice
+    std::string command = "serve";  // serve | migrate | pricing | reprice | report
     proxy::proxy_options proxy;
     host_port admin{"127.0.0.1", 9090};
     std::optional<std::string> admin_token_file;
@@ -35,6 +35,11 @@ struct app_config {
     std::string archive_dir;           // where retention writes .jsonl.gz before deleting
     bool migrate_status = false;       // `migrate --status`
     std::string reprice_since, reprice_until;
+    // report: the admin API's startDate / endDate / limit and filters (NAME=VALUE), checked
+    // by its rules when the report runs; empty means the API's default.
+    std::string report_start, report_end, report_limit;
+    std::vector<std::string> report_filters;
+    std::string report_format = "text";  // text | json
 
     // Problems, one per line; empty when the configuration is usable.
     std::vector<std::string> validate() const;

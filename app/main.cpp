@@ -19,6 +19,7 @@
 #include "app/call_log.hpp"
 #include "app/call_pipeline.hpp"
 #include "app/log_sink.hpp"
+#include "app/report_command.hpp"
 #include "app/retention_job.hpp"
 #include "app/config.hpp"
 #include "app/utc_date.hpp"
@@ -242,7 +243,14 @@ int main(int argc, char** argv) {
             return run_migrate(c);
         if (c.command == "reprice")
             return run_reprice(c);
+        if (c.command == "report") {
+            app::run_report(c, now_ms(), std::cout);
+            return 0;
+        }
         return serve(c);
+    } catch (const app::config_error& e) {
+        std::cerr << "gemini-meter: " << e.what() << "\n";
+        return 2;
     } catch (const std::exception& e) {
         std::cerr << "gemini-meter: " << e.what() << "\n";
         return 1;

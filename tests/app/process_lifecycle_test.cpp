@@ -2,11 +2,13 @@
 // upload and many idle connections, and SIGTERM letting calls in flight finish.
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <filesystem>
 #include <thread>
 
 #include "meter_process.hpp"
 #include "proxy/io_affinity.hpp"
 #include "proxy/io_slice.hpp"
+#include "support/parse_json.hpp"
 #include "support/thread_sched.hpp"
 
 using namespace gm::test;
@@ -219,4 +221,48 @@ TEST_CASE("the writer's checkpoints run under SCHED_IDLE by default and at the p
         CHECK(checkpoint_policy_after_a_call(m) == SCHED_OTHER);
         m.stop();
     }
+}
+
+TEST_CASE("report: the calls the binary recorded, summed from its database by the report subcommand") {
+    meter_process m;
+    auto c = m.connect();
+    for (const char* user : {"alice", "alice", "bob"}) {
+        c->send(raw_http_client::make_request("POST", "/v1beta/models/gemini-2.5-flash:generateContent",
+                                              {{"Content-Type", "application/json"}, {"X-Meter-User-Id", user}},
+                                              R"({"contents":[]})"));
+        REQUIRE(c->read_response().status == 200);
+    }
+    m.stop();
+    const auto rows = m.rows();
+    REQUIRE(rows.size() == 3);
+    std::int64_t cost = 0, tokens = 0, alice_cost = 0;
+    for (const auto& r : rows) {
+        cost += r.cost_pico_usd;
+        tokens += r.tokens.total;
+        if (r.user_id == "alice") alice_cost += r.cost_pico_usd;
+    }
+    REQUIRE(cost > 0);
+
+    process_runner report(GM_BINARY, {"report", "--database", "sqlite:" + m.db_path, "--format", "json"});
+    REQUIRE(report.wait_exit(std::chrono::seconds(20)) == 0);
+    std::string out;
+    for (const auto& l : report.stdout_lines()) out += l;
+    const auto doc = parse_json(out);
+    REQUIRE(doc.IsObject());
+    CHECK(doc["stats"]["stats"]["totalCalls"].GetInt64() == 3);
+    CHECK(doc["stats"]["stats"]["totalTokens"].GetInt64() == tokens);
+    CHECK(doc["stats"]["stats"]["totalCostPicoUSD"].GetInt64() == cost);
+    const auto& top = doc["topUsers"]["topUsers"];
+    REQUIRE(top.Size() == 2);
+    CHECK(top[0]["userId"].GetString() == std::string("alice"));
+    CHECK(top[0]["costPicoUSD"].GetInt64() == alice_cost);
+
+    std::string err;
+    CHECK(run_and_wait({"report", "--database", "sqlite:" + m.db_path, "--start", "tomorrow"}, {}, &err) == 2);
+    CHECK_THAT(err, Catch::Contains("--start: invalid startDate: 'tomorrow'"));
+    err.clear();
+    const auto missing = m.dir.file("missing.db");
+    CHECK(run_and_wait({"report", "--database", "sqlite:" + missing}, {}, &err) == 1);
+    CHECK_THAT(err, Catch::Contains("does not exist"));
+    CHECK_FALSE(std::filesystem::exists(missing));
 }
