@@ -3,7 +3,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <atomic>
 #include <chrono>
@@ -27,6 +26,7 @@
 #include "metering/pricing_registry.hpp"
 #include "metering/pricing_render.hpp"
 #include "metering/pricing_table.hpp"
+#include "proxy/io_affinity.hpp"
 #include "proxy/proxy_server.hpp"
 #include "storage/migrations.hpp"
 #include "storage/reprice.hpp"
@@ -136,9 +136,7 @@ int serve(const app::app_config& c) {
     if (c.proxy.io_slice.count() != 0)
         app::write_line(app::format_event_line("io_slice", proxy::describe(proxy.io_slice(), c.proxy.io_slice), format));
     if (!proxy.io_cpus().empty())
-        app::write_line(app::format_event_line(
-            "io_cpus", fmt::format("I/O threads bound to CPUs {} (in thread order)", fmt::join(proxy.io_cpus(), " ")),
-            format));
+        app::write_line(app::format_event_line("io_cpus", proxy::describe_io_cpus(proxy.io_cpus()), format));
     admin_api::admin_server admin(proxy.context(0), admin_options, deps);
     admin.start();
     // Signals and periodic jobs run on the main thread: never on an I/O thread.

@@ -121,4 +121,17 @@ std::string format_cpu_list(const std::vector<int>& cpus) {
     return out;
 }
 
+std::string describe_io_cpus(const std::vector<int>& thread_cpus) {
+    std::string out = "I/O threads bound to CPUs";
+    for (int cpu : thread_cpus) out += ' ' + std::to_string(cpu);
+    out += " (in thread order)";
+    std::vector<int> sorted = thread_cpus;
+    std::sort(sorted.begin(), sorted.end());
+    const auto distinct = static_cast<std::size_t>(std::unique(sorted.begin(), sorted.end()) - sorted.begin());
+    if (distinct < thread_cpus.size())
+        out += "; " + std::to_string(thread_cpus.size()) + " threads on " + std::to_string(distinct) +
+               (distinct == 1 ? " CPU" : " CPUs") + ": more I/O threads than CPUs listed, so some take turns on one CPU";
+    return out;
+}
+
 }  // namespace gm::proxy

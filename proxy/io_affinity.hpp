@@ -42,4 +42,9 @@ std::vector<int> thread_cpus(pid_t tid);
 // "0-1,4": a list as parse_io_cpus reads it.
 std::string format_cpu_list(const std::vector<int>& cpus);
 
+// The start-up log line's text for the CPU of each I/O thread (io_thread_cpus), saying how
+// many threads share a CPU when there are more threads than CPUs: they then take turns on it,
+// which an operator who asked for one thread per CPU would want to know.
+std::string describe_io_cpus(const std::vector<int>& thread_cpus);
+
 }  // namespace gm::proxy

@@ -129,3 +129,14 @@ TEST_CASE("io cpus: every gm-io thread of a started proxy_server runs on its CPU
     for (const auto& t : gm::test::threads_named("gm-io")) CHECK(thread_cpus(t.tid) == allowed);
     server.stop();
 }
+
+TEST_CASE("the io_cpus log line says when I/O threads share a CPU") {
+    CHECK(describe_io_cpus({0, 1}) == "I/O threads bound to CPUs 0 1 (in thread order)");
+    CHECK(describe_io_cpus({3}) == "I/O threads bound to CPUs 3 (in thread order)");
+    CHECK(describe_io_cpus({0, 1, 0}) ==
+          "I/O threads bound to CPUs 0 1 0 (in thread order); 3 threads on 2 CPUs: more I/O threads than CPUs listed, "
+          "so some take turns on one CPU");
+    CHECK(describe_io_cpus({2, 2}) ==
+          "I/O threads bound to CPUs 2 2 (in thread order); 2 threads on 1 CPU: more I/O threads than CPUs listed, "
+          "so some take turns on one CPU");
+}
