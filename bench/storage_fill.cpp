@@ -24,11 +24,11 @@
 
 #include <fmt/format.h>
 
+#include "app/demo/usage_generator.hpp"
 #include "storage/migrations.hpp"
 #include "storage/sqlite_batch_inserter.hpp"
 #include "storage/sqlite_store.hpp"
 #include "storage/utc_time.hpp"
-#include "usage_generator.hpp"
 
 namespace {
 
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     const args a = parse(argc, argv);
     std::printf("storage_fill: %lld rows, %d days, %d users, %d models/endpoints/bots -> %s (%s)\n", a.rows, a.days,
                 a.users, a.dims, a.db.c_str(), a.direct ? "direct batches" : "journal + queue + writer");
-    gm::bench::usage_generator gen({a.rows, a.days, a.users, a.dims});
+    gm::demo::usage_generator gen({a.rows, a.days, a.users, a.dims});
     const auto t0 = clock_type::now();
     double gen_seconds = 0;
     if (a.direct) {

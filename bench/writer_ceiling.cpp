@@ -1,5 +1,5 @@
 // How fast can SQLite take these rows at all, on this machine, in this run? Writes the same
-// records (bench/usage_generator.hpp) three ways, each into a fresh file, in alternating rounds:
+// records (app/demo/usage_generator.hpp) three ways, each into a fresh file, in alternating rounds:
 //   bare  the specification's ApiUsage table (schema version 1) without its four indexes:
 //         one prepared single-row INSERT per row, one transaction per batch;
 //   spec  the same table with the specification's four indexes;
@@ -19,12 +19,12 @@
 #include <string>
 #include <vector>
 
+#include "app/demo/usage_generator.hpp"
 #include "storage/migrations.hpp"
 #include "storage/record_codec.hpp"
 #include "storage/sqlite_batch_inserter.hpp"
 #include "storage/sqlite_conn.hpp"
 #include "storage/utc_time.hpp"
-#include "usage_generator.hpp"
 
 namespace {
 
@@ -152,7 +152,7 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
     const args a = parse(argc, argv);
     constexpr std::int64_t cache_kib = 256 * 1024;  // what storage_fill gives the writer
-    gm::bench::usage_generator gen({a.rows, a.days, 50'000, 20});
+    gm::demo::usage_generator gen({a.rows, a.days, 50'000, 20});
     std::vector<std::vector<usage_record>> batches;
     for (long long i = 0; i < a.rows;) {
         auto& b = batches.emplace_back();
