@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "proxy/proxy_session.hpp"
+#include "proxy/resolver_threads.hpp"
 
 namespace gm::proxy {
 
@@ -57,6 +58,7 @@ void proxy_server::start() {
                                  std::to_string(shared_.options.listen_port) + ": " + ec.message());
     port_ = acceptor_->local_endpoint().port();
     do_accept();
+    start_resolver_threads(contexts_);
     struct thread_setup {
         io_slice_result slice;
         int pin_error = 0;  // errno of sched_setaffinity
@@ -71,7 +73,7 @@ void proxy_server::start() {
             // Benchmarks split the process's CPU by thread name (/proc/PID/task/*/comm).
             pthread_setname_np(pthread_self(), "gm-io");
             // Set by the thread itself, before its first event, so that they hold from the
-            // first call on; threads it may start later inherit them.
+            // first call on (the resolver's thread, which would inherit them, exists already).
             thread_setup r;
             r.slice = set_current_thread_slice(want);
             if (cpu >= 0)
