@@ -209,7 +209,7 @@ struct runner {
     // Paired runs: each measured tick's latency on either side, -1 until it completes.
     std::vector<std::array<std::int64_t, 2>> pairs;
     std::vector<clock_type::time_point> pair_at;  // each measured tick's scheduled time
-    std::uint64_t ticks = 0;
+    std::uint64_t ticks = 0;  // paired runs: ticks sent so far, for the alternating order
     std::vector<std::uint32_t> latencies_us;
     std::uint64_t total = 0, errors = 0, measured = 0;
     clock_type::time_point start, warm_end, end;
@@ -375,8 +375,10 @@ struct runner {
             const int n = ::epoll_wait(ep, evs, 256, 50);
             for (int i = 0; i < n; ++i) {
                 if (evs[i].data.ptr == nullptr) {
-                    std::uint64_t ticks;
-                    [[maybe_unused]] auto r = ::read(tfd, &ticks, sizeof ticks);
+                    // Not named `ticks`: a local of that name hid the member that
+                    // alternates the pair order, so the direct side always left first.
+                    std::uint64_t expirations;
+                    [[maybe_unused]] auto r = ::read(tfd, &expirations, sizeof expirations);
                     const auto now = clock_type::now();
                     while (next <= now) {
                         if (o.pair_port) {

@@ -27,8 +27,12 @@
 # PAIRED=1 also sends, in each target's open-loop run, every request to the fake directly at
 # the same moment (gm-loadgen --pair-port) and reports the percentiles of the per-request
 # differences (+p50/+p99 paired): the noise both requests share cancels out, which it does
-# not between two separate runs. An A/A check (the fake paired with itself) measured this
-# estimator's own floor at ~30 us p50 and ~0.3 ms p99 (one 4 s run, load average 5.4).
+# not between two separate runs. The "direct" target's open-loop run is then the A/A check:
+# the fake paired with itself, the same two requests per tick, no proxy between: its +p99
+# is the estimator's own floor in the same rounds (~0.3 ms p99 at load average 5.4, 45-105
+# us on a quiet machine, earlier sessions). Every tick's pair is kept in
+# $OUT/pairs-<stamp>/<round>-<target>-<shape>.txt ("scheduled_ns proxied_us direct_us", -1
+# for a side that did not complete); bench/relay_pool.py pools them over rounds and runs.
 # SSE_FLUSH=1 makes the fake write each of the 20 events separately (20 small writes per
 # stream through the proxy); by default a stream's events leave the fake in one write.
 # PERF_SCHED=1 records `perf sched` during each gemini-meter target's open-loop run and
@@ -69,6 +73,8 @@ mkdir -p "$OUT"
 T=$(mktemp -d /tmp/gm-bench-XXXXXX)
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RESULTS=$OUT/results-$STAMP.tsv
+PAIRS=$OUT/pairs-$STAMP
+[[ $PAIRED == 1 ]] && mkdir -p "$PAIRS"
 : > "$RESULTS"
 CLK_TCK=$(getconf CLK_TCK)
 declare -A PIDS=()   # target -> main pid (only processes this script started)
@@ -285,7 +291,7 @@ for round in $(seq 1 "$ROUNDS"); do
       fi
       [[ $total -gt 0 ]] && record "$round" "$t" "$shape" fake_cpu_us_per_req "$(awk -v d=$((f1 - f0)) -v n="$total" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", d * 1e6 / hz / n }')"
       PAIR_ARG=""
-      [[ $PAIRED == 1 && $t != direct ]] && PAIR_ARG="--pair-port $FAKE_PORT"
+      [[ $PAIRED == 1 ]] && PAIR_ARG="--pair-port $FAKE_PORT --pairs-out $PAIRS/$round-$t-$shape.txt"
       s0=$(schedstat "$pid")
       PERF_CMD=()
       [[ $PERF_SCHED == 1 && $t == meter* ]] && PERF_CMD=(perf sched record -q -o "$T/sched.data" --)
@@ -369,9 +375,13 @@ for shape in unary sse; do
   fi
   if [[ $PAIRED == 1 ]]; then
     for t in "${ACTIVE[@]}"; do
-      [[ $t == direct ]] && continue
+      if [[ $t == direct ]]; then
+        echo "  direct paired with direct (A/A, the estimator's own floor): +p50 $(values "$t" "$shape" pair_p50_us | median) us, +p99 $(values "$t" "$shape" pair_p99_us | median) us"
+        continue
+      fi
       echo "  $t added latency, paired with direct requests sent at the same moment: +p50 $(values "$t" "$shape" pair_p50_us | median) us, +p99 $(values "$t" "$shape" pair_p99_us | median) us"
     done
+    echo "  (pooled over rounds, with intervals: bench/relay_pool.py $PAIRS)"
   fi
 done
 echo
