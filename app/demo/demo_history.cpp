@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -21,6 +23,28 @@ constexpr std::int64_t writer_cache_kib = 16 * 1024;
 
 void check_positive(long long value, const char* name) {
     if (value <= 0) throw std::invalid_argument(fmt::format("demo history: {} must be > 0, got {}", name, value));
+}
+
+// How many calls each day gets, summing to days x calls_per_day: weekends are quieter, usage
+// grows over the span (by about two thirds from the first day to the last), and no two days
+// are alike, so the daily chart and the projections look like an app's.
+std::vector<long long> daily_calls(int days, int calls_per_day, std::int64_t first_day) {
+    std::mt19937_64 rng(2026);
+    std::vector<double> cumulative{0};
+    for (int d = 0; d < days; ++d) {
+        const std::int64_t weekday = (first_day + d + 4) % 7;  // 1970-01-01 was a Thursday; 0: Sunday
+        const double weekend = weekday == 0 || weekday == 6 ? 0.55 : 1.0;
+        const double growth = 0.75 + 0.5 * (days > 1 ? static_cast<double>(d) / (days - 1) : 1.0);
+        const double noise = std::uniform_real_distribution<double>(0.9, 1.1)(rng);
+        cumulative.push_back(cumulative.back() + weekend * growth * noise);
+    }
+    const double total = static_cast<double>(days) * calls_per_day;
+    std::vector<long long> out;
+    for (int d = 0; d < days; ++d) {
+        const auto upto = [&](int k) { return std::llround(total * cumulative[static_cast<std::size_t>(k)] / cumulative.back()); };
+        out.push_back(upto(d + 1) - upto(d));
+    }
+    return out;
 }
 
 long long count_calls(const std::string& db_path) {
@@ -52,6 +76,7 @@ history_result fill_history(const std::string& db_path, const history_options& o
     // Whole UTC days ending where today begins: the live traffic fills today.
     out.end_ms = storage::day_start_ms(storage::utc_day(now_ms));
     out.start_ms = out.end_ms - static_cast<std::int64_t>(options.days) * storage::ms_per_day;
+    const auto per_day = daily_calls(options.days, options.calls_per_day, storage::utc_day(out.start_ms));
     const long long rows = static_cast<long long>(options.days) * options.calls_per_day;
 
     const demo_catalog cat = make_demo_catalog(options.users);
@@ -63,7 +88,7 @@ history_result fill_history(const std::string& db_path, const history_options& o
     names.user_ids = cat.user_ids;
     names.user_emails = cat.user_emails;
     names.chat_like = cat.chat_like;
-    usage_generator gen({rows, options.days, options.users, 0}, std::move(names), table, out.start_ms, out.end_ms);
+    usage_generator gen({rows, options.days, options.users, 0}, std::move(names), table, out.start_ms, per_day);
 
     storage::sqlite_batch_inserter inserter(db_path, busy_timeout_ms, writer_cache_kib);
     std::vector<metering::usage_record> batch;

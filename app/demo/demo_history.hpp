@@ -15,7 +15,7 @@ namespace gm::demo {
 
 struct history_options {
     int days = 30;             // whole UTC days before today's
-    int calls_per_day = 400;   // on average
+    int calls_per_day = 400;   // on average: weekends are quieter, later days busier
     int users = 60;            // registered users named (guests aside)
 };
 

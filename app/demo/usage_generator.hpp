@@ -86,19 +86,28 @@ public:
         start_ms_ = end_ms_ - static_cast<std::int64_t>(a.days) * gm::storage::ms_per_day;
     }
 
-    // The demo's records: a.rows spread over [start_ms, end_ms), named from names (users:
-    // names.user_ids, a.users and a.dims unused), priced by table, ids by make_record_id.
+    // The demo's records: day d (the UTC day starting at start_ms + d days) holds
+    // rows_per_day[d] records spread evenly over it (a.rows must be their sum); named from
+    // names (users: names.user_ids; a.users and a.dims unused), priced by table, ids by
+    // make_record_id.
     usage_generator(const fill_shape& a, record_names names, const metering::pricing_table& table,
-                    std::int64_t start_ms, std::int64_t end_ms)
+                    std::int64_t start_ms, const std::vector<long long>& rows_per_day)
         : usage_generator(a, std::move(names), &table) {
         start_ms_ = start_ms;
-        end_ms_ = end_ms;
+        end_ms_ = start_ms + static_cast<std::int64_t>(rows_per_day.size()) * gm::storage::ms_per_day;
+        long long before = 0;
+        for (long long n : rows_per_day) {
+            day_first_row_.push_back(before);
+            before += n;
+        }
+        day_first_row_.push_back(before);
     }
 
     metering::usage_record make(long long i) {
         metering::usage_record r;
-        // Evenly spread in time, so ids (time first) are in insertion order as in production.
-        r.created_at_ms = start_ms_ + (end_ms_ - start_ms_) * i / a_.rows;
+        // Evenly spread in time (within each day when days are given), so ids (time first)
+        // are in insertion order as in production.
+        r.created_at_ms = created_at(i);
         r.id = table_ ? metering::make_record_id(r.created_at_ms)
                       : fmt::format("{:012x}{:014x}", r.created_at_ms, static_cast<unsigned long long>(i));
         // Dimensions correlate as in a real app: a feature (endpoint) mostly uses one model,
@@ -146,6 +155,15 @@ private:
           models_(n_models_, 1.2), endpoints_(static_cast<int>(names_.endpoints.size()), 1.0),
           bots_(static_cast<int>(names_.bots.size()), 1.0), users_(static_cast<int>(names_.user_ids.size()), 0.9) {}
 
+    std::int64_t created_at(long long i) const {
+        if (day_first_row_.empty()) return start_ms_ + (end_ms_ - start_ms_) * i / a_.rows;
+        // The day whose rows include i: the last one starting at or before it.
+        const auto next = std::upper_bound(day_first_row_.begin(), day_first_row_.end() - 1, i);
+        const auto d = static_cast<std::int64_t>(next - day_first_row_.begin()) - 1;
+        const long long first = day_first_row_[static_cast<std::size_t>(d)], count = *next - first;
+        return start_ms_ + d * gm::storage::ms_per_day + gm::storage::ms_per_day * (i - first) / count;
+    }
+
     void price(metering::usage_record& r, int m) const {
         if (table_) {
             r.price_version = table_->version();
@@ -175,6 +193,7 @@ private:
     std::mt19937_64 rng_{42};
     zipf models_, endpoints_, bots_, users_;
     std::int64_t start_ms_ = 0, end_ms_ = 0;
+    std::vector<long long> day_first_row_;  // the demo's: first row of each day, then the total
 };
 
 }  // namespace gm::demo

@@ -92,7 +92,7 @@ TEST_CASE("demo_history: an empty database gets every one of the days, priced by
     CHECK(per_day.size() == 7);
     for (std::int64_t d = today - 7; d < today; ++d) {
         INFO(gm::storage::format_date(d));
-        CHECK(per_day[d] > 100);  // evenly spread: about 200 each
+        CHECK(per_day[d] > 50);  // 200 on average; weekends fewer
     }
     CHECK(failed > 0);
     CHECK(guests > 0);
@@ -105,6 +105,34 @@ TEST_CASE("demo_history: an empty database gets every one of the days, priced by
     CHECK(stats.totals.failed_calls == failed);
     CHECK(stats.totals.unpriced_calls == failed);
     CHECK(stats.by_model.size() >= 3);
+}
+
+TEST_CASE("demo_history: weekends are quieter and the later weeks busier", "[demo_history]") {
+    gm::test::temp_dir dir;
+    const std::string db = dir.file("usage.db");
+    history_options o;
+    o.days = 28;
+    o.calls_per_day = 100;
+    const auto r = fill_history(db, o, now_ms);
+    REQUIRE(r.rows == 2800);
+    sqlite_conn conn(db, sqlite_conn::mode::read_only);
+    auto st = conn.prepare("SELECT createdAtMs / 86400000, COUNT(*) FROM ApiUsage GROUP BY 1 ORDER BY 1");
+    double weekend = 0, weekday = 0, first_week = 0, last_week = 0;
+    int weekend_days = 0, weekday_days = 0, days = 0;
+    while (st.step()) {
+        const std::int64_t day = st.col_int(0);
+        const auto n = static_cast<double>(st.col_int(1));
+        const bool is_weekend = (day + 4) % 7 == 0 || (day + 4) % 7 == 6;  // 1970-01-01 was a Thursday
+        (is_weekend ? weekend : weekday) += n;
+        ++(is_weekend ? weekend_days : weekday_days);
+        if (days < 7) first_week += n;
+        if (days >= 21) last_week += n;
+        ++days;
+    }
+    CHECK(days == 28);
+    REQUIRE(weekend_days == 8);
+    CHECK(weekend / weekend_days < 0.75 * weekday / weekday_days);
+    CHECK(last_week > 1.3 * first_week);
 }
 
 TEST_CASE("demo_history: a database that has calls is left as it is", "[demo_history]") {
