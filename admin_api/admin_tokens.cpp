@@ -1,6 +1,9 @@
 #include "admin_api/admin_tokens.hpp"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <stdexcept>
 
@@ -51,6 +54,19 @@ std::vector<std::string> load_admin_tokens(std::optional<std::string> file, cons
         }
     }
     return tokens;
+}
+
+std::string random_admin_token() {
+    std::array<unsigned char, 32> bytes{};
+    if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
+        throw std::runtime_error("cannot make an admin token: OpenSSL's random generator failed");
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : bytes) {
+        out += hex[b >> 4];
+        out += hex[b & 15];
+    }
+    return out;
 }
 
 }  // namespace gm::admin_api

@@ -12,4 +12,8 @@ namespace gm::admin_api {
 // The token values never appear in the message.
 std::vector<std::string> load_admin_tokens(std::optional<std::string> file, const char* env_value);
 
+// A new token for one run (`gemini-meter demo` without a configured one): 64 hex digits
+// from OpenSSL's random generator (256 bits). Throws std::runtime_error if it has no entropy.
+std::string random_admin_token();
+
 }  // namespace gm::admin_api

@@ -26,7 +26,10 @@ std::string usage_text(const po::options_description& desc) {
            "       gemini-meter pricing [--pricing FILE]\n"
            "       gemini-meter reprice --since DATE [--until DATE] [--database URL] [--pricing FILE]\n"
            "       gemini-meter report [--start DATE] [--end DATE] [--filter NAME=VALUE]... [--limit N]\n"
-           "                           [--format text|json] [--database URL]\n\n"
+           "                           [--format text|json] [--database URL]\n"
+           "       gemini-meter demo [--demo-rate N] [--demo-days N] [options]\n"
+           "         (a simulated upstream and app: the dashboard without an API key; database\n"
+           "          sqlite:./var/demo.db and proxy on 127.0.0.1, any port, unless given)\n\n"
            "Every option can also be given as an environment variable GEMINI_METER_<NAME>\n"
            "(--admin-listen is GEMINI_METER_ADMIN_LISTEN) or in a --config file (name = value).\n\n"
         << desc;
@@ -118,6 +121,10 @@ std::vector<std::string> app_config::validate() const {
     if (proxy.connect_timeout.count() <= 0 || proxy.header_timeout.count() <= 0 ||
         proxy.upstream_first_byte_timeout.count() <= 0 || proxy.idle_timeout.count() <= 0)
         problems.push_back("timeouts must be greater than zero");
+    if (command == "demo" && !(demo_rate >= 0.1 && demo_rate <= 1000))
+        problems.push_back(fmt::format("--demo-rate: {} must be 0.1..1000 calls per second", demo_rate));
+    if (command == "demo" && (demo_days < 0 || demo_days > 400))
+        problems.push_back(fmt::format("--demo-days: {} must be 0..400", demo_days));
     if (command == "reprice" && reprice_since.empty())
         problems.push_back("reprice: --since DATE is required");
     return problems;
@@ -181,7 +188,11 @@ parse_outcome parse_config(int argc, const char* const* argv) {
         ("filter", po::value(&c.report_filters)->composing(),
          "report: NAME=VALUE, NAME one of model, endpoint, botId, userId, guest, tag (repeatable)")
         ("limit", po::value(&c.report_limit), "report: top users listed, 1..1000 (default 10)")
-        ("format", po::value(&c.report_format)->default_value(c.report_format), "report: text or json");
+        ("format", po::value(&c.report_format)->default_value(c.report_format), "report: text or json")
+        ("demo-rate", po::value(&c.demo_rate)->default_value(c.demo_rate),
+         "demo: made-up calls per second through the proxy, 0.1..1000")
+        ("demo-days", po::value(&c.demo_days)->default_value(c.demo_days),
+         "demo: whole days of made-up history written into an empty database first, 0..400");
 
     po::options_description hidden;
     hidden.add_options()("command", po::value(&c.command));
@@ -227,8 +238,16 @@ parse_outcome parse_config(int argc, const char* const* argv) {
         return out;
     }
     if (c.command != "serve" && c.command != "migrate" && c.command != "pricing" && c.command != "reprice" &&
-        c.command != "report")
-        throw config_error("unknown command '" + c.command + "' (serve, migrate, pricing, reprice, report)");
+        c.command != "report" && c.command != "demo")
+        throw config_error("unknown command '" + c.command + "' (serve, migrate, pricing, reprice, report, demo)");
+    if (c.command == "demo") {
+        // Made-up calls never go into the default (real) database, and the demo's proxy is
+        // reachable from this machine only, on any free port (its start line says which).
+        if (vm["database"].defaulted())
+            c.database = "sqlite:./var/demo.db";
+        if (vm["listen"].defaulted())
+            listen = "127.0.0.1:0";
+    }
 
     const auto lp = parse_host_port("listen", listen);
     c.proxy.listen_host = lp.host;

@@ -18,7 +18,7 @@ struct host_port {
 };
 
 struct app_config {
-    std::string command = "serve";  // serve | migrate | pricing | reprice | report
+    std::string command = "serve";  // serve | migrate | pricing | reprice | report | demo
     proxy::proxy_options proxy;
     host_port admin{"127.0.0.1", 9090};
     std::optional<std::string> admin_token_file;
@@ -40,6 +40,10 @@ struct app_config {
     std::string report_start, report_end, report_limit;
     std::vector<std::string> report_filters;
     std::string report_format = "text";  // text | json
+    // demo: made-up calls per second through the proxy, and whole days of made-up history
+    // written into an empty database first (0: none).
+    double demo_rate = 2.0;
+    int demo_days = 30;
 
     // Problems, one per line; empty when the configuration is usable.
     std::vector<std::string> validate() const;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -16,6 +17,9 @@
 #include "admin_api/admin_tokens.hpp"
 #include "admin_api/writer_health.hpp"
 #include "app/call_log.hpp"
+#include "app/demo/demo_history.hpp"
+#include "app/demo/demo_traffic.hpp"
+#include "app/demo/demo_upstream.hpp"
 #include "app/call_pipeline.hpp"
 #include "app/log_sink.hpp"
 #include "app/report_command.hpp"
@@ -92,7 +96,15 @@ int run_reprice(const app::app_config& c) {
     return 0;
 }
 
-int serve(const app::app_config& c) {
+// What a command built on `serve` adds: a token of its own for the admin API, and what to
+// start once the proxy and the admin API listen (and stop before they drain).
+struct serve_hooks {
+    std::optional<std::string> extra_admin_token;
+    std::function<void(unsigned short proxy_port, unsigned short admin_port)> started;
+    std::function<void()> stopping;
+};
+
+int serve(const app::app_config& c, const serve_hooks& hooks = {}) {
     const auto format = c.log_format == "text" ? app::log_format::text : app::log_format::json;
     metering::pricing_registry pricing(load_pricing(c));
     metering::call_metrics metrics;
@@ -113,6 +125,8 @@ int serve(const app::app_config& c) {
     admin_options.port = c.admin.port;
     const char* env_token = std::getenv("GEMINI_METER_ADMIN_TOKEN");
     admin_options.tokens = admin_api::load_admin_tokens(c.admin_token_file, env_token);
+    if (hooks.extra_admin_token)
+        admin_options.tokens.push_back(*hooks.extra_admin_token);
     admin_options.cors_origin = c.cors_origin;
     admin_options.max_range_days = c.max_range_days;
     // validate() has accepted the name.
@@ -187,6 +201,7 @@ int serve(const app::app_config& c) {
 
     stop_signals.async_wait([&](boost::system::error_code, int sig) {
         app::write_line(app::format_event_line("stopping", fmt::format("signal {}: draining", sig), format));
+        if (hooks.stopping) hooks.stopping();
         // Phase one: refuse new work, finish calls in flight. Phase two: cut what is left,
         // then commit every record before exiting.
         admin.stop();
@@ -207,8 +222,57 @@ int serve(const app::app_config& c) {
                     proxy.port(), c.admin.host, admin.port(), c.proxy.upstream_url, db_path, pricing.current()->version()),
         format));
 
+    if (hooks.started) hooks.started(proxy.port(), admin.port());
+
     main_ioc.run();
     return 0;
+}
+
+// `demo`: serve, with the demo's simulated Gemini as the upstream, made-up history in an
+// empty database and a made-up app calling through the proxy (app/demo/).
+int run_demo(app::app_config c) {
+    const auto format = c.log_format == "text" ? app::log_format::text : app::log_format::json;
+    demo::demo_upstream upstream;
+    upstream.start();
+    c.proxy.upstream_url = fmt::format("http://127.0.0.1:{}", upstream.port());
+    c.proxy.upstream_ca_file.clear();
+
+    const auto db_path = c.sqlite_path();
+    ensure_parent_dir(db_path);
+    if (c.demo_days > 0) {
+        demo::history_options history;
+        history.days = c.demo_days;
+        const auto filled = demo::fill_history(db_path, history, now_ms(), *load_pricing(c));
+        app::write_line(app::format_event_line("demo", filled.message, format));
+    }
+
+    // Without a configured token the demo makes one up for this run and prints it: it opens
+    // a dashboard of made-up data on loopback, not the real one.
+    serve_hooks hooks;
+    const bool own_token = !c.admin_token_file && !std::getenv("GEMINI_METER_ADMIN_TOKEN");
+    if (own_token) hooks.extra_admin_token = admin_api::random_admin_token();
+    std::unique_ptr<demo::demo_traffic> traffic;
+    hooks.started = [&](unsigned short proxy_port, unsigned short admin_port) {
+        demo::traffic_options options;
+        options.port = proxy_port;
+        options.rate = c.demo_rate;
+        traffic = std::make_unique<demo::demo_traffic>(options);
+        traffic->start();
+        const auto host = c.admin.host == "0.0.0.0" || c.admin.host == "::" ? std::string("127.0.0.1") : c.admin.host;
+        app::write_line(app::format_event_line(
+            "demo",
+            fmt::format("made-up calls at {}/s through the proxy to a simulated Gemini; dashboard: "
+                        "http://{}:{}/dashboard{}",
+                        c.demo_rate, host, admin_port,
+                        own_token ? "#token=" + *hooks.extra_admin_token : " (with your admin token)"),
+            format));
+    };
+    hooks.stopping = [&] {
+        if (traffic) traffic->stop();
+    };
+    const int rc = serve(c, hooks);
+    upstream.stop();
+    return rc;
 }
 
 }  // namespace
@@ -241,6 +305,8 @@ int main(int argc, char** argv) {
             return run_migrate(c);
         if (c.command == "reprice")
             return run_reprice(c);
+        if (c.command == "demo")
+            return run_demo(c);
         if (c.command == "report") {
             app::run_report(c, now_ms(), std::cout);
             return 0;

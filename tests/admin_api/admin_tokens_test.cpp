@@ -50,3 +50,10 @@ TEST_CASE("an unreadable or empty token file is a start-up error that does not e
     }
     std::filesystem::remove(spaced);
 }
+
+TEST_CASE("a token made for one run: 64 lowercase hex digits, a new one each time") {
+    const auto a = random_admin_token(), b = random_admin_token();
+    CHECK(a.size() == 64);
+    CHECK(a.find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(a != b);
+}

@@ -176,3 +176,31 @@ TEST_CASE("io-slice-us takes 0 or 100..100000 microseconds, also from the enviro
     CHECK_THROWS_WITH(parse({"--io-slice-us", "short"}), Catch::Contains("io-slice-us"));
     CHECK_THROWS_WITH(parse({"--io-slice-us", "0.1ms"}), Catch::Contains("io-slice-us"));
 }
+
+TEST_CASE("demo: its own database and a loopback proxy on any port unless given; rate and days checked") {
+    auto c = parse({"demo"}).config;
+    CHECK(c.command == "demo");
+    CHECK(c.database == "sqlite:./var/demo.db");
+    CHECK(c.proxy.listen_host == "127.0.0.1");
+    CHECK(c.proxy.listen_port == 0);
+    CHECK(c.demo_rate == 2.0);
+    CHECK(c.demo_days == 30);
+    CHECK(c.validate().empty());
+    auto given = parse({"demo", "--database", "sqlite:/tmp/mine.db", "--listen", "127.0.0.1:7100"}).config;
+    CHECK(given.database == "sqlite:/tmp/mine.db");
+    CHECK(given.proxy.listen_port == 7100);
+    ::setenv("GEMINI_METER_DATABASE", "sqlite:/tmp/from-env.db", 1);
+    auto from_env = parse({"demo"}).config;
+    ::unsetenv("GEMINI_METER_DATABASE");
+    CHECK(from_env.database == "sqlite:/tmp/from-env.db");
+    // Serving is unchanged by the demo's defaults.
+    CHECK(parse({"serve"}).config.database == "sqlite:./var/usage.db");
+
+    CHECK(parse({"demo", "--demo-rate", "0"}).config.validate() ==
+          std::vector<std::string>{"--demo-rate: 0 must be 0.1..1000 calls per second"});
+    CHECK(parse({"demo", "--demo-rate", "nan"}).config.validate().size() == 1);
+    CHECK(parse({"demo", "--demo-days", "401"}).config.validate() == std::vector<std::string>{"--demo-days: 401 must be 0..400"});
+    CHECK(parse({"demo", "--demo-days", "-1"}).config.validate().size() == 1);
+    CHECK(parse({"demo", "--demo-days", "0"}).config.validate().empty());
+    CHECK_THROWS_AS(parse({"demo", "--demo-rate", "fast"}), config_error);
+}
