@@ -3,6 +3,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -17,6 +18,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <future>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -84,7 +86,8 @@ struct demo_traffic::engine {
     net::steady_timer tick{ioc};
     // Connections the server kept alive, reused by the next calls (traffic thread only).
     std::vector<beast::tcp_stream> idle;
-    int in_flight = 0;
+    std::atomic<int> in_flight{0};  // changed on the traffic thread, read by drain()
+    bool draining = false;          // traffic thread only: no new arrivals
 };
 
 namespace {
@@ -182,7 +185,7 @@ void demo_traffic::engine::schedule() {
 }
 
 void demo_traffic::engine::on_tick(beast::error_code ec) {
-    if (ec) return;
+    if (ec || draining) return;
     // Drawn even when skipped, so that the calls after a busy spell stay the same.
     auto p = make_request();
     if (in_flight >= opt.max_in_flight) {
@@ -285,6 +288,29 @@ void demo_traffic::stop() {
     // run() returns at once; the calls in flight are destroyed with the io_context.
     engine_->ioc.stop();
     if (thread_.joinable()) thread_.join();
+}
+
+bool demo_traffic::drain(std::chrono::milliseconds limit) {
+    if (!started_ || stopped_) {
+        stop();
+        return true;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    // On the traffic thread, so that no arrival starts a call after this returns.
+    auto arrivals_stopped = std::make_shared<std::promise<void>>();
+    auto done = arrivals_stopped->get_future();
+    net::post(engine_->ioc, [e = engine_.get(), arrivals_stopped] {
+        e->draining = true;
+        e->tick.cancel();
+        arrivals_stopped->set_value();
+    });
+    bool drained = done.wait_until(deadline) == std::future_status::ready;
+    while (drained && engine_->in_flight > 0) {
+        if (std::chrono::steady_clock::now() >= deadline) drained = false;
+        else std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    stop();
+    return drained;
 }
 
 traffic_stats demo_traffic::stats() const noexcept {

@@ -6,6 +6,7 @@
 // asking the demo upstream for an error (X-Demo-Fail), and a fake API key. Arrivals and
 // choices come from a seeded generator: the same seed sends the same calls in the same order.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -49,6 +50,10 @@ public:
     void start();  // once
     // Returns at once: calls in flight are abandoned (their connections closed), none waited for.
     void stop();
+    // Sends no new call, waits up to `limit` for the calls in flight to be answered, then
+    // stop(): a demo that ends this way leaves no call cut short (a "client_gone" row) behind.
+    // Returns true when every call was answered in time.
+    bool drain(std::chrono::milliseconds limit);
     traffic_stats stats() const noexcept;
 
     struct engine;  // the calls and their connections, on the traffic thread (demo_traffic.cpp)

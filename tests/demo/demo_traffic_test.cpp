@@ -188,6 +188,40 @@ TEST_CASE("demo_traffic: stop() returns while calls are still waiting for answer
     CHECK(traffic->stats().sent >= 1);
 }
 
+TEST_CASE("demo_traffic: drain() lets the calls in flight finish, then stops", "[demo_traffic]") {
+    recorder rec;
+    demo_upstream up(rec.options(0.05));  // answers in tens of ms: calls are in flight at any moment
+    up.start();
+    traffic_options o;
+    o.port = up.port();
+    o.rate = 200;
+    demo_traffic traffic(o);
+    traffic.start();
+    REQUIRE(gm::test::eventually([&] { return rec.count() >= 100; }));
+    // The limit bounds a hang; the answers take a fraction of a second.
+    CHECK(traffic.drain(std::chrono::seconds(60)));
+    const auto s = traffic.stats();
+    const auto started = s.unary + s.streamed + s.count_tokens;
+    CHECK(started >= 100);
+    CHECK(s.ok + s.error_answers + s.failed == started);  // no call left cut short
+    CHECK(s.failed == 0);
+    CHECK(rec.count() == started);  // and none started after
+}
+
+TEST_CASE("demo_traffic: drain() on calls that cannot finish gives up at its limit", "[demo_traffic]") {
+    recorder rec;
+    demo_upstream up(rec.options(10000));  // answers hours away
+    up.start();
+    traffic_options o;
+    o.port = up.port();
+    o.rate = 100;
+    demo_traffic traffic(o);
+    traffic.start();
+    REQUIRE(gm::test::eventually([&] { return rec.count() >= 3; }));
+    CHECK_FALSE(traffic.drain(std::chrono::milliseconds(50)));
+    CHECK(traffic.stats().ok == 0);
+}
+
 TEST_CASE("demo_traffic: bad options are rejected by name", "[demo_traffic]") {
     traffic_options o;
     o.port = 1;
