@@ -267,8 +267,10 @@ int run_demo(app::app_config c) {
                         own_token ? "#token=" + *hooks.extra_admin_token : " (with your admin token)"),
             format));
     };
+    // The made-up app finishes its calls before the proxy drains: a call cut here would be
+    // recorded as the client gone (and a cut stream priced for its prompt).
     hooks.stopping = [&] {
-        if (traffic) traffic->stop();
+        if (traffic) traffic->drain(std::chrono::seconds(2));
     };
     const int rc = serve(c, hooks);
     upstream.stop();

@@ -75,7 +75,11 @@ TEST_CASE("demo: history, live made-up calls through the proxy, a token for the 
     }
     const auto rows = stored_rows(db);
     CHECK(static_cast<std::int64_t>(rows.size()) > history_calls);
-    for (const auto& r : rows) CHECK(r.price_version != "");
+    for (const auto& r : rows) {
+        CHECK(r.price_version != "");
+        // The made-up app's calls in flight finished before the proxy drained.
+        CHECK(r.ending == gm::metering::call_ending::completed);
+    }
 
     // A second start on the same database: the history is not written again.
     demo_run again(db);
