@@ -251,19 +251,24 @@ int run_demo(app::app_config c) {
     serve_hooks hooks;
     const bool own_token = !c.admin_token_file && !std::getenv("GEMINI_METER_ADMIN_TOKEN");
     if (own_token) hooks.extra_admin_token = admin_api::random_admin_token();
+    // Where this machine reaches a listener: its own address, or loopback for a wildcard one.
+    const auto reach = [](const std::string& host) {
+        return host == "0.0.0.0" ? std::string("127.0.0.1") : host == "::" ? std::string("::1") : host;
+    };
     std::unique_ptr<demo::demo_traffic> traffic;
     hooks.started = [&](unsigned short proxy_port, unsigned short admin_port) {
         demo::traffic_options options;
+        options.address = reach(c.proxy.listen_host);
         options.port = proxy_port;
         options.rate = c.demo_rate;
         traffic = std::make_unique<demo::demo_traffic>(options);
         traffic->start();
-        const auto host = c.admin.host == "0.0.0.0" || c.admin.host == "::" ? std::string("127.0.0.1") : c.admin.host;
+        const auto host = reach(c.admin.host);
         app::write_line(app::format_event_line(
             "demo",
             fmt::format("made-up calls at {}/s through the proxy to a simulated Gemini; dashboard: "
                         "http://{}:{}/dashboard{}",
-                        c.demo_rate, host, admin_port,
+                        c.demo_rate, host.find(':') == std::string::npos ? host : "[" + host + "]", admin_port,
                         own_token ? "#token=" + *hooks.extra_admin_token : " (with your admin token)"),
             format));
     };

@@ -89,6 +89,23 @@ TEST_CASE("demo: history, live made-up calls through the proxy, a token for the 
     CHECK(again.proc->wait_exit(std::chrono::seconds(40)) == 0);
 }
 
+TEST_CASE("demo on IPv6 loopback: the made-up app calls the proxy where it listens, the link is bracketed") {
+    temp_dir dir;
+    process_runner p(GM_BINARY, {"demo", "--listen", "[::1]:0", "--admin-listen", "[::1]:0", "--database",
+                                 "sqlite:" + dir.file("demo.db"), "--demo-rate", "50", "--demo-days", "0"});
+    const auto line = p.wait_for_line("dashboard: http", std::chrono::seconds(30));
+    REQUIRE(line);
+    CHECK(std::regex_search(*line, std::regex(R"(dashboard: http://\[::1\]:\d+/dashboard#token=)")));
+    CHECK(eventually([&] {
+        for (const auto& l : p.stdout_lines())
+            if (l.find("\"event\":\"call\"") != std::string::npos && l.find("\"status\":200") != std::string::npos)
+                return true;
+        return false;
+    }));
+    p.send_signal(SIGTERM);
+    CHECK(p.wait_exit(std::chrono::seconds(40)) == 0);
+}
+
 TEST_CASE("demo: a bad rate or number of days is a configuration error") {
     for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
              {"--demo-rate", "0"}, {"--demo-rate", "5000"}, {"--demo-days", "-3"}}) {
