@@ -1,4 +1,5 @@
 #include "app/demo/demo_responder.hpp"
+#include "metering/google_status.hpp"
 
 #include <fmt/format.h>
 
@@ -77,7 +78,7 @@ std::string error_body(unsigned code) {
                       "        \"retryDelay\": \"53s\"\n      }\n    ]"
                     : "";
     return fmt::format("{{\n  \"error\": {{\n    \"code\": {},\n    \"message\": \"{}\",\n    \"status\": \"{}\"{}\n  }}\n}}\n",
-                       code, error_message(code), google_status_name(code), details);
+                       code, error_message(code), metering::google_status_name(code), details);
 }
 
 std::chrono::milliseconds scaled(double ms, double scale) {
@@ -136,22 +137,6 @@ usage_numbers make_usage(std::string_view model, std::size_t body_bytes, std::mt
 
 }  // namespace
 
-std::string_view google_status_name(unsigned code) noexcept {
-    switch (code) {
-    case 400: return "INVALID_ARGUMENT";
-    case 401: return "UNAUTHENTICATED";
-    case 403: return "PERMISSION_DENIED";
-    case 404: return "NOT_FOUND";
-    case 409: return "ABORTED";
-    case 429: return "RESOURCE_EXHAUSTED";
-    case 499: return "CANCELLED";
-    case 500: return "INTERNAL";
-    case 501: return "NOT_IMPLEMENTED";
-    case 503: return "UNAVAILABLE";
-    case 504: return "DEADLINE_EXCEEDED";
-    default: return code >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
-    }
-}
 
 demo_answer answer_request(std::string_view method, std::string_view target, std::string_view body,
                            std::string_view fail_header, std::uint64_t seed, double latency_scale) {

@@ -40,7 +40,4 @@ struct demo_answer {
 demo_answer answer_request(std::string_view method, std::string_view target, std::string_view body,
                            std::string_view fail_header, std::uint64_t seed, double latency_scale);
 
-// Google's canonical status name for an HTTP error code (429 -> RESOURCE_EXHAUSTED).
-std::string_view google_status_name(unsigned code) noexcept;
-
 }  // namespace gm::demo

@@ -288,22 +288,6 @@ std::string openai_usage(const usage_numbers& u) {
 
 }  // namespace
 
-std::string_view google_status_name(unsigned code) {
-    switch (code) {
-    case 400: return "INVALID_ARGUMENT";
-    case 401: return "UNAUTHENTICATED";
-    case 403: return "PERMISSION_DENIED";
-    case 404: return "NOT_FOUND";
-    case 409: return "ABORTED";
-    case 429: return "RESOURCE_EXHAUSTED";
-    case 499: return "CANCELLED";
-    case 500: return "INTERNAL";
-    case 501: return "NOT_IMPLEMENTED";
-    case 503: return "UNAVAILABLE";
-    case 504: return "DEADLINE_EXCEEDED";
-    default: return code >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
-    }
-}
 
 fake_responder::fake_responder(std::string scheme) : scheme_(std::move(scheme)) {}
 

@@ -45,6 +45,7 @@
 //   x-fake-event-flush: 1       write each stream piece with its own write even without a
 //                               delay (the bench: events as separate TCP segments)
 #include "fake_types.hpp"
+#include "metering/google_status.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -95,7 +96,7 @@ private:
     mutable std::unordered_map<std::string, std::shared_ptr<const cached_body>> cache_;
 };
 
-// Google's reason phrase for a status and its canonical error status name.
-std::string_view google_status_name(unsigned code);
+// Google's canonical error status name for a code: metering/google_status.hpp.
+using metering::google_status_name;
 
 }  // namespace gm::test

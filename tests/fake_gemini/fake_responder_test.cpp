@@ -69,14 +69,6 @@ TEST_CASE("fake_responder rejects unknown versions, models and paths with 404") 
     CHECK(f.answer(request("POST", "/v1beta/openai/chat/completions", {}, "not json")).status == 400);
 }
 
-TEST_CASE("google_status_name maps HTTP codes to Google's canonical statuses") {
-    CHECK(google_status_name(400) == "INVALID_ARGUMENT");
-    CHECK(google_status_name(404) == "NOT_FOUND");
-    CHECK(google_status_name(429) == "RESOURCE_EXHAUSTED");
-    CHECK(google_status_name(503) == "UNAVAILABLE");
-    CHECK(google_status_name(504) == "DEADLINE_EXCEEDED");
-}
-
 TEST_CASE("fake_responder x-fake-event-flush asks for one write per piece") {
     fake_responder f("https");
     const auto path = "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse";
