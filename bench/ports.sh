@@ -18,9 +18,10 @@ wait_port() {
 }
 # Starts the fake upstream (build/tests/fake_gemini/fake-gemini, $FAKE) on any free port with
 # $1 threads, logging to $T/fake.log; records its pid in PIDS (as PIDS[fake] when PIDS is an
-# associative array) and sets FAKE_PORT, or exits saying why.
+# associative array) and sets FAKE_PORT, or exits saying why. Started through "${LAUNCH[@]}"
+# when the caller sets LAUNCH (run.sh OWN_GROUPS=1: setsid).
 start_fake() {
-  "$FAKE" --listen 127.0.0.1:0 --threads "$1" > "$T/fake.log" 2>&1 &
+  ${LAUNCH[@]+"${LAUNCH[@]}"} "$FAKE" --listen 127.0.0.1:0 --threads "$1" > "$T/fake.log" 2>&1 &
   if [[ $(declare -p PIDS 2>/dev/null) == "declare -A"* ]]; then PIDS[fake]=$!; else PIDS+=($!); fi
   local i
   for i in $(seq 1 100); do grep -q '^listening' "$T/fake.log" 2>/dev/null && break; sleep 0.05; done

@@ -33,6 +33,11 @@
 # us on a quiet machine, earlier sessions). Every tick's pair is kept in
 # $OUT/pairs-<stamp>/<round>-<target>-<shape>.txt ("scheduled_ns proxied_us direct_us", -1
 # for a side that did not complete); bench/relay_pool.py pools them over rounds and runs.
+# OWN_GROUPS=1 starts the fake and every proxy in a session of its own (setsid), hence in an
+# autogroup of its own, as a sidecar container and a remote upstream are in cgroups of their
+# own; by default they share the script's autogroup with the load generator, whose CPU use
+# then lowers their claim to a core when something outside the group (kdamond, another
+# session) holds it.
 # SSE_FLUSH=1 makes the fake write each of the 20 events separately (20 small writes per
 # stream through the proxy); by default a stream's events leave the fake in one write.
 # PERF_SCHED=1 records `perf sched` during each gemini-meter target's open-loop run and
@@ -64,6 +69,9 @@ TARGETS=${TARGETS:-direct nginx haproxy meter meter-nometer$VARIANTS}
 OUT=${OUT:-$ROOT/bench/out}
 SSE_FLUSH=${SSE_FLUSH:-0}
 PAIRED=${PAIRED:-0}
+OWN_GROUPS=${OWN_GROUPS:-0}
+LAUNCH=()
+[[ $OWN_GROUPS == 1 ]] && LAUNCH=(setsid)
 PERF_SCHED=${PERF_SCHED:-0}
 FAKE=${FAKE:-$BUILD/tests/fake_gemini/fake-gemini}
 LOADGEN=${LOADGEN:-$BUILD/bench/gm-loadgen}
@@ -175,13 +183,13 @@ USER_LINE=""
 [[ $(id -u) == 0 ]] && USER_LINE="user root;"
 sed -e "s|@T@|$T/nginx|g" -e "s|@PORT@|$NGINX_PORT|g" -e "s|@UPSTREAM@|$FAKE_PORT|g" -e "s|@USER@|$USER_LINE|" \
   "$ROOT/bench/conf/nginx.conf.in" > "$T/nginx/nginx.conf"
-nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" > "$T/nginx/out.log" 2>&1 &
+${LAUNCH[@]+"${LAUNCH[@]}"} nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" > "$T/nginx/out.log" 2>&1 &
 PIDS[nginx]=$!
 PORT[nginx]=$NGINX_PORT
 
 next_port; HAPROXY_PORT=$PORT_OUT
 sed -e "s|@PORT@|$HAPROXY_PORT|g" -e "s|@UPSTREAM@|$FAKE_PORT|g" "$ROOT/bench/conf/haproxy.cfg.in" > "$T/haproxy.cfg"
-haproxy -db -f "$T/haproxy.cfg" > "$T/haproxy.log" 2>&1 &
+${LAUNCH[@]+"${LAUNCH[@]}"} haproxy -db -f "$T/haproxy.cfg" > "$T/haproxy.log" 2>&1 &
 PIDS[haproxy]=$!
 PORT[haproxy]=$HAPROXY_PORT
 
@@ -191,7 +199,7 @@ start_meter() {  # name, extra args... (the binary is $METER, or $BIN when set)
   next_port; p=$PORT_OUT
   next_port; a=$PORT_OUT
   # shellcheck disable=SC2086
-  "$bin" --listen 127.0.0.1:"$p" --upstream http://127.0.0.1:"$FAKE_PORT" --admin-listen 127.0.0.1:"$a" \
+  ${LAUNCH[@]+"${LAUNCH[@]}"} "$bin" --listen 127.0.0.1:"$p" --upstream http://127.0.0.1:"$FAKE_PORT" --admin-listen 127.0.0.1:"$a" \
     --database sqlite:"$T/$name.db" --log-format json $METER_ARGS "$@" > "$T/$name.log" 2>&1 &
   PIDS[$name]=$!
   PORT[$name]=$p
@@ -347,7 +355,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) p
 
 echo
 echo "gemini-meter proxy benchmark, $STAMP, $(nproc) cores, $ROUNDS rounds x ${DUR}s (+${WARM}s warm-up), medians"
-echo "closed loop: $CONNS connections; latency: open loop at $RATE req/s; request body ~2 KB; unary answer ~1.5 KB gzip; SSE 20 events (separate writes: $SSE_FLUSH)"
+echo "closed loop: $CONNS connections; latency: open loop at $RATE req/s; request body ~2 KB; unary answer ~1.5 KB gzip; SSE 20 events (separate writes: $SSE_FLUSH); servers in autogroups of their own: $OWN_GROUPS"
 for shape in unary sse; do
   echo
   printf '%-14s %9s %11s %8s %8s %10s %10s %9s %9s %9s %9s\n' "[$shape]" req/s cpu_us/req p50_us p99_us +p50_us +p99_us \
