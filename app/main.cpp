@@ -4,7 +4,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -17,14 +21,16 @@
 #include "admin_api/admin_tokens.hpp"
 #include "admin_api/writer_health.hpp"
 #include "app/call_log.hpp"
-#include "app/demo/demo_history.hpp"
-#include "app/demo/demo_traffic.hpp"
-#include "app/demo/demo_upstream.hpp"
 #include "app/call_pipeline.hpp"
 #include "app/log_sink.hpp"
 #include "app/report_command.hpp"
 #include "app/retention_job.hpp"
 #include "app/config.hpp"
+#ifdef GM_WITH_DEMO
+#include "app/demo/demo_history.hpp"
+#include "app/demo/demo_traffic.hpp"
+#include "app/demo/demo_upstream.hpp"
+#endif
 #include "app/utc_date.hpp"
 #include "metering/call_metrics.hpp"
 #include "metering/pricing_registry.hpp"
@@ -228,6 +234,7 @@ int serve(const app::app_config& c, const serve_hooks& hooks = {}) {
     return 0;
 }
 
+#ifdef GM_WITH_DEMO
 // `demo`: serve, with the demo's simulated Gemini as the upstream, made-up history in an
 // empty database and a made-up app calling through the proxy (app/demo/).
 int run_demo(app::app_config c) {
@@ -281,6 +288,18 @@ int run_demo(app::app_config c) {
     upstream.stop();
     return rc;
 }
+#else
+// The demo's simulated upstream and made-up app are ~0.4 MB of code: in the proxy's binary
+// they would be resident in every deployment (its text is mapped whole), so they live in
+// gemini-meter-demo, the same program built with them, which `gemini-meter demo` runs from
+// the same directory with the same arguments.
+[[noreturn]] void exec_demo_binary(char** argv) {
+    const auto demo = std::filesystem::read_symlink("/proc/self/exe").parent_path() / "gemini-meter-demo";
+    ::execv(demo.c_str(), argv);
+    throw std::runtime_error(fmt::format("demo: cannot run {} ({}); it is built beside gemini-meter by `make build`",
+                                         demo.string(), std::strerror(errno)));
+}
+#endif
 
 }  // namespace
 
@@ -312,8 +331,13 @@ int main(int argc, char** argv) {
             return run_migrate(c);
         if (c.command == "reprice")
             return run_reprice(c);
-        if (c.command == "demo")
+        if (c.command == "demo") {
+#ifdef GM_WITH_DEMO
             return run_demo(c);
+#else
+            exec_demo_binary(argv);
+#endif
+        }
         if (c.command == "report") {
             app::run_report(c, now_ms(), std::cout);
             return 0;

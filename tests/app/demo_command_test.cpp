@@ -3,6 +3,7 @@
 // drained exit; on a second start the history is not written again.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <regex>
 
 #include "admin_api/iso_time.hpp"
@@ -115,4 +116,18 @@ TEST_CASE("demo: a bad rate or number of days is a configuration error") {
         for (const auto& l : p.stderr_lines()) err += l;
         CHECK_THAT(err, Catch::Contains(flag + ": "));
     }
+}
+
+TEST_CASE("demo: gemini-meter runs gemini-meter-demo beside it, and says so when it is missing") {
+    temp_dir dir;
+    const auto lone = dir.file("gemini-meter");
+    std::filesystem::copy_file(GM_BINARY, lone);
+    std::filesystem::permissions(lone, std::filesystem::perms::owner_all);
+    process_runner p(lone, {"demo", "--database", "sqlite:" + dir.file("demo.db")});
+    CHECK(p.wait_exit(std::chrono::seconds(10)) == 1);
+    std::string err;
+    for (const auto& l : p.stderr_lines()) err += l;
+    CHECK_THAT(err, Catch::Contains("demo: cannot run " + dir.file("gemini-meter-demo")) &&
+                        Catch::Contains("built beside gemini-meter by `make build`"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("demo.db")));
 }
