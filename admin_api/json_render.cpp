@@ -106,17 +106,16 @@ std::int64_t scale_rounded(std::int64_t value, std::int64_t num, std::int64_t de
     return static_cast<std::int64_t>(q);
 }
 
+std::string usd_fixed(std::int64_t pico) {
+    const std::int64_t micro = scale_rounded(pico, 1, 1'000'000);
+    const std::uint64_t a = micro < 0 ? static_cast<std::uint64_t>(-(micro + 1)) + 1 : static_cast<std::uint64_t>(micro);
+    return fmt::format("{}{}.{:06}", micro < 0 ? "-" : "", a / 1'000'000, a % 1'000'000);
+}
+
 std::string usd_from_pico(std::int64_t pico) {
-    std::int64_t micro = scale_rounded(pico, 1, 1'000'000);
-    std::uint64_t a = micro < 0 ? static_cast<std::uint64_t>(-(micro + 1)) + 1 : static_cast<std::uint64_t>(micro);
-    std::string s = fmt::format("{}{}", micro < 0 ? "-" : "", a / 1'000'000);
-    std::uint64_t frac = a % 1'000'000;
-    if (frac != 0) {
-        std::string f = fmt::format("{:06}", frac);
-        while (f.back() == '0') f.pop_back();
-        s += '.';
-        s += f;
-    }
+    std::string s = usd_fixed(pico);
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
     return s;
 }
 

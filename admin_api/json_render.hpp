@@ -13,6 +13,8 @@ namespace gm::admin_api {
 
 // 12500000000000 -> "12.5"; 1 -> "0"; -1500000 -> "-0.000002". Always a valid JSON number.
 std::string usd_from_pico(std::int64_t pico);
+// The same amount with all six decimals, for columns that line up: "12.500000", "0.000000".
+std::string usd_fixed(std::int64_t pico);
 
 // Key used in byModel/byEndpoint/byBot for the empty group (calls without a bot).
 constexpr const char* none_key = "(none)";

@@ -38,7 +38,7 @@ void breakdown(std::string& out, std::string_view title, const std::vector<keyed
         out += fmt::format("  {:<30} {:>10} {:>8} {:>14} {:>14} {:>18}",
                            g.key.empty() ? std::string(admin_api::none_key) : g.key, g.totals.calls,
                            g.totals.failed_calls, g.totals.input_tokens, g.totals.output_tokens,
-                           usd_fixed(g.totals.cost_pico_usd));
+                           admin_api::usd_fixed(g.totals.cost_pico_usd));
         // A cost without these calls' share must not pass for the whole cost.
         if (g.totals.unpriced_calls > 0) out += fmt::format("  ({} unpriced)", g.totals.unpriced_calls);
         out += '\n';
@@ -47,11 +47,6 @@ void breakdown(std::string& out, std::string_view title, const std::vector<keyed
 
 }  // namespace
 
-std::string usd_fixed(std::int64_t pico) {
-    const std::int64_t micro = admin_api::scale_rounded(pico, 1, 1'000'000);
-    const std::uint64_t a = micro < 0 ? static_cast<std::uint64_t>(-(micro + 1)) + 1 : static_cast<std::uint64_t>(micro);
-    return fmt::format("{}{}.{:06}", micro < 0 ? "-" : "", a / 1'000'000, a % 1'000'000);
-}
 
 std::string render_report_text(const usage_report& r) {
     const auto& t = r.stats.totals;
@@ -64,7 +59,7 @@ std::string render_report_text(const usage_report& r) {
                        t.successful_calls, t.failed_calls, t.guest_calls, t.registered_calls);
     out += fmt::format("tokens        {} input, {} output, {} total ({} cached, {} thinking)\n", t.input_tokens,
                        t.output_tokens, t.total_tokens, t.cached_tokens, t.thoughts_tokens);
-    out += fmt::format("cost          {} USD ({} pico-USD)\n", usd_fixed(t.cost_pico_usd), t.cost_pico_usd);
+    out += fmt::format("cost          {} USD ({} pico-USD)\n", admin_api::usd_fixed(t.cost_pico_usd), t.cost_pico_usd);
     if (t.unpriced_calls > 0)
         out += fmt::format("unpriced      {} calls of models the price table does not know: tokens recorded, no cost\n",
                            t.unpriced_calls);
@@ -80,7 +75,7 @@ std::string render_report_text(const usage_report& r) {
     for (const auto& u : r.top_users) {
         const auto who = u.email.empty() ? u.user_id : fmt::format("{} <{}>", u.user_id, u.email);
         out += fmt::format("  {:<30} {:>10} {:>14} {:>18}\n", who, u.totals.calls, u.totals.total_tokens,
-                           usd_fixed(u.totals.cost_pico_usd));
+                           admin_api::usd_fixed(u.totals.cost_pico_usd));
     }
 
     // The admin API's projection arithmetic: from the exact baseline sums, × 1 / days and × 30 / days.
@@ -89,9 +84,9 @@ std::string render_report_text(const usage_report& r) {
     const auto& b = p.baseline_totals;
     out += fmt::format("\nprojection    from the {} days {} .. {}\n", days, admin_api::format_iso_date(p.baseline.start_ms),
                        admin_api::format_iso_date(p.baseline.end_ms - 1));
-    out += fmt::format("  per day     {} USD, {} calls\n", usd_fixed(admin_api::scale_rounded(b.cost_pico_usd, 1, days)),
+    out += fmt::format("  per day     {} USD, {} calls\n", admin_api::usd_fixed(admin_api::scale_rounded(b.cost_pico_usd, 1, days)),
                        admin_api::scale_rounded(b.calls, 1, days));
-    out += fmt::format("  30 days     {} USD, {} calls\n", usd_fixed(admin_api::scale_rounded(b.cost_pico_usd, 30, days)),
+    out += fmt::format("  30 days     {} USD, {} calls\n", admin_api::usd_fixed(admin_api::scale_rounded(b.cost_pico_usd, 30, days)),
                        admin_api::scale_rounded(b.calls, 30, days));
     return out;
 }

@@ -22,8 +22,4 @@ struct usage_report {
 std::string render_report_text(const usage_report& r);
 std::string render_report_json(const usage_report& r);
 
-// 12.5 USD in pico-USD -> "12.500000": rounded half away from zero to 6 decimals, always
-// six of them, so that columns line up.
-std::string usd_fixed(std::int64_t pico);
-
 }  // namespace gm::app

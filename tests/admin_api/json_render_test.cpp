@@ -40,6 +40,16 @@ TEST_CASE("usd_from_pico rounds half away from zero to 6 decimals") {
     CHECK(usd_from_pico(INT64_MAX) == "9223372.036855");
 }
 
+TEST_CASE("usd_fixed: six decimals, rounded half away from zero") {
+    CHECK(usd_fixed(0) == "0.000000");
+    CHECK(usd_fixed(12'500'000'000'000) == "12.500000");
+    CHECK(usd_fixed(499'999) == "0.000000");
+    CHECK(usd_fixed(500'000) == "0.000001");
+    CHECK(usd_fixed(-1'500'000) == "-0.000002");
+    CHECK(usd_fixed(-999'999) == "-0.000001");
+    CHECK(usd_fixed(9'223'372'036'854'775'807) == "9223372.036855");
+}
+
 TEST_CASE("scale_rounded is exact for large values") {
     CHECK(scale_rounded(7, 30, 7) == 30);
     CHECK(scale_rounded(10, 30, 7) == 43);  // 42.857

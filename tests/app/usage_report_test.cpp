@@ -1,21 +1,11 @@
-// The report's rendering on hand-built results: money to six fixed decimals, groups in cost
-// order, unpriced calls called out, and the JSON form's three parts.
+// The report's rendering on hand-built results: groups in cost order, unpriced calls called
+// out, and the JSON form's three parts (its money format is json_render's usd_fixed).
 #include <catch2/catch.hpp>
 
 #include "app/usage_report.hpp"
 #include "support/parse_json.hpp"
 
 using namespace gm;
-
-TEST_CASE("usd_fixed: six decimals, rounded half away from zero") {
-    CHECK(app::usd_fixed(0) == "0.000000");
-    CHECK(app::usd_fixed(12'500'000'000'000) == "12.500000");
-    CHECK(app::usd_fixed(499'999) == "0.000000");
-    CHECK(app::usd_fixed(500'000) == "0.000001");
-    CHECK(app::usd_fixed(-1'500'000) == "-0.000002");
-    CHECK(app::usd_fixed(-999'999) == "-0.000001");
-    CHECK(app::usd_fixed(9'223'372'036'854'775'807) == "9223372.036855");
-}
 
 TEST_CASE("the text report orders groups by cost and says when calls could not be priced") {
     app::usage_report r;

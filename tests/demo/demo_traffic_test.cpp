@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
+
 #include <algorithm>
 #include <future>
 #include <map>
@@ -52,6 +54,14 @@ std::string header(const upstream_request& r, const std::string& name) {
     return {};
 }
 
+// Made-up traffic with options o to the upstream up (its port set here), started.
+std::unique_ptr<demo_traffic> started_traffic(const demo_upstream& up, traffic_options o) {
+    o.port = up.port();
+    auto traffic = std::make_unique<demo_traffic>(o);
+    traffic->start();
+    return traffic;
+}
+
 bool contains(const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -63,13 +73,11 @@ TEST_CASE("demo_traffic: calls arrive with the key, attribution headers and a mi
     demo_upstream up(rec.options(0));
     up.start();
     traffic_options o;
-    o.port = up.port();
     o.rate = 400;  // many calls soon; the demo's default is 2/s
-    demo_traffic traffic(o);
-    traffic.start();
+    auto traffic = started_traffic(up, o);
     constexpr std::size_t wanted = 400;
     REQUIRE(gm::test::eventually([&] { return rec.count() >= wanted; }));
-    traffic.stop();
+    traffic->stop();
 
     const auto cat = gm::demo::make_demo_catalog(o.users);
     const auto& table = gm::metering::pricing_table::builtin();
@@ -129,7 +137,7 @@ TEST_CASE("demo_traffic: calls arrive with the key, attribution headers and a mi
     CHECK(models.size() >= 3);
     CHECK(endpoints.size() >= 3);
 
-    const auto s = traffic.stats();
+    const auto s = traffic->stats();
     // A request the upstream has read may not have had its write counted yet when stop() came.
     CHECK(s.sent + static_cast<std::uint64_t>(o.max_in_flight) >= wanted);
     CHECK(s.failed == 0);
@@ -147,13 +155,11 @@ TEST_CASE("demo_traffic: the same seed sends the same calls", "[demo_traffic]") 
         demo_upstream up(rec.options(0));
         up.start();
         traffic_options o;
-        o.port = up.port();
         o.rate = 200;
         o.seed = seed;
-        demo_traffic traffic(o);
-        traffic.start();
+        auto traffic = started_traffic(up, o);
         REQUIRE(gm::test::eventually([&] { return rec.count() >= 40; }));
-        traffic.stop();
+        traffic->stop();
         std::lock_guard lock(rec.m);
         return rec.seen;
     };
@@ -176,10 +182,8 @@ TEST_CASE("demo_traffic: stop() returns while calls are still waiting for answer
     demo_upstream up(rec.options(10000));  // answers hours away
     up.start();
     traffic_options o;
-    o.port = up.port();
     o.rate = 100;
-    auto traffic = std::make_unique<demo_traffic>(o);
-    traffic->start();
+    auto traffic = started_traffic(up, o);
     REQUIRE(gm::test::eventually([&] { return rec.count() >= 5; }));
     auto stopped = std::async(std::launch::async, [&] { traffic->stop(); });
     // Bounds a hang only: a stop that waited for its calls would wait for hours.
@@ -193,14 +197,12 @@ TEST_CASE("demo_traffic: drain() lets the calls in flight finish, then stops", "
     demo_upstream up(rec.options(0.05));  // answers in tens of ms: calls are in flight at any moment
     up.start();
     traffic_options o;
-    o.port = up.port();
     o.rate = 200;
-    demo_traffic traffic(o);
-    traffic.start();
+    auto traffic = started_traffic(up, o);
     REQUIRE(gm::test::eventually([&] { return rec.count() >= 100; }));
     // The limit bounds a hang; the answers take a fraction of a second.
-    CHECK(traffic.drain(std::chrono::seconds(60)));
-    const auto s = traffic.stats();
+    CHECK(traffic->drain(std::chrono::seconds(60)));
+    const auto s = traffic->stats();
     const auto started = s.unary + s.streamed + s.count_tokens;
     CHECK(started >= 100);
     CHECK(s.ok + s.error_answers + s.failed == started);  // no call left cut short
@@ -213,13 +215,11 @@ TEST_CASE("demo_traffic: drain() on calls that cannot finish gives up at its lim
     demo_upstream up(rec.options(10000));  // answers hours away
     up.start();
     traffic_options o;
-    o.port = up.port();
     o.rate = 100;
-    demo_traffic traffic(o);
-    traffic.start();
+    auto traffic = started_traffic(up, o);
     REQUIRE(gm::test::eventually([&] { return rec.count() >= 3; }));
-    CHECK_FALSE(traffic.drain(std::chrono::milliseconds(50)));
-    CHECK(traffic.stats().ok == 0);
+    CHECK_FALSE(traffic->drain(std::chrono::milliseconds(50)));
+    CHECK(traffic->stats().ok == 0);
 }
 
 TEST_CASE("demo_traffic: bad options are rejected by name", "[demo_traffic]") {
