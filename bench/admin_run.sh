@@ -39,7 +39,10 @@
 #            ctl-map  the same bursts reading random pages of the working copy of the
 #                     database, mapped read-only (as SQLite's mmap reads): a query's reach
 #                     over a big mapping, from another process;
-#            MODE-pin any of off, on, ctl-cpu, ctl-mem, ctl-map with gm-io pinned to CPU $PIN_IO
+#            ext      the same queries as "on", sent to a second gemini-meter on the same
+#                     database that carries no proxy traffic: beside the proxy, outside
+#                     its process (its admin parsing is not on the proxy's gm-io either);
+#            MODE-pin any of off, on, ctl-cpu, ctl-mem, ctl-map, ext with gm-io pinned to CPU $PIN_IO
 #                     (default 0) and the load's threads (gm-reader, idle_load) to CPU
 #                     $PIN_LOAD (default the last one), with taskset on thread ids during
 #                     the mode only: does the rise vanish when they never share a core?
@@ -139,6 +142,7 @@ cleanup() {
   for name in "${!PIDS[@]}"; do kill "${PIDS[$name]}" 2>/dev/null || true; done
   for name in "${!PIDS[@]}"; do wait "${PIDS[$name]}" 2>/dev/null || true; done
   if [[ $KEEP_COPY != 1 ]]; then rm -f "$COPY" "$COPY-wal" "$COPY-shm" "$COPY".journal* 2>/dev/null || true; fi
+  rm -f "$COPY_DIR/ext-$STAMP.db" "$COPY_DIR/ext-$STAMP.db".journal* 2>/dev/null || true
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -240,6 +244,23 @@ for p in "$PROXY_PORT" "$ADMIN_PORT"; do
   wait_port "$p" || { log "gemini-meter did not start listening on $p"; tail -20 "$T/meter.log" >&2; exit 1; }
 done
 alive() { kill -0 "$MPID" 2>/dev/null || { log "gemini-meter has exited:"; tail -20 "$T/meter.log" >&2; exit 1; }; }
+# B_MODES "ext": the same queries sent to a second gemini-meter on the same database that
+# carries no proxy traffic, so they run beside the proxy but outside its process.
+EPID=""
+if [[ $SKIP_B != 1 && " $B_MODES " == *" ext"* ]]; then
+  next_port; EXT_PROXY_PORT=$PORT_OUT
+  next_port; EXT_ADMIN_PORT=$PORT_OUT
+  # A second name for the copy: the journal beside the database name is one process's alone,
+  # while SQLite follows the link to the same file (and the same WAL).
+  ln -sf "$COPY" "$COPY_DIR/ext-$STAMP.db"
+  # shellcheck disable=SC2086
+  "$METER" --listen 127.0.0.1:"$EXT_PROXY_PORT" --upstream http://127.0.0.1:"$FAKE_PORT" \
+    --admin-listen 127.0.0.1:"$EXT_ADMIN_PORT" --admin-token-file "$T/token" --database sqlite:"$COPY_DIR/ext-$STAMP.db" \
+    --metering on --log-format json $METER_ARGS > "$T/meter-ext.log" 2>&1 &
+  PIDS[meter-ext]=$!
+  EPID=${PIDS[meter-ext]}
+  wait_port "$EXT_ADMIN_PORT" || { log "the second gemini-meter did not start"; tail -20 "$T/meter-ext.log" >&2; exit 1; }
+fi
 
 say "gemini-meter admin benchmark, $STAMP, $(nproc) cores, load average at start $(loadavg)"
 say "database: $DB ($DB_ROWS rows, schema version $DB_VERSION, $DB_MIB MiB), working copy $COPY"
@@ -333,6 +354,7 @@ if [[ $SKIP_B != 1 ]]; then
   [[ $B_MODES != "off on" ]] && say "modes: $B_MODES (control load: $CTL_RATE bursts/s of $CTL_BURST_US us, ctl-mem over $CTL_MB MiB; -pin: gm-io on CPU $PIN_IO, the load on CPU $PIN_LOAD)$([[ $PERF == 1 ]] && echo "; perf stat -t on gm-io")"
   # Readers opened and pages warm before the first "on" round, as in a server that has run a while.
   "$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --duration 3 > /dev/null 2>&1 || true
+  [[ -n $EPID ]] && { "$ADMIN_BENCH" --port "$EXT_ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --duration 3 > /dev/null 2>&1 || true; }
   [[ $B_MODES == *-pin* ]] && ALL_CPUS=$(taskset -pc "$MPID" | sed 's/.*: //')
   tids_named() { grep -lx "$2" /proc/"$1"/task/*/comm 2>/dev/null | cut -d/ -f5; }
   pin_tids() {  # cpu-list tid...
@@ -361,6 +383,12 @@ if [[ $SKIP_B != 1 ]]; then
         apid=$!
         PIDS[b-admin]=$apid
         mapfile -t load_tids < <(tids_named "$MPID" gm-reader) ;;
+      ext)
+        "$ADMIN_BENCH" --port "$EXT_ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --clients "$ADMIN_CONNS" --duration 100000 \
+          > "$T/b-admin-$round-$mode.out" 2>&1 &
+        apid=$!
+        PIDS[b-admin]=$apid
+        mapfile -t load_tids < <(tids_named "$EPID" gm-reader) ;;
       ctl-cpu|ctl-mem|ctl-map)
         local what=(--mb 0)
         [[ $base == ctl-mem ]] && what=(--mb "$CTL_MB")
