@@ -8,8 +8,9 @@ anywhere from 0.96 to 1.22. Each round's ratio compares two modes run back to ba
 pools those per-round ratios over runs and gives their median with a bootstrap 90%
 interval.
 
-Usage: bench/admin_pool.py [--on MODE] RESULTS.tsv...   (bench/out/admin-results-*.tsv)
-       --on MODE compares another B_MODES mode with "off" instead of "on" (e.g. ext).
+Usage: bench/admin_pool.py [--on MODE] [--off MODE] RESULTS.tsv...   (bench/out/admin-results-*.tsv)
+       --on and --off compare other B_MODES modes than "on" and "off" (e.g. --on ext, or
+       --on on --off ext).
 """
 import collections
 import random
@@ -52,15 +53,16 @@ def interval(xs, n=4000, seed=1):
 
 
 def main(args):
-    on = "on"
-    if len(args) >= 2 and args[0] == "--on":
-        on, args = args[1], args[2:]
+    modes = {"--on": "on", "--off": "off"}
+    while len(args) >= 2 and args[0] in modes:
+        modes[args[0]], args = args[1], args[2:]
+    on, off = modes["--on"], modes["--off"]
     paths = args
     if not paths:
         sys.exit(__doc__)
     pooled = []
     for path in paths:
-        rs = rounds(path, on=on)
+        rs = rounds(path, off=off, on=on)
         if not rs:
             print(f"{path}: no (B) rounds", file=sys.stderr)
             continue
@@ -69,7 +71,7 @@ def main(args):
         print(f"{path}: {len(rs)} rounds: {cells}")
     if not pooled:
         sys.exit(1)
-    print(f"pooled, {len(pooled)} rounds: median of the per-round {on}/off ratios [bootstrap 90% interval]")
+    print(f"pooled, {len(pooled)} rounds: median of the per-round {on}/{off} ratios [bootstrap 90% interval]")
     for k, label in METRICS:
         xs = [r[k] for r in pooled if k in r]
         lo, hi = interval(xs)
