@@ -5,6 +5,7 @@
 #include <boost/beast/core/error.hpp>
 #include <stdexcept>
 
+#include "proxy/system_trust.hpp"
 #include "proxy/write_now.hpp"
 
 namespace gm::proxy {
@@ -37,7 +38,7 @@ int on_new_session(SSL* ssl, SSL_SESSION* session) {
 }  // namespace
 
 void configure_upstream_tls(ssl::context& ctx, const std::string& extra_ca_file) {
-    ctx.set_default_verify_paths();
+    add_system_trust(ctx.native_handle());
     if (!extra_ca_file.empty()) {
         error_code ec;
         ctx.load_verify_file(extra_ca_file, ec);

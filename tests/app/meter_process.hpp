@@ -44,9 +44,13 @@ struct meter_process {
             args.push_back(make_test_pki().ca_file);
         }
         args.insert(args.end(), extra.begin(), extra.end());
-        proc = std::make_unique<process_runner>(GM_BINARY, args,
-                                                std::vector<std::pair<std::string, std::string>>{
-                                                    {"GEMINI_METER_ADMIN_TOKEN", admin_token}});
+        // SSL_CERT_FILE / SSL_CERT_DIR cleared: some build hosts set them, and a set
+        // SSL_CERT_FILE makes OpenSSL parse that whole bundle at start (~1 MB); the proxy
+        // runs here with the system's default trust, as in its container.
+        proc = std::make_unique<process_runner>(
+            GM_BINARY, args,
+            std::vector<std::pair<std::string, std::string>>{
+                {"GEMINI_METER_ADMIN_TOKEN", admin_token}, {"SSL_CERT_FILE", ""}, {"SSL_CERT_DIR", ""}});
         auto line = proc->wait_for_line("\"event\":\"start\"");
         if (!line)
             throw std::runtime_error("gemini-meter did not start");
