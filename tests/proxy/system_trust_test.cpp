@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "proxy_fixture.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_tls.hpp"
 
@@ -152,4 +153,23 @@ TEST_CASE("empty SSL_CERT_FILE and SSL_CERT_DIR count as unset") {
     // ca-certificates does).
     CHECK(trust.source == (trust.by_hash ? std::string(X509_get_default_cert_dir()) : "OpenSSL defaults"));
     CHECK_FALSE(verifies(ctx.get()));  // the test CA is in no system store
+}
+
+TEST_CASE("through the proxy: an upstream whose CA is only in the hashed directory is trusted, and not once it is gone") {
+    temp_dir dir;
+    const auto ca = dir.path() / hashed_ca_name();
+    fs::copy_file(make_test_pki().ca_file, ca);
+    scoped_env no_file("SSL_CERT_FILE", std::nullopt);
+    scoped_env cert_dir("SSL_CERT_DIR", dir.str());
+    {
+        proxy_fixture f([](auto& o) { o.upstream_ca_file.clear(); });  // the system store alone
+        auto c = f.client();
+        c.send(raw_http_client::make_request("GET", "/v1beta/models"));
+        CHECK(c.read_response().status == 200);
+    }
+    fs::remove(ca);
+    proxy_fixture f([](auto& o) { o.upstream_ca_file.clear(); });
+    auto c = f.client();
+    c.send(raw_http_client::make_request("GET", "/v1beta/models"));
+    CHECK(c.read_response().status == 502);  // the certificate no longer verifies
 }
