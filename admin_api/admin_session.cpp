@@ -332,8 +332,10 @@ void admin_session::run_query(api_query&& q) {
 
 void admin_session::query_finished(std::uint32_t me, int fd, bool sent_all, bool close) {
     // A response cut short cannot be continued: shutting the socket down also ends the I/O
-    // thread's pending read. Connection: close ends the sending side, as do_close does.
-    if (!sent_all) ::shutdown(fd, SHUT_RDWR);
+    // thread's pending read (the receiving side alone when the connection is to be reset:
+    // a FIN would end a close-delimited body as if it were whole). Connection: close ends
+    // the sending side, as do_close does.
+    if (!sent_all) ::shutdown(fd, abort_connection_ ? SHUT_RD : SHUT_RDWR);
     else if (close) ::shutdown(fd, SHUT_WR);
     // (Not all sent: the kernel never holds the whole response, so the I/O thread waits.)
     if (!sent_all) query_failed_ = true;
@@ -407,9 +409,11 @@ void admin_session::on_write(bool close, beast::error_code ec, std::size_t) {
 }
 
 void admin_session::do_close() {
-    // Half-close so the client sees the end of the response before the socket goes.
+    // Half-close so the client sees the end of the response before the socket goes; an
+    // aborted one goes without (its SO_LINGER of 0 makes the close a reset).
     beast::error_code ec;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    if (!std::exchange(abort_connection_, false))
+        stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     end();
 }
 
@@ -451,8 +455,14 @@ void admin_session::start_export(api_query&& q) {
             ctx.readers.discard_for_this_thread();
             ctx.log(fmt::format("admin: export failed: {}", e.what()));
             // Before any byte the status can still say so; after, ending the connection
-            // without the last chunk tells the client that the body is incomplete (an
-            // HTTP/1.0 client, whose body ends with the connection, cannot be told).
+            // without the last chunk tells the client that the body is incomplete. An
+            // HTTP/1.0 body ends with the connection, so there the connection is reset
+            // (SO_LINGER 0 at the close): the client sees an error, not an end.
+            if (ch.started() && !chunked) {
+                const ::linger reset{1, 0};
+                ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+                self->abort_connection_ = true;
+            }
             if (!ch.started()) {
                 response_channel out(fd, self->serialize(json_error(503, "the export failed; see the gemini-meter log")),
                                    {.chunk_bytes = 0}, &ctx.stopping);

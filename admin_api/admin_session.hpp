@@ -107,6 +107,9 @@ private:
     std::atomic<std::uint64_t> response_end_{0};
     // Set by the query thread before it moves to done (the move publishes it).
     bool query_failed_ = false;  // not all of the response went out: the connection ends
+    // With query_failed_: end with a reset, not a FIN. A close-delimited body (an HTTP/1.0
+    // export) cut short would otherwise look complete to the client.
+    bool abort_connection_ = false;
     std::atomic<std::chrono::steady_clock::rep> query_done_at_{0};  // when, for on_idle
     boost::beast::error_code read_ec_;  // the read that completed while the query ran
 };

@@ -6,8 +6,17 @@
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 
+#include <arpa/inet.h>
+#include <cerrno>
 #include <chrono>
+#include <netinet/in.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <thread>
+#include <unistd.h>
+
+#include "storage/usage_queries.hpp"
 
 #include "http_client.hpp"
 #include "promtool_check.hpp"
@@ -173,6 +182,99 @@ TEST_CASE("a storage that cannot be opened gives 503, not a crash") {
     CHECK(m.find("gemini_meter_admin_query_errors_total 2\n") != std::string::npos);
     CHECK(m.find(R"(gemini_meter_admin_exports_total{outcome="failed"} 1)") != std::string::npos);
     CHECK(m.find(R"(gemini_meter_admin_exports_total{outcome="complete"} 0)") != std::string::npos);
+}
+
+namespace {
+
+// A storage whose export fails after enough rows for the first chunk to have gone out.
+class export_fails_half_way final : public gm::storage::usage_queries {
+public:
+    gm::storage::usage_stats stats(const gm::storage::time_range&, const gm::storage::usage_filter&) override { throw std::logic_error("unused"); }
+    std::vector<gm::storage::daily_usage> daily(const gm::storage::time_range&, const gm::storage::usage_filter&) override { throw std::logic_error("unused"); }
+    std::vector<gm::storage::user_usage> top_users(const gm::storage::time_range&, const gm::storage::usage_filter&, int) override { throw std::logic_error("unused"); }
+    gm::storage::recent_page recent(const gm::storage::usage_filter&, int, const std::optional<gm::storage::recent_cursor>&) override { throw std::logic_error("unused"); }
+    gm::storage::projection projections(std::int64_t, const gm::storage::usage_filter&) override { throw std::logic_error("unused"); }
+    void export_rows(const gm::storage::time_range&, const gm::storage::usage_filter&,
+                     const std::function<bool(const gm::metering::usage_record&)>& row) override {
+        gm::metering::usage_record r;
+        r.model = "gemini-2.5-flash";
+        r.endpoint = "generateContent";
+        for (int i = 0; i < 5000; ++i) {
+            r.id = "row-" + std::to_string(i);
+            if (!row(r)) return;
+        }
+        throw std::runtime_error("disk gone half-way");
+    }
+};
+
+// What a client reads from one request until the server ends the connection: the bytes,
+// and how it ended (0: a clean end of stream, else the errno of the failed read).
+struct raw_exchange {
+    std::string bytes;
+    int ended_with = 0;
+};
+
+raw_exchange send_and_read_to_end(unsigned short port, const std::string& request) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size()));
+    const timeval limit{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    raw_exchange out;
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            out.bytes.append(buf, static_cast<std::size_t>(n));
+            continue;
+        }
+        out.ended_with = n == 0 ? 0 : errno;
+        break;
+    }
+    ::close(fd);
+    return out;
+}
+
+admin_deps deps_with_export_failing_half_way() {
+    admin_deps d = deps_without_db();
+    d.open_reader = []() -> std::unique_ptr<gm::storage::usage_queries> { return std::make_unique<export_fails_half_way>(); };
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("an export whose storage fails half-way never looks complete: no last chunk, and for HTTP/1.0 a reset") {
+    admin_fixture f(opts(), deps_with_export_failing_half_way());
+    const std::string target = "/api/api-usage/export?format=csv&startDate=2024-11-01&endDate=2024-11-02";
+
+    const auto v11 = send_and_read_to_end(
+        f.port(), "GET " + target + " HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer tok-A\r\n\r\n");
+    CHECK(v11.bytes.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(v11.bytes.find("Transfer-Encoding: chunked") != std::string::npos);
+    CHECK(v11.bytes.find("row-1000,") != std::string::npos);  // the first chunk went out
+    CHECK(v11.bytes.find("row-4999,") == std::string::npos);
+    CHECK(v11.bytes.find("\r\n0\r\n\r\n") == std::string::npos);  // never the last chunk
+    CHECK((v11.ended_with == 0 || v11.ended_with == ECONNRESET));  // and the connection ends
+
+    const auto v10 = send_and_read_to_end(f.port(), "GET " + target + " HTTP/1.0\r\nAuthorization: Bearer tok-A\r\n\r\n");
+    CHECK(v10.bytes.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+    CHECK(v10.bytes.find("Transfer-Encoding") == std::string::npos);  // close-delimited
+    CHECK(v10.bytes.find("row-4999,") == std::string::npos);
+    CHECK(v10.ended_with == ECONNRESET);  // an error at the client, not an end of stream
+
+    std::string m;
+    for (int i = 0; i < 500 && m.find(R"(gemini_meter_admin_exports_total{outcome="failed"} 2)") == std::string::npos; ++i) {
+        if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        m = http_request(f.port(), "/metrics").body;
+    }
+    CHECK(m.find(R"(gemini_meter_admin_exports_total{outcome="failed"} 2)") != std::string::npos);
+    // The listener goes on serving.
+    CHECK(http_request(f.port(), "/healthz").status == 200);
 }
 
 TEST_CASE("healthz is always 200; readyz follows database writability") {
