@@ -377,18 +377,15 @@ if [[ $SKIP_B != 1 ]]; then
   run_mode() {  # round mode
     local round=$1 mode=$2 apid="" lpid="" ppid="" out c0 c1 total base=${2%-pin} load_tids=()
     case $base in
-      on)
-        "$ADMIN_BENCH" --port "$ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --clients "$ADMIN_CONNS" --duration 100000 \
+      on|ext)
+        # "on": the proxy's own admin listener; "ext": the second gemini-meter's.
+        local aport=$ADMIN_PORT apid_of=$MPID
+        [[ $base == ext ]] && aport=$EXT_ADMIN_PORT apid_of=$EPID
+        "$ADMIN_BENCH" --port "$aport" --token "$TOKEN" --rate "$ADMIN_QPS" --clients "$ADMIN_CONNS" --duration 100000 \
           > "$T/b-admin-$round-$mode.out" 2>&1 &
         apid=$!
         PIDS[b-admin]=$apid
-        mapfile -t load_tids < <(tids_named "$MPID" gm-reader) ;;
-      ext)
-        "$ADMIN_BENCH" --port "$EXT_ADMIN_PORT" --token "$TOKEN" --rate "$ADMIN_QPS" --clients "$ADMIN_CONNS" --duration 100000 \
-          > "$T/b-admin-$round-$mode.out" 2>&1 &
-        apid=$!
-        PIDS[b-admin]=$apid
-        mapfile -t load_tids < <(tids_named "$EPID" gm-reader) ;;
+        mapfile -t load_tids < <(tids_named "$apid_of" gm-reader) ;;
       ctl-cpu|ctl-mem|ctl-map)
         local what=(--mb 0)
         [[ $base == ctl-mem ]] && what=(--mb "$CTL_MB")

@@ -86,11 +86,17 @@ std::string hashed_ca_name() {
     return name;
 }
 
+// A directory holding the test CA under the given file name.
+temp_dir dir_with_ca(const std::string& name) {
+    temp_dir dir;
+    fs::copy_file(make_test_pki().ca_file, dir.path() / name);
+    return dir;
+}
+
 }  // namespace
 
 TEST_CASE("a directory of CAs named by subject hash is read only when a chain needs a CA from it") {
-    temp_dir dir;
-    fs::copy_file(make_test_pki().ca_file, dir.path() / hashed_ca_name());
+    const temp_dir dir = dir_with_ca(hashed_ca_name());
     scoped_env no_file("SSL_CERT_FILE", std::nullopt);
     scoped_env cert_dir("SSL_CERT_DIR", dir.str());
     auto ctx = new_ctx();
@@ -103,8 +109,7 @@ TEST_CASE("a directory of CAs named by subject hash is read only when a chain ne
 }
 
 TEST_CASE("a CA in the hashed directory under another subject's name is not trusted") {
-    temp_dir dir;
-    fs::copy_file(make_test_pki().ca_file, dir.path() / "00000000.0");
+    const temp_dir dir = dir_with_ca("00000000.0");
     scoped_env no_file("SSL_CERT_FILE", std::nullopt);
     scoped_env cert_dir("SSL_CERT_DIR", dir.str());
     auto ctx = new_ctx();
@@ -113,8 +118,8 @@ TEST_CASE("a CA in the hashed directory under another subject's name is not trus
 }
 
 TEST_CASE("SSL_CERT_DIR as a list: the hashed directory may be any of them") {
-    temp_dir empty, dir;
-    fs::copy_file(make_test_pki().ca_file, dir.path() / hashed_ca_name());
+    const temp_dir empty;
+    const temp_dir dir = dir_with_ca(hashed_ca_name());
     scoped_env no_file("SSL_CERT_FILE", std::nullopt);
     scoped_env cert_dir("SSL_CERT_DIR", empty.str() + ":" + dir.str());
     auto ctx = new_ctx();
@@ -123,8 +128,8 @@ TEST_CASE("SSL_CERT_DIR as a list: the hashed directory may be any of them") {
 }
 
 TEST_CASE("SSL_CERT_FILE: OpenSSL's defaults, which load that file whole") {
-    temp_dir dir;  // a hashed directory that must not be preferred over the named file
-    fs::copy_file(make_test_pki().ca_file, dir.path() / "00000000.0");
+    // A hashed directory that must not be preferred over the named file.
+    const temp_dir dir = dir_with_ca("00000000.0");
     scoped_env file("SSL_CERT_FILE", make_test_pki().ca_file);
     scoped_env cert_dir("SSL_CERT_DIR", dir.str());
     auto ctx = new_ctx();
@@ -135,8 +140,7 @@ TEST_CASE("SSL_CERT_FILE: OpenSSL's defaults, which load that file whole") {
 }
 
 TEST_CASE("no hashed directory: OpenSSL's defaults, and an unknown CA is not trusted") {
-    temp_dir empty;
-    fs::copy_file(make_test_pki().ca_file, empty.path() / "ca.pem");  // not a hashed name
+    const temp_dir empty = dir_with_ca("ca.pem");  // not a hashed name
     scoped_env no_file("SSL_CERT_FILE", std::nullopt);
     scoped_env cert_dir("SSL_CERT_DIR", empty.str());
     auto ctx = new_ctx();
