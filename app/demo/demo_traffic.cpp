@@ -231,7 +231,9 @@ demo_traffic::engine::planned demo_traffic::engine::make_request() {
     const std::string target = fmt::format("/v1beta/models/{}:{}", model,
                                            count ? "countTokens" : stream ? "streamGenerateContent?alt=sse" : "generateContent");
     http::request<http::string_body> req(http::verb::post, target, 11);
-    req.set(http::field::host, fmt::format("{}:{}", opt.address, opt.port));
+    // RFC 3986: an IPv6 literal in a Host header goes in brackets.
+    const bool v6 = opt.address.find(':') != std::string::npos;
+    req.set(http::field::host, v6 ? fmt::format("[{}]:{}", opt.address, opt.port) : fmt::format("{}:{}", opt.address, opt.port));
     req.set(http::field::content_type, "application/json");
     req.set(http::field::user_agent, "gemini-meter-demo");
     req.set("x-goog-api-key", api_key);

@@ -149,6 +149,26 @@ TEST_CASE("demo_traffic: calls arrive with the key, attribution headers and a mi
     CHECK(up.stats().connections < s.sent / 4);
 }
 
+TEST_CASE("demo_traffic: the Host header names where it calls, an IPv6 address in brackets", "[demo_traffic]") {
+    for (const std::string address : {"127.0.0.1", "::1"}) {
+        INFO(address);
+        recorder rec;
+        auto uo = rec.options(0);
+        uo.address = address;
+        demo_upstream up(uo);
+        up.start();
+        traffic_options o;
+        o.rate = 100;
+        o.address = address;
+        auto traffic = started_traffic(up, o);
+        REQUIRE(gm::test::eventually([&] { return rec.count() >= 1; }));
+        traffic->stop();
+        const std::string port = std::to_string(up.port());
+        std::lock_guard lock(rec.m);
+        CHECK(header(rec.seen.front(), "Host") == (address == "::1" ? "[::1]:" + port : "127.0.0.1:" + port));
+    }
+}
+
 TEST_CASE("demo_traffic: the same seed sends the same calls", "[demo_traffic]") {
     auto run = [](std::uint64_t seed) {
         recorder rec;
