@@ -1,5 +1,8 @@
 #include "app/config.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <fmt/format.h>
@@ -7,8 +10,10 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 
 #include "proxy/io_slice.hpp"
+#include "proxy/upstream_target.hpp"
 
 namespace gm::app {
 
@@ -57,6 +62,15 @@ host_port parse_host_port(const std::string& flag, const std::string& value) {
         hp.host = hp.host.substr(1, hp.host.size() - 2);
     if (hp.host.empty())
         hp.host = "0.0.0.0";
+    if (hp.host == "localhost")
+        hp.host = "127.0.0.1";
+    // Listening takes an address: a name would need a look-up at start, and one name can
+    // stand for several addresses.
+    unsigned char any[sizeof(in6_addr)];
+    if (::inet_pton(AF_INET, hp.host.c_str(), any) != 1 && ::inet_pton(AF_INET6, hp.host.c_str(), any) != 1)
+        throw config_error(fmt::format("--{}: '{}' is not an IP address (e.g. 0.0.0.0, 127.0.0.1, [::], [::1], "
+                                       "or localhost)",
+                                       flag, hp.host));
     hp.port = parse_int<unsigned short>(flag, value.substr(colon + 1), 0, 65535);
     return hp;
 }
@@ -89,6 +103,15 @@ std::string app_config::sqlite_path() const {
 
 std::vector<std::string> app_config::validate() const {
     std::vector<std::string> problems;
+    // Checked here, with the parser the proxy uses at start, so that a bad URL is a
+    // configuration error (exit 2) listed with the others, not a start-up failure.
+    if (command == "serve") {
+        try {
+            (void)proxy::parse_upstream_url(proxy.upstream_url);
+        } catch (const std::invalid_argument& e) {
+            problems.push_back(fmt::format("--upstream: {}", e.what()));
+        }
+    }
     if (database.rfind("sqlite:", 0) == 0) {
         if (sqlite_path().empty())
             problems.push_back("--database: sqlite: needs a path, e.g. sqlite:./var/usage.db");
@@ -139,6 +162,7 @@ parse_outcome parse_config(int argc, const char* const* argv) {
     parse_outcome out;
     auto& c = out.config;
     long long io_slice_us = c.proxy.io_slice.count();
+    std::string io_threads = "0";  // read as text: an unsigned option takes "-1" as 4294967295
     po::options_description desc("options");
     desc.add_options()
         ("help,h", "print this help")
@@ -151,7 +175,7 @@ parse_outcome parse_config(int argc, const char* const* argv) {
         ("database", po::value(&c.database)->default_value(c.database), "sqlite:PATH")
         ("pricing", po::value(&pricing), "a pricing JSON file replacing the built-in table")
         ("log-format", po::value(&c.log_format)->default_value(c.log_format), "json or text")
-        ("io-threads", po::value(&c.proxy.io_threads)->default_value(0), "I/O threads (0: one per core)")
+        ("io-threads", po::value(&io_threads)->default_value(io_threads), "I/O threads, 0..256 (0: one per core)")
         ("io-slice-us", po::value(&io_slice_us)->default_value(io_slice_us),
          "the I/O threads' CPU slice in microseconds (Linux 6.12+): shorter than the default lets them "
          "preempt what holds their core when a call wakes them; 0: the kernel's default")
@@ -249,6 +273,7 @@ parse_outcome parse_config(int argc, const char* const* argv) {
             listen = "127.0.0.1:0";
     }
 
+    c.proxy.io_threads = parse_int<unsigned>("io-threads", io_threads, 0, 256);
     const auto lp = parse_host_port("listen", listen);
     c.proxy.listen_host = lp.host;
     c.proxy.listen_port = lp.port;

@@ -64,7 +64,8 @@ struct config_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// "127.0.0.1:9090", "[::1]:8080", ":8080" (all addresses). Throws config_error.
+// "127.0.0.1:9090", "[::1]:8080", ":8080" (all addresses), "localhost:9090" (127.0.0.1).
+// The host must be an IP address. Throws config_error.
 host_port parse_host_port(const std::string& flag, const std::string& value);
 // "250ms", "10s", "5m", "1h", or a bare number of seconds. Throws config_error.
 std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& value);

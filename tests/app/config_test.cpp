@@ -71,6 +71,50 @@ TEST_CASE("bad configuration values are refused with the flag and the reason") {
     ::unsetenv("GEMINI_METER_LISTNE");
 }
 
+TEST_CASE("listen addresses are IP addresses or localhost, never a name to look up") {
+    CHECK(parse({"--listen", "localhost:8080"}).config.proxy.listen_host == "127.0.0.1");
+    CHECK(parse({"--admin-listen", "localhost:9091"}).config.admin.host == "127.0.0.1");
+    CHECK(parse({"--listen", "[::]:8080"}).config.proxy.listen_host == "::");
+    CHECK(parse({"--listen", "::1:0"}).config.proxy.listen_host == "::1");
+    for (const char* bad : {"example.com", "999.1.1.1", "1.2.3", "[::1", "::g"}) {
+        INFO(bad);
+        CHECK_THROWS_WITH(parse({"--listen", (std::string(bad) + ":80").c_str()}),
+                          "--listen: '" + std::string(bad) + "' is not an IP address (e.g. 0.0.0.0, 127.0.0.1, [::], [::1], "
+                          "or localhost)");
+    }
+    CHECK_THROWS_WITH(parse({"--admin-listen", "admin.internal:9090"}),
+                      Catch::StartsWith("--admin-listen: 'admin.internal' is not an IP address"));
+    ::setenv("GEMINI_METER_LISTEN", "proxy.local:8080", 1);
+    CHECK_THROWS_WITH(parse({}), Catch::StartsWith("--listen: 'proxy.local' is not an IP address"));
+    ::unsetenv("GEMINI_METER_LISTEN");
+}
+
+TEST_CASE("a bad --upstream URL is a configuration error, listed with the others") {
+    CHECK(parse({}).config.validate().empty());
+    CHECK(parse({"--upstream", "http://127.0.0.1:8081/prefix"}).config.validate().empty());
+    for (const char* bad : {"ftp://x", "https://", "generativelanguage.googleapis.com", "http://[::1"}) {
+        INFO(bad);
+        const auto problems = parse({"--upstream", bad, "--log-format", "xml"}).config.validate();
+        REQUIRE(problems.size() == 2);
+        CHECK(problems[0].starts_with("--upstream: "));
+        CHECK(problems[0].size() > std::string("--upstream: ").size());
+    }
+    CHECK(parse({"--upstream", "ftp://x"}).config.validate()[0] ==
+          "--upstream: upstream URL scheme must be http or https, not 'ftp'");
+    // Commands that call no upstream do not care.
+    CHECK(parse({"migrate", "--upstream", "ftp://x"}).config.validate().empty());
+}
+
+TEST_CASE("io-threads takes 0 (one per core) to 256") {
+    CHECK(parse({}).config.proxy.io_threads == 0);
+    CHECK(parse({"--io-threads", "256"}).config.proxy.io_threads == 256);
+    for (const char* bad : {"-1", "257", "4294967295", "two", ""}) {
+        INFO(bad);
+        CHECK_THROWS_WITH(parse({"--io-threads", bad}),
+                          "--io-threads: '" + std::string(bad) + "' is not an integer in 0..256");
+    }
+}
+
 TEST_CASE("validate reports every problem at once") {
     auto c = parse({"--database", "mysql://x", "--log-format", "xml", "--retention-days", "-1"}).config;
     const auto problems = c.validate();

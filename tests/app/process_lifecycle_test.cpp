@@ -42,10 +42,18 @@ TEST_CASE("configuration errors exit 2 naming the problem; start-up errors exit 
                        {}, &err) == 1);
     CHECK(err.find("token") != std::string::npos);
     err.clear();
+    // A bad upstream URL is a configuration error, listed with the others.
     CHECK(run_and_wait({"--upstream", "ftp://example.com", "--listen", "127.0.0.1:0", "--admin-listen",
-                        "127.0.0.1:0", "--database", "sqlite:" + d.file("u.db")},
-                       {}, &err) == 1);
-    CHECK(err.find("scheme") != std::string::npos);
+                        "127.0.0.1:0", "--database", "sqlite:" + d.file("u.db"), "--log-format", "xml"},
+                       {}, &err) == 2);
+    CHECK(err.find("--upstream: upstream URL scheme must be http or https, not 'ftp'") != std::string::npos);
+    CHECK(err.find("--log-format") != std::string::npos);
+    err.clear();
+    CHECK(run_and_wait({"--listen", "example.com:80"}, {}, &err) == 2);
+    CHECK(err.find("--listen: 'example.com' is not an IP address") != std::string::npos);
+    err.clear();
+    CHECK(run_and_wait({"--io-threads", "-1"}, {}, &err) == 2);
+    CHECK(err.find("--io-threads: '-1' is not an integer in 0..256") != std::string::npos);
     err.clear();
     CHECK(run_and_wait({"--io-cpus", "2-1"}, {}, &err) == 2);
     CHECK(err.find("--io-cpus: '2-1' has a range that goes down") != std::string::npos);
