@@ -75,6 +75,16 @@ host_port parse_host_port(const std::string& flag, const std::string& value) {
     return hp;
 }
 
+// What a browser sends as Origin: http or https, a host (and port), nothing after it.
+static bool is_origin(const std::string& v) {
+    for (const std::string_view scheme : {"http://", "https://"})
+        if (v.starts_with(scheme)) {
+            const std::string_view rest = std::string_view(v).substr(scheme.size());
+            return !rest.empty() && rest.find_first_of("/?# \t") == std::string_view::npos;
+        }
+    return false;
+}
+
 std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& value) {
     std::size_t digits = 0;
     while (digits < value.size() && value[digits] >= '0' && value[digits] <= '9')
@@ -83,15 +93,21 @@ std::chrono::milliseconds parse_duration(const std::string& flag, const std::str
         throw config_error(fmt::format("--{}: '{}' is not a duration (e.g. 250ms, 10s, 5m)", flag, value));
     const auto n = parse_int<std::int64_t>(flag, value.substr(0, digits), 0, 10'000'000'000);
     const std::string unit = value.substr(digits);
+    std::chrono::milliseconds d;
     if (unit == "ms")
-        return std::chrono::milliseconds(n);
-    if (unit == "s" || unit.empty())
-        return std::chrono::seconds(n);
-    if (unit == "m")
-        return std::chrono::minutes(n);
-    if (unit == "h")
-        return std::chrono::hours(n);
-    throw config_error(fmt::format("--{}: unknown unit '{}' in '{}' (ms, s, m, h)", flag, unit, value));
+        d = std::chrono::milliseconds(n);
+    else if (unit == "s" || unit.empty())
+        d = std::chrono::seconds(n);
+    else if (unit == "m")
+        d = std::chrono::minutes(n);
+    else if (unit == "h")
+        d = std::chrono::hours(n);
+    else
+        throw config_error(fmt::format("--{}: unknown unit '{}' in '{}' (ms, s, m, h)", flag, unit, value));
+    // Timers count in nanoseconds from now: centuries would overflow them into the past.
+    if (d > max_duration)
+        throw config_error(fmt::format("--{}: '{}' is over the longest allowed, 7 days", flag, value));
+    return d;
 }
 
 std::string app_config::sqlite_path() const {
@@ -139,8 +155,12 @@ std::vector<std::string> app_config::validate() const {
         problems.push_back(fmt::format("--io-slice-us: {} must be 0 (the kernel's default) or {}..{} microseconds",
                                        proxy.io_slice.count(), proxy::min_io_slice.count(),
                                        proxy::max_io_slice.count()));
-    if (proxy.header_limit < 1024)
-        problems.push_back("--header-limit: must be at least 1024 bytes");
+    // (A negative value reaches here wrapped to a huge one.)
+    if (proxy.header_limit < 1024 || proxy.header_limit > 1024 * 1024)
+        problems.push_back("--header-limit: must be 1024..1048576 bytes");
+    if (!cors_origin.empty() && cors_origin != "*" && !is_origin(cors_origin))
+        problems.push_back("--cors-origin: '" + cors_origin +
+                           "' must be * or an origin such as https://console.example.com (scheme and host, no path)");
     if (proxy.connect_timeout.count() <= 0 || proxy.header_timeout.count() <= 0 ||
         proxy.upstream_first_byte_timeout.count() <= 0 || proxy.idle_timeout.count() <= 0)
         problems.push_back("timeouts must be greater than zero");

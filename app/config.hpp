@@ -67,7 +67,9 @@ struct config_error : std::runtime_error {
 // "127.0.0.1:9090", "[::1]:8080", ":8080" (all addresses), "localhost:9090" (127.0.0.1).
 // The host must be an IP address. Throws config_error.
 host_port parse_host_port(const std::string& flag, const std::string& value);
-// "250ms", "10s", "5m", "1h", or a bare number of seconds. Throws config_error.
+inline constexpr std::chrono::milliseconds max_duration = std::chrono::hours(24 * 7);
+// "250ms", "10s", "5m", "1h", or a bare number of seconds, at most max_duration. Throws
+// config_error.
 std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& value);
 
 }  // namespace gm::app

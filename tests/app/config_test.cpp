@@ -105,6 +105,42 @@ TEST_CASE("a bad --upstream URL is a configuration error, listed with the others
     CHECK(parse({"migrate", "--upstream", "ftp://x"}).config.validate().empty());
 }
 
+TEST_CASE("durations are at most 7 days, so that no timer overflows") {
+    CHECK(parse_duration("idle-timeout", "168h") == std::chrono::hours(168));
+    CHECK(parse_duration("idle-timeout", "604800") == std::chrono::hours(168));
+    for (const char* bad : {"169h", "604801s", "99999999h", "10000000000"}) {
+        INFO(bad);
+        CHECK_THROWS_WITH(parse_duration("idle-timeout", bad),
+                          "--idle-timeout: '" + std::string(bad) + "' is over the longest allowed, 7 days");
+    }
+    CHECK_THROWS_WITH(parse({"--connect-timeout", "10000000000"}), Catch::StartsWith("--connect-timeout: "));
+}
+
+TEST_CASE("header-limit takes 1024..1048576 bytes; a negative one is refused, not wrapped") {
+    CHECK(parse({"--header-limit", "1048576"}).config.validate().empty());
+    for (const char* bad : {"1023", "1048577", "99999999999", "-1"}) {
+        INFO(bad);
+        const auto problems = parse({"--header-limit", bad}).config.validate();
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0] == "--header-limit: must be 1024..1048576 bytes");
+    }
+}
+
+TEST_CASE("cors-origin is * or an origin: scheme and host, no path") {
+    for (const char* good : {"*", "https://console.example.com", "http://localhost:5173", "https://[::1]:8443"}) {
+        INFO(good);
+        CHECK(parse({"--cors-origin", good}).config.validate().empty());
+    }
+    for (const char* bad : {"console.example.com", "https://console.example.com/", "https://", "ftp://x",
+                            "https://a.example/admin", "https://a b"}) {
+        INFO(bad);
+        const auto problems = parse({"--cors-origin", bad}).config.validate();
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0] == "--cors-origin: '" + std::string(bad) +
+                                 "' must be * or an origin such as https://console.example.com (scheme and host, no path)");
+    }
+}
+
 TEST_CASE("io-threads takes 0 (one per core) to 256") {
     CHECK(parse({}).config.proxy.io_threads == 0);
     CHECK(parse({"--io-threads", "256"}).config.proxy.io_threads == 256);
