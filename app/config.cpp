@@ -140,6 +140,8 @@ std::vector<std::string> app_config::validate() const {
         problems.push_back("--log-format: '" + log_format + "' must be json or text");
     if (retention_days < 0)
         problems.push_back("--retention-days: must be 0 (keep) or more");
+    if (!archive_dir.empty() && retention_days <= 0 && command == "serve")
+        problems.push_back("--archive-dir: keeps what retention deletes, and --retention-days is not set");
     if (max_range_days < 1)
         problems.push_back("--max-range-days: must be at least 1");
     if (writer_max_queued < 1 || writer_max_queued > 100'000'000)

@@ -117,6 +117,16 @@ int serve(const app::app_config& c, const serve_hooks& hooks = {}) {
 
     const auto db_path = c.sqlite_path();
     ensure_parent_dir(db_path);
+    // An archive directory that cannot be written would fail every pass, and retention
+    // would then delete nothing: refused at start instead of in an hourly log line.
+    if (c.retention_days > 0 && !c.archive_dir.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(c.archive_dir, ec);
+        if (!ec && ::access(c.archive_dir.c_str(), W_OK) != 0)
+            ec = std::error_code(errno, std::generic_category());
+        if (ec)
+            throw std::runtime_error(fmt::format("cannot use --archive-dir {}: {}", c.archive_dir, ec.message()));
+    }
     storage::store_options store_options;
     store_options.max_queued = static_cast<std::size_t>(c.writer_max_queued);
     store_options.writer_idle = c.writer_priority == "idle";

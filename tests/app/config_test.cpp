@@ -141,6 +141,13 @@ TEST_CASE("cors-origin is * or an origin: scheme and host, no path") {
     }
 }
 
+TEST_CASE("archive-dir needs retention-days: alone it would archive nothing") {
+    const auto problems = parse({"--archive-dir", "/var/archive"}).config.validate();
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0] == "--archive-dir: keeps what retention deletes, and --retention-days is not set");
+    CHECK(parse({"--archive-dir", "/var/archive", "--retention-days", "90"}).config.validate().empty());
+}
+
 TEST_CASE("io-threads takes 0 (one per core) to 256") {
     CHECK(parse({}).config.proxy.io_threads == 0);
     CHECK(parse({"--io-threads", "256"}).config.proxy.io_threads == 256);

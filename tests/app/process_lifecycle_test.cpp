@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "meter_process.hpp"
@@ -55,6 +56,18 @@ TEST_CASE("configuration errors exit 2 naming the problem; start-up errors exit 
     CHECK(run_and_wait({"--io-threads", "-1"}, {}, &err) == 2);
     CHECK(err.find("--io-threads: '-1' is not an integer in 0..256") != std::string::npos);
     err.clear();
+    {
+        // An archive directory that cannot be made (under a regular file): refused at start,
+        // before the database is opened, even as root.
+        std::ofstream(d.file("a-file")) << "x";
+        CHECK(run_and_wait({"--retention-days", "30", "--archive-dir", d.file("a-file") + "/archive", "--listen",
+                            "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--database", "sqlite:" + d.file("r.db")},
+                           {}, &err) == 1);
+        CHECK(err.find("cannot use --archive-dir " + d.file("a-file") + "/archive: Not a directory") !=
+              std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(d.file("r.db")));
+        err.clear();
+    }
     CHECK(run_and_wait({"--io-cpus", "2-1"}, {}, &err) == 2);
     CHECK(err.find("--io-cpus: '2-1' has a range that goes down") != std::string::npos);
     err.clear();
