@@ -56,6 +56,8 @@ void admin_server::start() {
 
 unsigned short admin_server::port() const { return listener_ ? listener_->port() : 0; }
 
+void admin_server::replace_tokens(const std::vector<std::string>& tokens) { ctx_->auth.replace(tokens); }
+
 void admin_server::stop() {
     ctx_->stopping = true;
     if (listener_) listener_->stop();

@@ -76,6 +76,9 @@ public:
     // Stops accepting; connections in progress finish. Queries still queued are dropped
     // when the server is destroyed.
     void stop();
+    // The bearer tokens from now on (any thread); throws std::invalid_argument, keeping
+    // the old ones, when the list holds none.
+    void replace_tokens(const std::vector<std::string>& tokens);
 
 private:
     boost::asio::io_context& ioc_;

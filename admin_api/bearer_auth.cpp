@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <cctype>
+#include <stdexcept>
 
 namespace gm::admin_api {
 
@@ -13,13 +14,24 @@ bearer_auth::digest bearer_auth::hash(std::string_view s) {
     return d;
 }
 
-bearer_auth::bearer_auth(const std::vector<std::string>& tokens) {
+std::shared_ptr<const bearer_auth::digest_set> bearer_auth::hash_all(const std::vector<std::string>& tokens) {
+    auto set = std::make_shared<digest_set>();
     for (const auto& t : tokens)
-        if (!t.empty()) digests_.push_back(hash(t));
+        if (!t.empty()) set->push_back(hash(t));
+    return set;
+}
+
+bearer_auth::bearer_auth(const std::vector<std::string>& tokens) : digests_(hash_all(tokens)) {}
+
+void bearer_auth::replace(const std::vector<std::string>& tokens) {
+    auto set = hash_all(tokens);
+    if (set->empty()) throw std::invalid_argument("no admin token given");
+    digests_.store(std::move(set));
 }
 
 auth_result bearer_auth::check(std::string_view authorization) const {
-    if (digests_.empty()) return auth_result::not_configured;
+    const auto digests = digests_.load();
+    if (digests->empty()) return auth_result::not_configured;
     if (authorization.empty()) return auth_result::missing;
     // RFC 7235: the scheme is case-insensitive.
     constexpr std::string_view scheme = "bearer";
@@ -34,7 +46,7 @@ auth_result bearer_auth::check(std::string_view authorization) const {
     const digest presented = hash(token);
     // No early exit: every configured token is compared.
     int matched = 0;
-    for (const auto& d : digests_) matched |= CRYPTO_memcmp(d.data(), presented.data(), d.size()) == 0;
+    for (const auto& d : *digests) matched |= CRYPTO_memcmp(d.data(), presented.data(), d.size()) == 0;
     return matched ? auth_result::ok : auth_result::wrong;
 }
 

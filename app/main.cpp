@@ -185,6 +185,22 @@ int serve(const app::app_config& c, const serve_hooks& hooks = {}) {
                 app::write_line(app::format_event_line("pricing_reload_failed",
                                                        std::string(e.what()) + "; keeping the previous table", format));
             }
+            // Token rotation without a restart: the file is read again (the environment's
+            // tokens and the run's own stay as they were). Never a token in the log.
+            if (c.admin_token_file) {
+                try {
+                    auto tokens = admin_api::load_admin_tokens(c.admin_token_file, std::getenv("GEMINI_METER_ADMIN_TOKEN"));
+                    if (hooks.extra_admin_token)
+                        tokens.push_back(*hooks.extra_admin_token);
+                    admin.replace_tokens(tokens);
+                    app::write_line(app::format_event_line(
+                        "admin_tokens_reloaded", fmt::format("{} tokens from {}", tokens.size(), *c.admin_token_file),
+                        format));
+                } catch (const std::exception& e) {
+                    app::write_line(app::format_event_line(
+                        "admin_tokens_reload_failed", std::string(e.what()) + "; keeping the previous tokens", format));
+                }
+            }
             wait_reload();
         });
     };

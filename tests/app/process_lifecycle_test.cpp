@@ -2,6 +2,7 @@
 // upload and many idle connections, and SIGTERM letting calls in flight finish.
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -286,4 +287,39 @@ TEST_CASE("report: the calls the binary recorded, summed from its database by th
     CHECK(run_and_wait({"report", "--database", "sqlite:" + missing}, {}, &err) == 1);
     CHECK_THAT(err, Catch::Contains("does not exist"));
     CHECK_FALSE(std::filesystem::exists(missing));
+}
+
+TEST_CASE("SIGHUP re-reads --admin-token-file: a rotated token works at once, a removed one is refused") {
+    temp_dir d;
+    const auto file = d.file("tokens");
+    std::ofstream(file) << "token-one-0123456789abcdef\n";
+    meter_process m({"--admin-token-file", file});
+    const auto status_with = [&](const std::string& token) {
+        raw_http_client c;
+        c.connect("127.0.0.1", m.admin_port);
+        c.send(raw_http_client::make_request("GET", "/api/api-usage/pricing", {{"Authorization", "Bearer " + token}}));
+        return c.read_response().status;
+    };
+    const auto log_has = [&](const std::string& needle) {
+        for (const auto& line : m.proc->stdout_lines())
+            if (line.find(needle) != std::string::npos) return true;
+        return false;
+    };
+    CHECK(status_with("token-one-0123456789abcdef") == 200);
+    CHECK(status_with("token-two-0123456789abcdef") == 401);
+
+    std::ofstream(file) << "token-two-0123456789abcdef\n";
+    m.proc->send_signal(SIGHUP);
+    REQUIRE(m.proc->wait_for_line("\"admin_tokens_reloaded\""));
+    CHECK(status_with("token-two-0123456789abcdef") == 200);
+    CHECK(status_with("token-one-0123456789abcdef") == 401);
+    CHECK(status_with(admin_token) == 200);  // the environment's token stays
+
+    // A file that cannot be used keeps the tokens in force.
+    std::ofstream(file) << "# nothing but a comment\n";
+    m.proc->send_signal(SIGHUP);
+    REQUIRE(m.proc->wait_for_line("\"admin_tokens_reload_failed\""));
+    CHECK(status_with("token-two-0123456789abcdef") == 200);
+    CHECK_FALSE(log_has("token-two-0123456789abcdef"));  // no token ever in the log
+    CHECK_FALSE(log_has("token-one-0123456789abcdef"));
 }
