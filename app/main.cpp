@@ -139,10 +139,14 @@ int serve(const app::app_config& c, const serve_hooks& hooks = {}) {
     admin_api::admin_options admin_options;
     admin_options.host = c.admin.host;
     admin_options.port = c.admin.port;
-    const char* env_token = std::getenv("GEMINI_METER_ADMIN_TOKEN");
-    admin_options.tokens = admin_api::load_admin_tokens(c.admin_token_file, env_token);
-    if (hooks.extra_admin_token)
-        admin_options.tokens.push_back(*hooks.extra_admin_token);
+    // The file's and the environment's tokens, and the run's own (demo); again at SIGHUP.
+    const auto admin_tokens = [&] {
+        auto tokens = admin_api::load_admin_tokens(c.admin_token_file, std::getenv("GEMINI_METER_ADMIN_TOKEN"));
+        if (hooks.extra_admin_token)
+            tokens.push_back(*hooks.extra_admin_token);
+        return tokens;
+    };
+    admin_options.tokens = admin_tokens();
     admin_options.cors_origin = c.cors_origin;
     admin_options.max_range_days = c.max_range_days;
     // validate() has accepted the name.
@@ -189,9 +193,7 @@ int serve(const app::app_config& c, const serve_hooks& hooks = {}) {
             // tokens and the run's own stay as they were). Never a token in the log.
             if (c.admin_token_file) {
                 try {
-                    auto tokens = admin_api::load_admin_tokens(c.admin_token_file, std::getenv("GEMINI_METER_ADMIN_TOKEN"));
-                    if (hooks.extra_admin_token)
-                        tokens.push_back(*hooks.extra_admin_token);
+                    const auto tokens = admin_tokens();
                     admin.replace_tokens(tokens);
                     app::write_line(app::format_event_line(
                         "admin_tokens_reloaded", fmt::format("{} tokens from {}", tokens.size(), *c.admin_token_file),
