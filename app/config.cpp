@@ -163,8 +163,10 @@ std::vector<std::string> app_config::validate() const {
     if (!cors_origin.empty() && cors_origin != "*" && !is_origin(cors_origin))
         problems.push_back("--cors-origin: '" + cors_origin +
                            "' must be * or an origin such as https://console.example.com (scheme and host, no path)");
+    // (--drain-timeout 0 is meaningful: cut the calls in flight at once.)
     if (proxy.connect_timeout.count() <= 0 || proxy.header_timeout.count() <= 0 ||
-        proxy.upstream_first_byte_timeout.count() <= 0 || proxy.idle_timeout.count() <= 0)
+        proxy.upstream_first_byte_timeout.count() <= 0 || proxy.idle_timeout.count() <= 0 ||
+        proxy.keep_alive_timeout.count() <= 0)
         problems.push_back("timeouts must be greater than zero");
     if (command == "demo" && !(demo_rate >= 0.1 && demo_rate <= 1000))
         problems.push_back(fmt::format("--demo-rate: {} must be 0.1..1000 calls per second", demo_rate));

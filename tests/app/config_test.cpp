@@ -116,6 +116,17 @@ TEST_CASE("durations are at most 7 days, so that no timer overflows") {
     CHECK_THROWS_WITH(parse({"--connect-timeout", "10000000000"}), Catch::StartsWith("--connect-timeout: "));
 }
 
+TEST_CASE("timeouts are greater than zero, but a drain may be none") {
+    for (const char* flag : {"--connect-timeout", "--header-timeout", "--first-byte-timeout", "--idle-timeout",
+                             "--keep-alive-timeout"}) {
+        INFO(flag);
+        const auto problems = parse({flag, "0"}).config.validate();
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0] == "timeouts must be greater than zero");
+    }
+    CHECK(parse({"--drain-timeout", "0"}).config.validate().empty());
+}
+
 TEST_CASE("header-limit takes 1024..1048576 bytes; a negative one is refused, not wrapped") {
     CHECK(parse({"--header-limit", "1048576"}).config.validate().empty());
     for (const char* bad : {"1023", "1048577", "99999999999", "-1"}) {
