@@ -250,8 +250,12 @@ parse_outcome parse_config(int argc, const char* const* argv) {
     positional.add("command", 1);
 
     po::variables_map vm;
+    std::vector<std::string> cli_flags;  // the options given on the command line itself
     try {
-        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+        const auto cli = po::command_line_parser(argc, argv).options(all).positional(positional).run();
+        for (const auto& o : cli.options)
+            cli_flags.push_back(o.string_key);
+        po::store(cli, vm);
         // Precedence is the order of store(): flags, then environment, then the file.
         std::vector<std::string> unknown_env;
         auto env_name = [&](const std::string& key) -> std::string {
@@ -288,6 +292,17 @@ parse_outcome parse_config(int argc, const char* const* argv) {
     if (c.command != "serve" && c.command != "migrate" && c.command != "pricing" && c.command != "reprice" &&
         c.command != "report" && c.command != "demo")
         throw config_error("unknown command '" + c.command + "' (serve, migrate, pricing, reprice, report, demo)");
+    // A flag of another command given on the command line is a mistake (`gemini-meter
+    // --limit 5` meant `report`); in the environment or a file it may serve several
+    // commands, so there it is left alone.
+    static const std::map<std::string, std::string, std::less<>> owner{
+        {"since", "reprice"}, {"until", "reprice"},   {"start", "report"},    {"end", "report"},
+        {"filter", "report"}, {"limit", "report"},    {"format", "report"},   {"demo-rate", "demo"},
+        {"demo-days", "demo"}, {"status", "migrate"}};
+    for (const auto& flag : cli_flags)
+        if (const auto it = owner.find(flag); it != owner.end() && it->second != c.command)
+            throw config_error(fmt::format("--{} is an option of `gemini-meter {}`, not of {}", flag, it->second,
+                                           c.command));
     if (c.command == "demo") {
         // Made-up calls never go into the default (real) database, and the demo's proxy is
         // reachable from this machine only, on any free port (its start line says which).

@@ -116,6 +116,22 @@ TEST_CASE("durations are at most 7 days, so that no timer overflows") {
     CHECK_THROWS_WITH(parse({"--connect-timeout", "10000000000"}), Catch::StartsWith("--connect-timeout: "));
 }
 
+TEST_CASE("another command's flag on the command line is refused; in the environment it is left alone") {
+    CHECK_THROWS_WITH(parse({"--limit", "5"}), "--limit is an option of `gemini-meter report`, not of serve");
+    CHECK_THROWS_WITH(parse({"serve", "--format", "json"}), "--format is an option of `gemini-meter report`, not of serve");
+    CHECK_THROWS_WITH(parse({"report", "--since", "2024-11-01"}),
+                      "--since is an option of `gemini-meter reprice`, not of report");
+    CHECK_THROWS_WITH(parse({"--demo-rate", "5"}), "--demo-rate is an option of `gemini-meter demo`, not of serve");
+    CHECK_THROWS_WITH(parse({"--status"}), "--status is an option of `gemini-meter migrate`, not of serve");
+    CHECK(parse({"report", "--limit", "5", "--format", "json", "--start", "2024-11-01"}).config.report_format == "json");
+    CHECK(parse({"reprice", "--since", "2024-11-01", "--until", "2024-11-30"}).config.reprice_since == "2024-11-01");
+    CHECK(parse({"demo", "--demo-rate", "5"}).config.demo_rate == 5);
+    CHECK(parse({"migrate", "--status"}).config.migrate_status);
+    ::setenv("GEMINI_METER_LIMIT", "5", 1);  // e.g. set for reports run in the same container
+    CHECK(parse({}).config.command == "serve");
+    ::unsetenv("GEMINI_METER_LIMIT");
+}
+
 TEST_CASE("timeouts are greater than zero, but a drain may be none") {
     for (const char* flag : {"--connect-timeout", "--header-timeout", "--first-byte-timeout", "--idle-timeout",
                              "--keep-alive-timeout"}) {
