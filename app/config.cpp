@@ -296,8 +296,8 @@ parse_outcome parse_config(int argc, const char* const* argv) {
     // --limit 5` meant `report`); in the environment or a file it may serve several
     // commands, so there it is left alone.
     static const std::map<std::string, std::string, std::less<>> owner{
-        {"since", "reprice"}, {"until", "reprice"},   {"start", "report"},    {"end", "report"},
-        {"filter", "report"}, {"limit", "report"},    {"format", "report"},   {"demo-rate", "demo"},
+        {"start", "report"},   {"end", "report"},   {"filter", "report"}, {"limit", "report"},
+        {"format", "report"},  {"since", "reprice"}, {"until", "reprice"}, {"demo-rate", "demo"},
         {"demo-days", "demo"}, {"status", "migrate"}};
     for (const auto& flag : cli_flags)
         if (const auto it = owner.find(flag); it != owner.end() && it->second != c.command)
