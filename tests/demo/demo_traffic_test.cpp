@@ -62,6 +62,20 @@ std::unique_ptr<demo_traffic> started_traffic(const demo_upstream& up, traffic_o
     return traffic;
 }
 
+// A recording upstream answering at latency_scale and made-up traffic at `rate` calls/s
+// towards it, both started (members in that order: the traffic stops first).
+struct traffic_run {
+    recorder rec;
+    demo_upstream up;
+    std::unique_ptr<demo_traffic> traffic;
+    traffic_run(double latency_scale, double rate) : up(rec.options(latency_scale)) {
+        up.start();
+        traffic_options o;
+        o.rate = rate;
+        traffic = started_traffic(up, o);
+    }
+};
+
 bool contains(const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -198,13 +212,9 @@ TEST_CASE("demo_traffic: the same seed sends the same calls", "[demo_traffic]") 
 }
 
 TEST_CASE("demo_traffic: stop() returns while calls are still waiting for answers", "[demo_traffic]") {
-    recorder rec;
-    demo_upstream up(rec.options(10000));  // answers hours away
-    up.start();
-    traffic_options o;
-    o.rate = 100;
-    auto traffic = started_traffic(up, o);
-    REQUIRE(gm::test::eventually([&] { return rec.count() >= 5; }));
+    traffic_run run(10000, 100);  // answers hours away
+    auto& traffic = run.traffic;
+    REQUIRE(gm::test::eventually([&] { return run.rec.count() >= 5; }));
     auto stopped = std::async(std::launch::async, [&] { traffic->stop(); });
     // Bounds a hang only: a stop that waited for its calls would wait for hours.
     REQUIRE(gm::test::eventually([&] { return stopped.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }));
@@ -213,13 +223,9 @@ TEST_CASE("demo_traffic: stop() returns while calls are still waiting for answer
 }
 
 TEST_CASE("demo_traffic: drain() lets the calls in flight finish, then stops", "[demo_traffic]") {
-    recorder rec;
-    demo_upstream up(rec.options(0.05));  // answers in tens of ms: calls are in flight at any moment
-    up.start();
-    traffic_options o;
-    o.rate = 200;
-    auto traffic = started_traffic(up, o);
-    REQUIRE(gm::test::eventually([&] { return rec.count() >= 100; }));
+    traffic_run run(0.05, 200);  // answers in tens of ms: calls are in flight at any moment
+    auto& traffic = run.traffic;
+    REQUIRE(gm::test::eventually([&] { return run.rec.count() >= 100; }));
     // The limit bounds a hang; the answers take a fraction of a second.
     CHECK(traffic->drain(std::chrono::seconds(60)));
     const auto s = traffic->stats();
@@ -227,17 +233,13 @@ TEST_CASE("demo_traffic: drain() lets the calls in flight finish, then stops", "
     CHECK(started >= 100);
     CHECK(s.ok + s.error_answers + s.failed == started);  // no call left cut short
     CHECK(s.failed == 0);
-    CHECK(rec.count() == started);  // and none started after
+    CHECK(run.rec.count() == started);  // and none started after
 }
 
 TEST_CASE("demo_traffic: drain() on calls that cannot finish gives up at its limit", "[demo_traffic]") {
-    recorder rec;
-    demo_upstream up(rec.options(10000));  // answers hours away
-    up.start();
-    traffic_options o;
-    o.rate = 100;
-    auto traffic = started_traffic(up, o);
-    REQUIRE(gm::test::eventually([&] { return rec.count() >= 3; }));
+    traffic_run run(10000, 100);  // answers hours away
+    auto& traffic = run.traffic;
+    REQUIRE(gm::test::eventually([&] { return run.rec.count() >= 3; }));
     CHECK_FALSE(traffic->drain(std::chrono::milliseconds(50)));
     CHECK(traffic->stats().ok == 0);
 }
