@@ -114,6 +114,7 @@ void process_runner::read_lines(int fd, std::vector<std::string>& into) {
     std::lock_guard lock(mutex_);
     if (!partial.empty()) into.push_back(partial);
     ::close(fd);
+    ++readers_done_;
     changed_.notify_all();
 }
 
@@ -180,6 +181,12 @@ std::optional<int> process_runner::wait_exit(std::chrono::milliseconds timeout) 
         if (r < 0 && errno != EINTR) break;
         if (std::chrono::steady_clock::now() >= deadline) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (exit_status_) {
+        // The child has gone, but its last lines may still be in the pipes: a caller that
+        // reads stderr_lines() next must see them.
+        std::unique_lock lock(mutex_);
+        changed_.wait_until(lock, deadline, [&] { return readers_done_ == 2; });
     }
     return exit_status_;
 }

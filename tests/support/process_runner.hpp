@@ -44,7 +44,8 @@ public:
 
     void send_signal(int sig);
     // The exit status once the child has ended: the exit code, or 128 + signal number when
-    // a signal killed it; nullopt when it is still running after timeout.
+    // a signal killed it; nullopt when it is still running after timeout. Once it has
+    // ended, also waits (within the timeout) until its output is read to the end.
     std::optional<int> wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(10));
     bool running();
 
@@ -61,6 +62,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     std::vector<std::string> out_lines_, err_lines_;
+    int readers_done_ = 0;  // reader threads that reached the end of their pipe
     std::thread out_reader_, err_reader_;
 };
 

@@ -19,6 +19,17 @@ TEST_CASE("process_runner captures stdout and stderr lines and the exit code") {
     CHECK(p.stderr_lines() == std::vector<std::string>{"oops"});
 }
 
+TEST_CASE("process_runner: once wait_exit has the exit code, the child's last lines are there too") {
+    // The lines are read by threads of their own; without waiting for them, a child that
+    // writes and exits at once often had its exit code seen before its stderr was read.
+    for (int i = 0; i < 200; ++i) {
+        process_runner p("/bin/sh", {"-c", "echo out; echo 'bad value' >&2; exit 2"});
+        REQUIRE(p.wait_exit() == 2);
+        REQUIRE(p.stderr_lines() == std::vector<std::string>{"bad value"});
+        REQUIRE(p.stdout_lines() == std::vector<std::string>{"out"});
+    }
+}
+
 TEST_CASE("process_runner passes extra environment and delivers signals") {
     process_runner p("/bin/sh", {"-c", "echo \"v=$GM_RUNNER_TEST\"; exec sleep 30"}, {{"GM_RUNNER_TEST", "42"}});
     REQUIRE(p.wait_for_line("v=").value_or("") == "v=42");
